@@ -1,0 +1,105 @@
+"""Statistics over the results table: pass@k, Wilson intervals and the per-condition pass-rate table.
+
+Every function here is pure: it reads its arguments and returns a value, so notebooks and reports import the
+same code the tests check.
+"""
+
+from __future__ import annotations
+
+import math
+from statistics import NormalDist
+from typing import Iterable
+
+import pandas as pd
+
+# Not the model's fault (provider outages, harness bugs): such trials leave every denominator.
+EXCLUDED_STATUSES = frozenset({"infra_error", "error"})
+
+
+def pass_at_k(n: int, c: int, k: int) -> float:
+    """Unbiased estimate of pass@k from n samples of which c are correct (Chen et al. 2021, "Codex" paper).
+
+        pass@k = 1 - C(n - c, k) / C(n, k)
+
+    The ratio of binomials is evaluated as a product, which stays finite for large n:
+
+        C(n - c, k) / C(n, k) = prod_{i = n-c+1}^{n} (1 - k / i)
+
+    When n - c < k every draw of k samples contains a correct one, so the estimate is exactly 1.0.
+    Raises ValueError for negative arguments, c > n or k > n.
+    """
+    if n < 0 or c < 0 or k < 0:
+        raise ValueError(f"n, c and k must be non-negative, got n={n}, c={c}, k={k}")
+    if c > n:
+        raise ValueError(f"c={c} correct samples cannot exceed n={n} samples")
+    if k > n:
+        raise ValueError(f"k={k} cannot exceed n={n} samples")
+    if n - c < k:
+        return 1.0
+    miss = 1.0
+    for i in range(n - c + 1, n + 1):
+        miss *= 1.0 - k / i
+    return 1.0 - miss
+
+
+def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval for a binomial proportion p = successes / n.
+
+    With z the (1 + confidence) / 2 quantile of the standard normal:
+
+        centre = (p + z^2 / (2n)) / (1 + z^2 / n)
+        half   = z / (1 + z^2 / n) * sqrt(p (1 - p) / n + z^2 / (4 n^2))
+        (low, high) = (centre - half, centre + half), clipped to [0, 1]
+
+    Unlike the normal (Wald) interval it stays inside [0, 1] and is not degenerate at p = 0 or p = 1.
+    With no trials nothing is known, so n == 0 gives (0.0, 1.0).
+    """
+    if n < 0 or successes < 0 or successes > n:
+        raise ValueError(f"need 0 <= successes <= n, got successes={successes}, n={n}")
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+    if n == 0:
+        return 0.0, 1.0
+    z = NormalDist().inv_cdf((1.0 + confidence) / 2.0)
+    p = successes / n
+    shrink = 1.0 + z * z / n
+    centre = (p + z * z / (2 * n)) / shrink
+    half = z / shrink * math.sqrt(p * (1.0 - p) / n + z * z / (4 * n * n))
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def model_failures(results: pd.DataFrame) -> pd.DataFrame:
+    """The trials that count towards pass rates: every row except status infra_error or error.
+
+    no_code, timeout and no_report stay in: they are the model's failures and score zero.
+    """
+    return results.loc[~results["status"].isin(EXCLUDED_STATUSES)].copy()
+
+
+def pass_rate_table(results: pd.DataFrame, by: Iterable[str] = ("spec", "model", "temperature")) -> pd.DataFrame:
+    """One row per group of counted trials (see `model_failures`), indexed by the `by` columns.
+
+    Columns, over the m counted trials of a group with s of them passing every test:
+        n            m
+        pass_rate    mean of pass_rate (fraction of tests passed; a trial without a score counts 0)
+        passed_all   s / m
+        wilson_low, wilson_high   95 % Wilson interval of s / m (see `wilson_interval`)
+        cost_usd     mean cost per trial over trials with a known cost (NaN when none is known)
+    Groups whose trials were all excluded do not appear.
+    """
+    by = list(by)
+    counted = model_failures(results)
+    counted["pass_rate"] = counted["pass_rate"].astype(float).fillna(0.0)
+    counted["passed_all"] = counted["passed_all"].fillna(False).astype(bool)
+    grouped = counted.groupby(by, sort=True)
+    table = pd.DataFrame({
+        "n": grouped.size(),
+        "pass_rate": grouped["pass_rate"].mean(),
+        "passed_all": grouped["passed_all"].mean(),
+        "successes": grouped["passed_all"].sum(),
+        "cost_usd": grouped["cost_usd"].mean(),
+    })
+    bounds = [wilson_interval(int(s), int(m)) for s, m in zip(table["successes"], table["n"])]
+    table["wilson_low"] = [low for low, _ in bounds]
+    table["wilson_high"] = [high for _, high in bounds]
+    return table[["n", "pass_rate", "passed_all", "wilson_low", "wilson_high", "cost_usd"]]

@@ -1,0 +1,102 @@
+"""The `harness` command: a Hydra app whose jobs are trials. With no arguments it runs the demo sweep.
+
+Before Hydra creates anything on disk, `preflight` composes the config for every value the sweep will take and
+checks it (specs exist and are whole, keys are set), so bad input ends with one line and nothing written.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Iterable
+
+import hydra
+from hydra import compose, initialize_config_dir
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import HydraException
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from harness.config import PROJECT_ROOT, HarnessConfig, register_configs, to_typed
+from harness.errors import HarnessError
+from harness.gateway import check_credentials
+from harness.generate import make_generator, needs_model
+from harness.specs import load_spec
+from harness.trial import run_trial
+
+CONF_DIR = PROJECT_ROOT / "conf"
+log = logging.getLogger("harness")
+register_configs()
+
+
+@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
+def _app(cfg: DictConfig) -> None:
+    outcome = run_trial(to_typed(cfg))
+    r = outcome.record
+    verdict = "already recorded" if outcome.skipped else f"{r['status']} {r['tests_passed']}/{r['tests_total']}"
+    log.info("%s %s T=%s seed=%s sample=%s -> %s [%s]", r["spec"], r["model"], r["temperature"], r["seed"],
+             r["sample"], verdict, r["trial_id"])
+
+
+def main() -> None:
+    """Console entry point: preflight, then hand over to Hydra."""
+    argv = sys.argv[1:]
+    if not any(flag in argv for flag in ("--help", "-h", "--hydra-help", "--cfg", "-c", "--info", "-i")):
+        try:
+            preflight(argv)
+        except (HarnessError, HydraException, OmegaConfBaseException) as exc:
+            print(f"harness: error: {one_line(exc)}", file=sys.stderr)
+            sys.exit(2)
+    _app()
+
+
+def preflight(argv: list[str]) -> None:
+    """Compose and check the config for each value of each swept key; raise on the first problem."""
+    overrides = [a for a in argv if not a.startswith("-")]
+    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+        for variant in _variants(overrides):
+            cfg = compose("config", overrides=variant, return_hydra_config=True)
+            check(to_typed(cfg))
+
+
+def _variants(overrides: list[str]) -> Iterable[list[str]]:
+    """Override lists that together visit every value of every swept key (not every combination)."""
+    parser = OverridesParser.create()
+    cli = {o.get_key_element(): _values(o) for o in parser.parse_overrides(overrides)}
+    with_firsts = [f"{k}={v[0]}" for k, v in cli.items()]
+    base = compose("config", overrides=with_firsts, return_hydra_config=True)
+    swept = {k: str(v) for k, v in (OmegaConf.select(base, "hydra.sweeper.params") or {}).items()}
+    sweeps = {o.get_key_element(): _values(o) for o in parser.parse_overrides([f"{k}={v}" for k, v in swept.items()])}
+    sweeps.update(cli)  # the command line wins over the preset, as in Hydra
+    firsts = {k: v[0] for k, v in sweeps.items()}
+    yield [f"{k}={v}" for k, v in firsts.items()]
+    for key, values in sweeps.items():
+        for value in values[1:]:
+            yield [f"{k}={value if k == key else v}" for k, v in firsts.items()]
+
+
+def _values(override) -> list[str]:
+    if override.is_sweep_override():
+        return list(override.sweep_string_iterator())
+    return [override.get_value_element_as_str()]
+
+
+def check(cfg: HarnessConfig) -> None:
+    """Everything that can be known wrong before a trial runs."""
+    load_spec(Path(cfg.specs_dir), cfg.spec.name)
+    make_generator(cfg.generator)
+    if needs_model(cfg.generator):
+        check_credentials(cfg.model)
+
+
+def one_line(exc: BaseException) -> str:
+    """A Hydra or OmegaConf message folded into one line, without its search-path listing and hints."""
+    kept = []
+    for line in str(exc).splitlines():
+        line = line.strip()
+        if line.startswith(("Config search path", "Set the environment variable HYDRA_FULL_ERROR")):
+            break
+        if line and not line.startswith(("object_type=", "To append to your config")):
+            kept.append(line)
+    return " ".join(kept) or type(exc).__name__

@@ -1,0 +1,110 @@
+"""Typed configuration: one dataclass per config group, joined in `HarnessConfig` and stored in Hydra's ConfigStore.
+
+`conf/config.yaml` starts from that schema, so a misspelt key or a value of the wrong type in any group file or
+override fails while Hydra composes the config, before anything runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any, List, Optional
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING, OmegaConf
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class SyntheticParams:
+    """How the offline synthetic model misbehaves: mutation rate as a piecewise-linear curve of temperature."""
+
+    curve_temperatures: List[float] = field(default_factory=lambda: [0.0, 1.0])
+    curve_rates: List[float] = field(default_factory=lambda: [0.1, 0.6])
+
+
+@dataclass
+class ModelConfig:
+    name: str = MISSING  # short name used in tables
+    litellm_model: str = MISSING  # e.g. "openai/gpt-4o", "ollama_chat/llama3.1", "harness/synthetic"
+    api_base: Optional[str] = None
+    api_key_env: Optional[str] = None  # name of the environment variable holding the key, never the key
+    input_cost_per_token: Optional[float] = None  # USD; overrides litellm's price map (unknown models have none)
+    output_cost_per_token: Optional[float] = None
+    max_tokens: int = 8192
+    timeout_s: float = 300.0
+    max_attempts: int = 5  # our retry loop; litellm's own retries are always off
+    backoff_s: float = 1.0  # first back-off; doubles each attempt, with jitter
+    synthetic: Optional[SyntheticParams] = None
+
+
+class GeneratorKind(str, Enum):
+    oneshot = "oneshot"
+    reference = "reference"
+    imported = "import"
+
+
+@dataclass
+class GeneratorConfig:
+    kind: GeneratorKind = MISSING
+    system_prompt: str = "You are an expert Python programmer."
+    import_path: Optional[str] = None  # for kind=import: a folder holding an implementation
+
+
+class SpecText(str, Enum):
+    ours = "ours"  # specs/<name>/spec.md
+    upstream = "upstream"  # the pinned original text, for specs that declare one
+
+
+@dataclass
+class SpecConfig:
+    name: str = MISSING
+    text: SpecText = SpecText.ours
+
+
+class SandboxKind(str, Enum):
+    process = "process"
+
+
+@dataclass
+class SandboxConfig:
+    kind: SandboxKind = SandboxKind.process
+    output_cap_bytes: int = 1_000_000
+
+
+@dataclass
+class ExperimentConfig:
+    name: str = MISSING
+    description: str = ""
+
+
+@dataclass
+class HarnessConfig:
+    model: ModelConfig = MISSING
+    generator: GeneratorConfig = MISSING
+    spec: SpecConfig = MISSING
+    sandbox: SandboxConfig = MISSING
+    experiment: ExperimentConfig = MISSING
+    temperature: float = 0.0
+    seed: int = 0
+    sample: int = 0  # index of a repeated sample of the same cell; part of the trial id
+    specs_dir: str = str(PROJECT_ROOT / "specs")
+    runs_dir: str = str(PROJECT_ROOT / "runs")
+
+
+def register_configs() -> None:
+    """Store the root schema; `conf/config.yaml` starts from it, so every group's node is typed by it."""
+    ConfigStore.instance().store(name="harness_schema", node=HarnessConfig)
+
+
+def to_typed(cfg: Any) -> HarnessConfig:
+    """Turn a composed DictConfig into plain typed dataclasses (enums as enums), dropping Hydra's own node."""
+    cfg = OmegaConf.masked_copy(cfg, [k for k in cfg.keys() if k != "hydra"])
+    return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(HarnessConfig), cfg))
+
+
+def to_plain(cfg: HarnessConfig) -> dict:
+    """The resolved config as JSON-ready data, for provenance in records."""
+    return OmegaConf.to_container(OmegaConf.structured(cfg), resolve=True, enum_to_str=True)

@@ -1,0 +1,223 @@
+"""The model gateway: every model call the harness makes goes through `Gateway.complete`.
+
+It wraps litellm, but owns the parts litellm gets wrong for research use here: retries (litellm's are off, and the
+openai SDK's silent retries too, via max_retries=0), prices for models litellm does not know, and the transcript.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from harness.config import ModelConfig
+from harness.errors import ConfigError, ProviderError
+from harness.redact import redact
+
+# litellm fetches its price map from the network at import time unless told otherwise.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+MAX_BACKOFF_S = 60.0
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    id: str
+    name: str
+    arguments: str  # JSON text, as the model wrote it
+
+
+@dataclass(frozen=True)
+class Reply:
+    content: Optional[str]
+    tool_calls: tuple[ToolCall, ...]
+    finish_reason: str
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: Optional[float]
+    latency_s: float
+    attempts: int
+    ground_truth: Optional[str] = None  # only the synthetic model knows what it answered
+
+    def message(self) -> dict:
+        """The assistant message in OpenAI format, to append to a conversation."""
+        msg: dict[str, Any] = {"role": "assistant", "content": self.content}
+        if self.tool_calls:
+            msg["tool_calls"] = [
+                {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+                for c in self.tool_calls
+            ]
+        return msg
+
+
+@dataclass
+class Usage:
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: Optional[float] = 0.0
+    ground_truths: list[str] = field(default_factory=list)
+
+    def add(self, reply: Reply) -> None:
+        self.calls += 1
+        self.prompt_tokens += reply.prompt_tokens
+        self.completion_tokens += reply.completion_tokens
+        # One unpriced call makes the total unknown rather than silently low.
+        self.cost_usd = None if self.cost_usd is None or reply.cost_usd is None else self.cost_usd + reply.cost_usd
+        if reply.ground_truth:
+            self.ground_truths.append(reply.ground_truth)
+
+
+def _litellm():
+    import litellm
+
+    litellm.suppress_debug_info = True
+    for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy"):  # its INFO lines would drown the sweep's log
+        logging.getLogger(name).setLevel(logging.WARNING)
+    return litellm
+
+
+def check_credentials(model: ModelConfig) -> None:
+    """Fail early, before any spending, when a model's key is not in the environment."""
+    if model.api_key_env and not os.environ.get(model.api_key_env):
+        raise ConfigError(
+            f"model '{model.name}' needs its API key in ${model.api_key_env}; export it, or pick another model"
+        )
+
+
+class Gateway:
+    """One trial's door to one model: retries, usage totals, and a transcript of every exchange."""
+
+    def __init__(self, model: ModelConfig, *, specs_dir: Path, sample: int = 0,
+                 transcript: Optional[Path] = None, sleep: Callable[[float], None] = time.sleep):
+        check_credentials(model)
+        self.model = model
+        self.specs_dir = specs_dir
+        self.sample = sample
+        self.transcript = transcript
+        self.sleep = sleep
+        self.usage = Usage()
+        self.spec_texts: dict[str, str] = {}  # extra spec texts the synthetic model should recognise
+        self._rng = random.Random(sample)
+
+    @property
+    def is_synthetic(self) -> bool:
+        return self.model.litellm_model.startswith("harness/")
+
+    def complete(self, messages: list[dict], *, temperature: float, seed: Optional[int],
+                 tools: Optional[list[dict]] = None) -> Reply:
+        """Send one chat request, retrying transient provider failures; raise ProviderError when they persist."""
+        kwargs = self._request(messages, temperature, seed, tools)
+        litellm = _litellm()
+        for attempt in range(1, self.model.max_attempts + 1):
+            start = time.monotonic()
+            try:
+                response = litellm.completion(**kwargs)
+            except Exception as exc:  # litellm maps every provider failure onto its own exception classes
+                if not _is_transient(litellm, exc):
+                    raise ProviderError(f"{self.model.name}: {exc}", type(exc).__name__) from exc
+                self._log({"event": "retry", "attempt": attempt, "error": type(exc).__name__, "message": str(exc)})
+                if attempt == self.model.max_attempts:
+                    raise ProviderError(f"{self.model.name}: gave up after {attempt} attempts: {exc}",
+                                        type(exc).__name__) from exc
+                self.sleep(self._backoff(attempt, exc))
+                continue
+            reply = self._reply(response, time.monotonic() - start, attempt)
+            self.usage.add(reply)
+            self._log({"event": "completion", "request": _loggable(kwargs), "reply": reply.message(),
+                       "finish_reason": reply.finish_reason, "usage": [reply.prompt_tokens, reply.completion_tokens],
+                       "cost_usd": reply.cost_usd, "latency_s": round(reply.latency_s, 4),
+                       "ground_truth": reply.ground_truth})
+            return reply
+        raise AssertionError("unreachable")
+
+    def _request(self, messages, temperature, seed, tools) -> dict:
+        m = self.model
+        kwargs: dict[str, Any] = dict(
+            model=m.litellm_model, messages=messages, temperature=temperature, max_tokens=m.max_tokens,
+            timeout=m.timeout_s, max_retries=0, drop_params=True,
+        )
+        if seed is not None:
+            kwargs["seed"] = seed
+        if tools:
+            kwargs["tools"] = tools
+        if m.api_base:
+            kwargs["api_base"] = m.api_base
+        if m.api_key_env:
+            kwargs["api_key"] = os.environ[m.api_key_env]
+        if self.is_synthetic:
+            from harness import synthetic
+
+            synthetic.register()
+            params = m.synthetic
+            kwargs["harness_synthetic"] = {
+                "model": m.litellm_model, "specs_dir": str(self.specs_dir), "sample": self.sample, "spec_texts": self.spec_texts,
+                "curve_temperatures": list(params.curve_temperatures) if params else [0.0],
+                "curve_rates": list(params.curve_rates) if params else [0.0],
+            }
+        return kwargs
+
+    def _reply(self, response: Any, latency: float, attempts: int) -> Reply:
+        choice = response.choices[0]
+        calls = tuple(
+            ToolCall(c.id, c.function.name, c.function.arguments or "") for c in (choice.message.tool_calls or ())
+        )
+        usage = getattr(response, "usage", None)
+        pt, ct = (usage.prompt_tokens or 0, usage.completion_tokens or 0) if usage else (0, 0)
+        hidden = getattr(response, "_hidden_params", {}) or {}
+        return Reply(
+            content=choice.message.content, tool_calls=calls, finish_reason=choice.finish_reason or "",
+            prompt_tokens=pt, completion_tokens=ct, cost_usd=self._cost(response, pt, ct), latency_s=latency,
+            attempts=attempts, ground_truth=hidden.get("harness_ground_truth"),
+        )
+
+    def _cost(self, response: Any, prompt_tokens: int, completion_tokens: int) -> Optional[float]:
+        m = self.model
+        if m.input_cost_per_token is not None and m.output_cost_per_token is not None:
+            return prompt_tokens * m.input_cost_per_token + completion_tokens * m.output_cost_per_token
+        try:
+            return float(_litellm().completion_cost(completion_response=response))
+        except Exception:  # litellm raises for models missing from its price map: the cost is unknown
+            return None
+
+    def _backoff(self, attempt: int, exc: Exception) -> float:
+        retry_after = _retry_after(exc)
+        if retry_after is not None:
+            return min(retry_after, MAX_BACKOFF_S)
+        return min(self.model.backoff_s * 2 ** (attempt - 1), MAX_BACKOFF_S) * (0.5 + 0.5 * self._rng.random())
+
+    def _log(self, event: dict) -> None:
+        if self.transcript is None:
+            return
+        self.transcript.parent.mkdir(parents=True, exist_ok=True)
+        with self.transcript.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(redact(event), default=str) + "\n")
+
+
+def _is_transient(litellm, exc: Exception) -> bool:
+    transient = (litellm.RateLimitError, litellm.InternalServerError, litellm.ServiceUnavailableError,
+                 litellm.BadGatewayError, litellm.APIConnectionError)
+    if isinstance(exc, transient):
+        return True
+    status = getattr(exc, "status_code", None)
+    return isinstance(status, int) and (status == 429 or status >= 500)
+
+
+def _retry_after(exc: Exception) -> Optional[float]:
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None) or getattr(exc, "litellm_response_headers", None) or {}
+    try:
+        value = headers.get("retry-after")
+        return float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _loggable(kwargs: dict) -> dict:
+    """The request as the transcript keeps it: never the key, and not the synthetic model's plumbing."""
+    return {k: v for k, v in kwargs.items() if k not in ("api_key", "harness_synthetic")}

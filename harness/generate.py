@@ -1,0 +1,118 @@
+"""Generators: ways to obtain an implementation of a spec.
+
+`oneshot` asks a model once and parses files out of its reply; `reference` and `import` are controls that need
+no model (the spec's own reference, or an implementation made elsewhere, scored as is).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path, PurePosixPath
+from typing import Optional
+
+from harness.config import GeneratorConfig, GeneratorKind
+from harness.errors import ConfigError
+from harness.seams import Generation, GenerationContext, Generator
+from harness.specs import Spec, iter_files
+
+OUTPUT_CONTRACT = """\
+
+---
+Implement the specification above in Python. Reply with the complete contents of every file, each in its own
+fenced code block whose opening line names the language and the file's relative path, for example:
+
+```python {example}
+...
+```
+
+The implementation must provide: {entry_files}. Only the fenced blocks are used.
+"""
+
+FENCE = re.compile(r"^```[ \t]*([^\n`]*)\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
+PATH_TOKEN = re.compile(r"""(?:path|file|title|filename)?=?["']?([\w./-]+\.\w+)["']?$""")
+
+
+def parse_files(text: Optional[str], entry_files: tuple[str, ...]) -> tuple[dict[str, str], str]:
+    """Files named in fenced blocks of a model reply, and a note on what was unusable.
+
+    A block counts when its info string names a relative path (```python pkg/mod.py). When a spec has one
+    entry file and the reply has no named block, the longest unnamed Python block is taken as that file.
+    """
+    files: dict[str, str] = {}
+    unnamed: list[str] = []
+    rejected: list[str] = []
+    for info, body in FENCE.findall(text or ""):
+        tokens = info.split()
+        path = next((m.group(1) for t in tokens[1:] + tokens[:1] if (m := PATH_TOKEN.match(t))), None)
+        if path is None:
+            if not tokens or tokens[0].lower() in ("python", "py", "python3"):
+                unnamed.append(body)
+        elif _safe(path):
+            files[path] = body
+        else:
+            rejected.append(path)
+    if not files and len(entry_files) == 1 and unnamed:
+        files[entry_files[0]] = max(unnamed, key=len)
+    notes = [f"rejected unsafe path(s) {rejected}"] if rejected else []
+    missing = [f for f in entry_files if f not in files]
+    if missing:
+        notes.insert(0, f"reply lacks entry file(s) {missing}" + (f"; found {sorted(files)}" if files else ""))
+        return {}, "; ".join(notes)
+    return files, "; ".join(notes)
+
+
+def _safe(path: str) -> bool:
+    parts = PurePosixPath(path).parts
+    return not PurePosixPath(path).is_absolute() and ".." not in parts and bool(parts)
+
+
+class OneShotGenerator:
+    """Prompt = spec + output contract; files are parsed out of one reply."""
+
+    def __init__(self, system_prompt: str):
+        self.system_prompt = system_prompt
+
+    def generate(self, spec: Spec, ctx: GenerationContext) -> Generation:
+        if ctx.gateway is None:
+            raise ConfigError("the oneshot generator needs a model")
+        example = spec.entry_files[0]
+        prompt = spec.text + OUTPUT_CONTRACT.format(example=example, entry_files=", ".join(spec.entry_files))
+        messages = [{"role": "system", "content": self.system_prompt}, {"role": "user", "content": prompt}]
+        reply = ctx.gateway.complete(messages, temperature=ctx.temperature, seed=ctx.seed)
+        files, detail = parse_files(reply.content, spec.entry_files)
+        if reply.finish_reason == "length":
+            detail = "; ".join(filter(None, ["reply cut off at max_tokens", detail]))
+        return Generation(files, detail)
+
+
+class FolderGenerator:
+    """A control: the files of an existing folder, scored as they are."""
+
+    def __init__(self, folder: Optional[Path]):
+        self.folder = folder
+
+    def generate(self, spec: Spec, ctx: GenerationContext) -> Generation:
+        folder = self.folder or spec.reference_dir
+        files = {p.relative_to(folder).as_posix(): p.read_text(encoding="utf-8") for p in iter_files(folder)}
+        missing = [f for f in spec.entry_files if f not in files]
+        if missing:
+            return Generation({}, f"{folder} lacks entry file(s) {missing}")
+        return Generation(files)
+
+
+def make_generator(cfg: GeneratorConfig) -> Generator:
+    """Build the generator named by `cfg.kind`."""
+    if cfg.kind is GeneratorKind.oneshot:
+        return OneShotGenerator(cfg.system_prompt)
+    if cfg.kind is GeneratorKind.reference:
+        return FolderGenerator(None)
+    if cfg.kind is GeneratorKind.imported:
+        folder = Path(cfg.import_path or "").expanduser()
+        if not cfg.import_path or not folder.is_dir():
+            raise ConfigError(f"generator=import needs generator.import_path=<folder>; got {cfg.import_path!r}")
+        return FolderGenerator(folder.resolve())
+    raise ConfigError(f"unknown generator kind {cfg.kind!r}; valid: {[k.value for k in GeneratorKind]}")
+
+
+def needs_model(cfg: GeneratorConfig) -> bool:
+    return cfg.kind is GeneratorKind.oneshot

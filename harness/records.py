@@ -1,0 +1,177 @@
+"""Trial records: one JSON file per finished trial, written atomically, and the tables built from them.
+
+The record on disk is the only source of truth. Tables are rebuilt from the folder of records, never from a
+worker's memory, so parallel workers, interrupted sweeps and re-runs all end in the same table.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import json
+import os
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any, Optional
+
+import pandas as pd
+
+from harness import __version__
+from harness.config import PROJECT_ROOT
+from harness.redact import redact
+
+
+class TrialStatus(str, Enum):
+    scored = "scored"  # an implementation was produced and the suite ran (see pass_rate / passed_all)
+    no_code = "no_code"  # the generator produced no usable implementation: a model failure
+    timeout = "timeout"  # the suite ran past the spec's time limit: a model failure
+    no_report = "no_report"  # pytest left no readable report: a model failure, never a pass
+    infra_error = "infra_error"  # the provider kept failing: not the model's fault; retried on the next run
+    error = "error"  # a harness bug, caught at the trial boundary; retried on the next run
+
+
+RETRIED_STATUSES = {TrialStatus.infra_error, TrialStatus.error}
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    trial_id: str
+    experiment: str
+    spec: str
+    spec_sha256: str
+    suite_sha256: str
+    generator: str
+    model: str
+    litellm_model: str
+    temperature: float
+    seed: int
+    sample: int
+    status: TrialStatus
+    detail: str
+    ground_truth: Optional[str]
+    tests_total: int
+    tests_passed: int
+    tests_failed: int
+    tests_errored: int
+    tests_skipped: int
+    pass_rate: float
+    passed_all: bool
+    impl_lines: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: Optional[float]
+    model_calls: int
+    gen_seconds: float
+    score_seconds: float
+    generation: int = 0
+    parent_trial_id: Optional[str] = None
+    harness_version: str = __version__
+    git_sha: str = field(default_factory=lambda: git_sha())
+    created_at: str = ""
+    tests: tuple = ()  # ({test_id, outcome, seconds}, ...): goes to the per-test table
+    config: dict = field(default_factory=dict)  # resolved config, for provenance; not a table column
+
+    def row(self) -> dict[str, Any]:
+        """The flat table row: every field except the per-test list and the config."""
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in ("tests", "config")}
+        data["status"] = self.status.value
+        return data
+
+
+def trial_id(**defining: Any) -> str:
+    """A short hash of what defines a trial (spec and suite hashes, generator, model, temperature, seed, sample...)."""
+    canonical = json.dumps(defining, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+@functools.lru_cache(maxsize=1)
+def git_sha() -> str:
+    """The harness checkout's commit, with "+dirty" when it has uncommitted changes; "unknown" outside git."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=10).stdout
+
+    try:
+        sha = git("rev-parse", "HEAD").strip()
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no").strip())
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return (sha + ("+dirty" if dirty else "")) if sha else "unknown"
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write JSON so that readers see either the old file or the whole new one, even after a crash."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent=1, sort_keys=True, default=str)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class RecordStore:
+    """The records of one experiment: `<runs_dir>/<experiment>/trials/<trial_id>.json`."""
+
+    def __init__(self, run_dir: Path):
+        self.run_dir = Path(run_dir)
+        self.trials_dir = self.run_dir / "trials"
+
+    def path(self, tid: str) -> Path:
+        return self.trials_dir / f"{tid}.json"
+
+    def artifacts(self, tid: str) -> Path:
+        """Folder for a trial's transcript, implementation and logs."""
+        return self.trials_dir / tid
+
+    def load(self, tid: str) -> Optional[dict]:
+        try:
+            return json.loads(self.path(tid).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+
+    def is_done(self, tid: str) -> bool:
+        """A trial is done once recorded with a status that is not retried on the next run."""
+        record = self.load(tid)
+        return record is not None and TrialStatus(record["status"]) not in RETRIED_STATUSES
+
+    def write(self, record: TrialRecord) -> None:
+        data = {**record.row(), "tests": list(record.tests), "config": record.config}
+        write_json_atomic(self.path(record.trial_id), redact(data))
+
+    def all(self) -> list[dict]:
+        return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(self.trials_dir.glob("*.json"))]
+
+
+ROW_ORDER = ["spec", "model", "generator", "temperature", "seed", "sample", "generation", "trial_id"]
+TEST_COLUMNS = ["trial_id", "test_id", "outcome", "seconds"]
+
+
+def build_tables(run_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Rebuild results.{parquet,csv} and tests.{parquet,csv} in `run_dir` from the records on disk."""
+    records = RecordStore(run_dir).all()
+    columns = [f.name for f in dataclasses.fields(TrialRecord) if f.name not in ("tests", "config")]
+    results = pd.DataFrame([{c: r.get(c) for c in columns} for r in records], columns=columns)
+    results = results.sort_values(ROW_ORDER, kind="stable").reset_index(drop=True)
+    tests = pd.DataFrame(
+        [{"trial_id": r["trial_id"], **t} for r in records for t in r.get("tests", [])], columns=TEST_COLUMNS
+    ).sort_values(["trial_id", "test_id"], kind="stable").reset_index(drop=True)
+    for name, frame in (("results", results), ("tests", tests)):
+        _write_table(frame, Path(run_dir) / name)
+    return results, tests
+
+
+def _write_table(frame: pd.DataFrame, stem: Path) -> None:
+    for suffix, writer in ((".parquet", lambda p: frame.to_parquet(p, index=False)),
+                           (".csv", lambda p: frame.to_csv(p, index=False))):
+        target = stem.with_suffix(suffix)
+        tmp = target.with_name(f".{target.name}.tmp")
+        writer(tmp)
+        os.replace(tmp, target)

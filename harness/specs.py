@@ -1,0 +1,104 @@
+"""Spec loading: a spec is a folder with spec.md, manifest.yaml, a hidden suite/ and a reference/ (see specs/README.md)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import yaml
+
+from harness.errors import SpecError
+
+IGNORED_PARTS = {"__pycache__", ".pytest_cache"}
+
+
+@dataclass(frozen=True)
+class Spec:
+    name: str
+    title: str
+    root: Path
+    text: str  # what a model is given: our spec.md, or the upstream text when selected
+    entry_files: tuple[str, ...]
+    time_limit_s: float
+    agent_command: Optional[tuple[str, ...]]
+    spec_sha256: str
+    suite_sha256: str
+
+    @property
+    def suite_dir(self) -> Path:
+        return self.root / "suite"
+
+    @property
+    def reference_dir(self) -> Path:
+        return self.root / "reference"
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def iter_files(root: Path) -> list[Path]:
+    """Files under `root` in a stable order, skipping caches."""
+    return sorted(
+        p for p in root.rglob("*") if p.is_file() and not IGNORED_PARTS.intersection(p.relative_to(root).parts)
+    )
+
+
+def sha256_tree(root: Path) -> str:
+    """Hash of a folder: every file's relative path and bytes, in sorted order."""
+    digest = hashlib.sha256()
+    for path in iter_files(root):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def available_specs(specs_dir: Path) -> list[str]:
+    return sorted(p.name for p in specs_dir.iterdir() if (p / "manifest.yaml").is_file()) if specs_dir.is_dir() else []
+
+
+def load_spec(specs_dir: Path, name: str, text: Optional[str] = None) -> Spec:
+    """Read and validate one spec folder; `text` replaces spec.md as what the model sees (upstream text)."""
+    root = Path(specs_dir) / name
+    if not root.is_dir():
+        known = ", ".join(available_specs(Path(specs_dir))) or "none"
+        raise SpecError(f"unknown spec '{name}' in {specs_dir} (available: {known})")
+    for part in ("spec.md", "manifest.yaml", "suite", "reference"):
+        if not (root / part).exists():
+            raise SpecError(f"spec '{name}' is missing {part} (expected {root / part}); see specs/README.md")
+    manifest = _read_manifest(root)
+    entry_files = tuple(manifest.get("entry_files") or ())
+    if not entry_files:
+        raise SpecError(f"spec '{name}': manifest.yaml must list entry_files")
+    missing = [f for f in entry_files if not (root / "reference" / f).is_file()]
+    if missing:
+        raise SpecError(f"spec '{name}': reference/ lacks entry file(s) {missing}")
+    if not any(root.joinpath("suite").glob("test_*.py")):
+        raise SpecError(f"spec '{name}': suite/ holds no test_*.py file")
+    text = text if text is not None else (root / "spec.md").read_text(encoding="utf-8")
+    command = manifest.get("agent_command")
+    return Spec(
+        name=name,
+        title=str(manifest.get("title", name)),
+        root=root,
+        text=text,
+        entry_files=entry_files,
+        time_limit_s=float(manifest.get("time_limit_s", 60)),
+        agent_command=tuple(command) if command else None,
+        spec_sha256=sha256_text(text),
+        suite_sha256=sha256_tree(root / "suite"),
+    )
+
+
+def _read_manifest(root: Path) -> dict:
+    try:
+        manifest = yaml.safe_load((root / "manifest.yaml").read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise SpecError(f"spec '{root.name}': manifest.yaml is not valid YAML ({exc.__class__.__name__})") from exc
+    if not isinstance(manifest, dict):
+        raise SpecError(f"spec '{root.name}': manifest.yaml must be a mapping")
+    if manifest.get("name") != root.name:
+        raise SpecError(f"spec '{root.name}': manifest name {manifest.get('name')!r} differs from the folder name")
+    return manifest

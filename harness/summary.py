@@ -1,0 +1,21 @@
+"""The short table printed when a sweep ends."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+
+def summarize(results: pd.DataFrame) -> str:
+    """Per spec x model x generator: trials, statuses, mean pass rate, share passing all tests, cost."""
+    if results.empty:
+        return "no trials recorded"
+    grouped = results.groupby(["spec", "model", "generator"], sort=True)
+    table = pd.DataFrame({
+        "trials": grouped.size(),
+        "scored": grouped["status"].apply(lambda s: int((s == "scored").sum())),
+        "infra_err": grouped["status"].apply(lambda s: int(s.isin(["infra_error", "error"]).sum())),
+        "pass_rate": grouped["pass_rate"].mean().round(3),
+        "passed_all": grouped["passed_all"].mean().round(3),
+        "cost_usd": grouped["cost_usd"].sum(min_count=1).round(4),
+    })
+    return table.to_string()

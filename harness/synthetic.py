@@ -1,0 +1,133 @@
+"""The synthetic model: an offline stand-in that speaks through litellm as the model string `harness/synthetic`.
+
+It is not a language model. It recognises which spec a prompt carries, then answers with that spec's reference
+implementation or with one seeded first-order mutant of it. The chance of a mutant grows with temperature along a
+configured piecewise-linear curve. Its choice (its ground truth) travels with the reply, so a sweep of synthetic
+trials can check the harness itself: every "reference" answer must pass, and mutants measure the suite.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import random
+from bisect import bisect_right
+from pathlib import Path
+from typing import Optional, Sequence
+
+from harness.mutate import Mutant, mutants
+from harness.specs import iter_files
+
+PROVIDER = "harness"
+GROUND_TRUTH_KEY = "harness_ground_truth"
+
+
+def mutation_rate(temperature: float, temperatures: Sequence[float], rates: Sequence[float]) -> float:
+    """Piecewise-linear interpolation of the curve at `temperature`, flat beyond its ends, clipped to [0, 1]."""
+    if len(temperatures) != len(rates) or not temperatures:
+        raise ValueError("the mutation curve needs as many rates as temperatures, and at least one point")
+    if list(temperatures) != sorted(temperatures):
+        raise ValueError("the mutation curve's temperatures must be increasing")
+    i = bisect_right(temperatures, temperature)
+    if i == 0:
+        rate = rates[0]
+    elif i == len(temperatures):
+        rate = rates[-1]
+    else:
+        t0, t1, r0, r1 = temperatures[i - 1], temperatures[i], rates[i - 1], rates[i]
+        rate = r0 + (r1 - r0) * (temperature - t0) / (t1 - t0)
+    return min(1.0, max(0.0, rate))
+
+
+@functools.lru_cache(maxsize=64)
+def _mutants_of(path: str, source: str) -> tuple[Mutant, ...]:
+    return tuple(mutants(path, source))
+
+
+def reference_files(spec_root: Path) -> dict[str, str]:
+    ref = spec_root / "reference"
+    return {p.relative_to(ref).as_posix(): p.read_text(encoding="utf-8") for p in iter_files(ref)}
+
+
+def choose_answer(spec_root: Path, key: str, rate: float) -> tuple[dict[str, str], str]:
+    """The files to answer with and the ground truth ("reference" or "mutant:<file>:<line>:<operator>").
+
+    `key` seeds the choice, so the same (spec, seed, temperature, sample) always gets the same answer.
+    """
+    rng = random.Random(int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big"))
+    files = reference_files(spec_root)
+    if rng.random() >= rate:
+        return files, "reference"
+    candidates = [m for path, src in sorted(files.items()) if path.endswith(".py") for m in _mutants_of(path, src)]
+    if not candidates:
+        return files, "reference"
+    mutant = rng.choice(candidates)
+    return {**files, mutant.path: mutant.source}, f"mutant:{mutant.label}"
+
+
+def find_spec(specs_dir: Path, prompt: str, extra_texts: Optional[dict[str, str]] = None) -> Optional[Path]:
+    """The spec folder whose text appears verbatim in the prompt (our spec.md, or an upstream text we were given)."""
+    for name, text in (extra_texts or {}).items():
+        if text and text.strip() in prompt:
+            return specs_dir / name
+    for spec_md in sorted(specs_dir.glob("*/spec.md")):
+        if spec_md.read_text(encoding="utf-8").strip() in prompt:
+            return spec_md.parent
+    return None
+
+
+def render_files(files: dict[str, str]) -> str:
+    """Files as fenced blocks whose info string names the path: the output contract of the oneshot generator."""
+    blocks = [f"```{_language(path)} {path}\n{text.rstrip()}\n```" for path, text in sorted(files.items())]
+    return "Here is the complete implementation.\n\n" + "\n\n".join(blocks) + "\n"
+
+
+def _language(path: str) -> str:
+    return {"py": "python", "md": "markdown", "yaml": "yaml", "json": "json"}.get(path.rsplit(".", 1)[-1], "text")
+
+
+def estimate_tokens(text: str) -> int:
+    """A rough count (4 characters a token) so synthetic sweeps have plausible token and cost columns."""
+    return max(1, (len(text) + 3) // 4)
+
+
+def answer(messages: list[dict], params: dict, temperature: float, seed: Optional[int]) -> tuple[str, str]:
+    """The reply text and ground truth for one request; `params` carries specs_dir, curve and sample index."""
+    prompt = "\n".join(str(m.get("content") or "") for m in messages)
+    spec_root = find_spec(Path(params["specs_dir"]), prompt, params.get("spec_texts"))
+    if spec_root is None:
+        return "I was not given a spec I know, so I have no implementation to offer.", "unknown_spec"
+    rate = mutation_rate(temperature, params["curve_temperatures"], params["curve_rates"])
+    prompt_hash = hashlib.sha256(prompt.encode()).hexdigest()
+    key = f"{params.get('model', '')}|{spec_root.name}|{prompt_hash}|{seed}|{temperature}|{params.get('sample', 0)}"
+    files, truth = choose_answer(spec_root, key, rate)
+    return render_files(files), truth
+
+
+def register() -> None:
+    """Make `harness/<anything>` a litellm model string answered by the synthetic model (idempotent)."""
+    import litellm
+    from litellm import CustomLLM
+    from litellm.types.utils import Choices, Message, ModelResponse, Usage
+
+    if any(entry.get("provider") == PROVIDER for entry in litellm.custom_provider_map):
+        return
+
+    class SyntheticLLM(CustomLLM):
+        def completion(self, *args, **kwargs) -> ModelResponse:
+            optional = kwargs.get("optional_params") or {}
+            messages = kwargs["messages"]
+            text, truth = answer(messages, optional["harness_synthetic"], optional.get("temperature", 0.0),
+                                 optional.get("seed"))
+            prompt = "\n".join(str(m.get("content") or "") for m in messages)
+            reply = ModelResponse(
+                model=f"{PROVIDER}/{kwargs['model']}",
+                choices=[Choices(index=0, finish_reason="stop", message=Message(role="assistant", content=text))],
+                usage=Usage(prompt_tokens=estimate_tokens(prompt), completion_tokens=estimate_tokens(text),
+                            total_tokens=estimate_tokens(prompt) + estimate_tokens(text)),
+            )
+            reply._hidden_params[GROUND_TRUTH_KEY] = truth
+            return reply
+
+    litellm.custom_provider_map = [*litellm.custom_provider_map, {"provider": PROVIDER, "custom_handler": SyntheticLLM()}]
+    litellm.utils.custom_llm_setup()

@@ -1,0 +1,137 @@
+"""The front door: `run_trial` wires one trial end to end. Read this first.
+
+    config -> spec -> generator (through the gateway) -> files -> scorer (in the sandbox) -> record on disk
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+import traceback
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Optional
+
+from harness.config import HarnessConfig, to_plain
+from harness.errors import ProviderError
+from harness.gateway import Gateway, Usage
+from harness.generate import make_generator, needs_model
+from harness.records import RecordStore, TrialRecord, TrialStatus, trial_id
+from harness.sandbox import make_sandbox
+from harness.scoring import Score, ScoreStatus, TestOutcome, score
+from harness.seams import Generation, GenerationContext
+from harness.specs import Spec, load_spec
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrialOutcome:
+    record: dict  # the record as stored on disk
+    skipped: bool  # True when the trial was already recorded and nothing ran
+
+
+def define_trial(cfg: HarnessConfig, spec: Spec) -> dict:
+    """What makes a trial this trial; its hash is the trial id. Changing any of these starts a new trial."""
+    gen = {"kind": cfg.generator.kind.value}
+    if needs_model(cfg.generator):
+        gen["system_prompt"] = cfg.generator.system_prompt
+    if cfg.generator.import_path:
+        gen["import_path"] = str(Path(cfg.generator.import_path).expanduser().resolve())
+    model = {"litellm_model": cfg.model.litellm_model, "api_base": cfg.model.api_base} if needs_model(
+        cfg.generator) else None
+    synthetic = to_plain(cfg)["model"]["synthetic"] if model else None
+    return dict(spec=spec.name, spec_sha256=spec.spec_sha256, suite_sha256=spec.suite_sha256, generator=gen,
+                model=model, synthetic=synthetic, temperature=cfg.temperature, seed=cfg.seed, sample=cfg.sample)
+
+
+def run_trial(cfg: HarnessConfig, spec: Optional[Spec] = None) -> TrialOutcome:
+    """Run one trial unless it is already recorded; write its record the moment it ends."""
+    spec = spec or load_spec(Path(cfg.specs_dir), cfg.spec.name)
+    tid = trial_id(**define_trial(cfg, spec))
+    store = RecordStore(Path(cfg.runs_dir) / cfg.experiment.name)
+    if store.is_done(tid):
+        return TrialOutcome(store.load(tid), skipped=True)
+    artifacts = store.artifacts(tid)
+    artifacts.mkdir(parents=True, exist_ok=True)
+    (artifacts / "transcript.jsonl").unlink(missing_ok=True)  # a retried trial starts a fresh transcript
+    gateway = None
+    if needs_model(cfg.generator):
+        gateway = Gateway(cfg.model, specs_dir=Path(cfg.specs_dir), sample=cfg.sample,
+                          transcript=artifacts / "transcript.jsonl")
+    ctx = GenerationContext(gateway, cfg.temperature, cfg.seed, artifacts)
+    fields = _run_stages(cfg, spec, ctx)
+    record = TrialRecord(
+        trial_id=tid, experiment=cfg.experiment.name, spec=spec.name, spec_sha256=spec.spec_sha256,
+        suite_sha256=spec.suite_sha256, generator=cfg.generator.kind.value,
+        model=cfg.model.name if gateway else "-", litellm_model=cfg.model.litellm_model if gateway else "-",
+        temperature=cfg.temperature, seed=cfg.seed, sample=cfg.sample,
+        created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), config=to_plain(cfg),
+        **_usage_fields(gateway.usage if gateway else Usage()), **fields,
+    )
+    store.write(record)
+    return TrialOutcome(store.load(tid), skipped=False)
+
+
+def _run_stages(cfg: HarnessConfig, spec: Spec, ctx: GenerationContext) -> dict:
+    """Generate, then score. The trial boundary: the only place that turns an exception into a status."""
+    gen_start = time.monotonic()
+    gen_seconds = score_seconds = 0.0
+    try:
+        generation = make_generator(cfg.generator).generate(spec, ctx)
+        gen_seconds = time.monotonic() - gen_start
+        if not generation.files:
+            return _fields(TrialStatus.no_code, generation.detail, gen_seconds, 0.0)
+        impl = _write_files(ctx.workdir / "impl", generation)
+        result = score(spec, impl, make_sandbox(cfg.sandbox))
+        score_seconds = result.seconds
+        return _fields(_status(result), _join(generation.detail, result.detail), gen_seconds, score_seconds,
+                       result, impl_lines=sum(t.count("\n") + 1 for t in generation.files.values()))
+    except ProviderError as exc:
+        return _fields(TrialStatus.infra_error, f"{exc.error_class}: {exc}", time.monotonic() - gen_start, 0.0)
+    except Exception as exc:  # noqa: BLE001 -- a harness bug must not stop the sweep; it is recorded and retried
+        log.exception("trial failed inside the harness")
+        detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        return _fields(TrialStatus.error, detail, gen_seconds or time.monotonic() - gen_start, score_seconds)
+
+
+def _status(result: Score) -> TrialStatus:
+    return {ScoreStatus.scored: TrialStatus.scored, ScoreStatus.timeout: TrialStatus.timeout,
+            ScoreStatus.no_report: TrialStatus.no_report}[result.status]
+
+
+def _fields(status: TrialStatus, detail: str, gen_seconds: float, score_seconds: float,
+            result: Optional[Score] = None, impl_lines: int = 0) -> dict:
+    tests = result.tests if result else ()
+    counts = {o: sum(t.outcome is o for t in tests) for o in TestOutcome}
+    total = len(tests)
+    return dict(
+        status=status, detail=detail, tests_total=total, tests_passed=counts[TestOutcome.passed],
+        tests_failed=counts[TestOutcome.failed], tests_errored=counts[TestOutcome.errored],
+        tests_skipped=counts[TestOutcome.skipped],
+        pass_rate=counts[TestOutcome.passed] / total if total else 0.0,
+        passed_all=status is TrialStatus.scored and total > 0 and counts[TestOutcome.passed] == total,
+        impl_lines=impl_lines, gen_seconds=round(gen_seconds, 4), score_seconds=round(score_seconds, 4),
+        tests=tuple({"test_id": t.test_id, "outcome": t.outcome.value, "seconds": t.seconds} for t in tests),
+    )
+
+
+def _usage_fields(usage: Usage) -> dict:
+    return dict(prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens,
+                cost_usd=usage.cost_usd, model_calls=usage.calls,
+                ground_truth=";".join(usage.ground_truths) or None)
+
+
+def _write_files(folder: Path, generation: Generation) -> Path:
+    shutil.rmtree(folder, ignore_errors=True)  # a retried trial must not inherit files from its last attempt
+    for rel, text in generation.files.items():
+        target = folder / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    return folder
+
+
+def _join(*parts: str) -> str:
+    return "; ".join(p for p in parts if p)

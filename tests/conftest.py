@@ -1,0 +1,72 @@
+"""Shared fixtures: a real synthetic sweep, run once per test session through the `harness` command."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_harness(*overrides: str, env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
+    """Run the `harness` console entry point in a subprocess, as a user would."""
+    return subprocess.run(
+        [sys.executable, "-c", "from harness.app import main; main()", *overrides],
+        cwd=ROOT, capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})},
+    )
+
+
+@pytest.fixture(scope="session")
+def demo_sweep(tmp_path_factory) -> Path:
+    """The demo experiment run once into a temporary runs dir; returns runs/<experiment>."""
+    runs = tmp_path_factory.mktemp("runs")
+    proc = run_harness(f"runs_dir={runs}")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return runs / "demo"
+
+
+@pytest.fixture(scope="session")
+def demo_results(demo_sweep) -> pd.DataFrame:
+    return pd.read_parquet(demo_sweep / "results.parquet")
+
+
+TINY_SUITE = '''
+import os, sys
+sys.path.insert(0, os.environ["HARNESS_IMPL_DIR"])
+from adder import add
+
+def test_small():
+    assert add(2, 3) == 5
+
+def test_negative():
+    assert add(-2, 1) == -1
+
+def test_zero():
+    assert add(0, 0) == 0
+'''
+
+
+def make_spec(root: Path, name: str = "adder", reference: str = "def add(a, b):\n    return a + b\n",
+              suite: str = TINY_SUITE, time_limit_s: float = 20) -> Path:
+    """Write a tiny but complete spec folder; tests use it where a real spec would only be slower."""
+    folder = root / name
+    (folder / "suite").mkdir(parents=True)
+    (folder / "reference").mkdir()
+    (folder / "spec.md").write_text(f"# {name}\n\nWrite adder.py with add(a, b) returning the sum of two ints.\n")
+    (folder / "manifest.yaml").write_text(
+        f"name: {name}\ntitle: Tiny adder\nentry_files: [adder.py]\ntime_limit_s: {time_limit_s}\n")
+    (folder / "suite" / "test_adder.py").write_text(suite)
+    (folder / "reference" / "adder.py").write_text(reference)
+    return folder
+
+
+@pytest.fixture
+def tiny_specs(tmp_path) -> Path:
+    """A specs dir holding one tiny spec, `adder`."""
+    make_spec(tmp_path / "specs")
+    return tmp_path / "specs"
