@@ -93,7 +93,8 @@ def check(cfg: HarnessConfig) -> None:
 def one_line(exc: BaseException) -> str:
     """A Hydra or OmegaConf message folded into one line, without its search-path listing and hints."""
     kept = []
-    for line in str(exc).splitlines():
+    text = str(exc) + ("\n" + str(exc.__cause__) if exc.__cause__ and str(exc.__cause__) not in str(exc) else "")
+    for line in text.splitlines():
         line = line.strip()
         if line.startswith(("Config search path", "Set the environment variable HYDRA_FULL_ERROR")):
             break

@@ -40,15 +40,9 @@ class ModelConfig:
     synthetic: Optional[SyntheticParams] = None
 
 
-class GeneratorKind(str, Enum):
-    oneshot = "oneshot"
-    reference = "reference"
-    imported = "import"
-
-
 @dataclass
 class GeneratorConfig:
-    kind: GeneratorKind = MISSING
+    kind: str = MISSING  # a name in harness.generate.GENERATORS (checked in preflight)
     system_prompt: str = "You are an expert Python programmer."
     import_path: Optional[str] = None  # for kind=import: a folder holding an implementation
 

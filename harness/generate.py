@@ -10,7 +10,7 @@ import re
 from pathlib import Path, PurePosixPath
 from typing import Optional
 
-from harness.config import GeneratorConfig, GeneratorKind
+from harness.config import GeneratorConfig
 from harness.errors import ConfigError
 from harness.seams import Generation, GenerationContext, Generator
 from harness.specs import Spec, iter_files
@@ -100,19 +100,27 @@ class FolderGenerator:
         return Generation(files)
 
 
+def _import(cfg: GeneratorConfig) -> Generator:
+    folder = Path(cfg.import_path or "").expanduser()
+    if not cfg.import_path or not folder.is_dir():
+        raise ConfigError(f"generator=import needs generator.import_path=<an existing folder>; got {cfg.import_path!r}")
+    return FolderGenerator(folder.resolve())
+
+
+GENERATORS = {
+    "oneshot": lambda cfg: OneShotGenerator(cfg.system_prompt),
+    "reference": lambda cfg: FolderGenerator(None),
+    "import": _import,
+}
+MODEL_GENERATORS = {"oneshot"}
+
+
 def make_generator(cfg: GeneratorConfig) -> Generator:
     """Build the generator named by `cfg.kind`."""
-    if cfg.kind is GeneratorKind.oneshot:
-        return OneShotGenerator(cfg.system_prompt)
-    if cfg.kind is GeneratorKind.reference:
-        return FolderGenerator(None)
-    if cfg.kind is GeneratorKind.imported:
-        folder = Path(cfg.import_path or "").expanduser()
-        if not cfg.import_path or not folder.is_dir():
-            raise ConfigError(f"generator=import needs generator.import_path=<folder>; got {cfg.import_path!r}")
-        return FolderGenerator(folder.resolve())
-    raise ConfigError(f"unknown generator kind {cfg.kind!r}; valid: {[k.value for k in GeneratorKind]}")
+    if cfg.kind not in GENERATORS:
+        raise ConfigError(f"unknown generator kind {cfg.kind!r}; valid: {', '.join(GENERATORS)}")
+    return GENERATORS[cfg.kind](cfg)
 
 
 def needs_model(cfg: GeneratorConfig) -> bool:
-    return cfg.kind is GeneratorKind.oneshot
+    return cfg.kind in MODEL_GENERATORS

@@ -35,7 +35,7 @@ class TrialOutcome:
 
 def define_trial(cfg: HarnessConfig, spec: Spec) -> dict:
     """What makes a trial this trial; its hash is the trial id. Changing any of these starts a new trial."""
-    gen = {"kind": cfg.generator.kind.value}
+    gen = {"kind": cfg.generator.kind}
     if needs_model(cfg.generator):
         gen["system_prompt"] = cfg.generator.system_prompt
     if cfg.generator.import_path:
@@ -65,7 +65,7 @@ def run_trial(cfg: HarnessConfig, spec: Optional[Spec] = None) -> TrialOutcome:
     fields = _run_stages(cfg, spec, ctx)
     record = TrialRecord(
         trial_id=tid, experiment=cfg.experiment.name, spec=spec.name, spec_sha256=spec.spec_sha256,
-        suite_sha256=spec.suite_sha256, generator=cfg.generator.kind.value,
+        suite_sha256=spec.suite_sha256, generator=cfg.generator.kind,
         model=cfg.model.name if gateway else "-", litellm_model=cfg.model.litellm_model if gateway else "-",
         temperature=cfg.temperature, seed=cfg.seed, sample=cfg.sample,
         created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), config=to_plain(cfg),

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+PLANTED_KEY = "sk-planted-9f8e7d6c5b4a39281706"  # must never appear in anything a sweep writes
 
 
 def run_harness(*overrides: str, env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
@@ -25,7 +26,7 @@ def run_harness(*overrides: str, env: dict | None = None, timeout: float = 600) 
 def demo_sweep(tmp_path_factory) -> Path:
     """The demo experiment run once into a temporary runs dir; returns runs/<experiment>."""
     runs = tmp_path_factory.mktemp("runs")
-    proc = run_harness(f"runs_dir={runs}")
+    proc = run_harness(f"runs_dir={runs}", env={"OPENAI_API_KEY": PLANTED_KEY})
     assert proc.returncode == 0, proc.stderr[-3000:]
     return runs / "demo"
 

@@ -1,0 +1,130 @@
+"""harness.analysis: pass@k and Wilson against hand-computed values, and the pass-rate table on a tiny frame."""
+
+from __future__ import annotations
+
+import math
+import random
+from math import comb
+
+import pandas as pd
+import pytest
+
+from harness.analysis import model_failures, pass_at_k, pass_rate_table, wilson_interval
+
+
+@pytest.mark.parametrize("k, expected", [
+    (1, 0.3),
+    (2, 1 - 21 / 45),  # 1 - C(7,2)/C(10,2)
+    (5, 1 - 21 / 252),  # 1 - C(7,5)/C(10,5)
+])
+def test_pass_at_k_hand_computed(k, expected):
+    assert pass_at_k(10, 3, k) == pytest.approx(expected, abs=1e-12)
+
+
+def test_pass_at_k_matches_binomial_ratio_on_a_grid():
+    for n in range(1, 16):
+        for c in range(n + 1):
+            for k in range(1, n + 1):
+                exact = 1 - comb(n - c, k) / comb(n, k)
+                assert pass_at_k(n, c, k) == pytest.approx(exact, abs=1e-12)
+
+
+def test_pass_at_k_edges():
+    assert pass_at_k(10, 0, 3) == 0.0
+    assert pass_at_k(10, 10, 3) == 1.0
+    assert pass_at_k(10, 8, 3) == 1.0  # n - c = 2 < k = 3: any 3 samples include a correct one
+    assert pass_at_k(10, 7, 3) < 1.0
+    assert 0.0 < pass_at_k(10_000, 1, 100) < 1.0  # large n stays finite
+
+
+@pytest.mark.parametrize("n, c, k", [(5, 1, 6), (5, 6, 1), (-1, 0, 1), (5, -1, 1), (5, 1, -1)])
+def test_pass_at_k_rejects_invalid_arguments(n, c, k):
+    with pytest.raises(ValueError):
+        pass_at_k(n, c, k)
+
+
+def test_wilson_hand_computed():
+    # 3 of 10 at 95 %: z = 1.959964, z^2 = 3.841459; centre = (0.3 + 0.192073) / 1.384146 = 0.355503,
+    # half = 1.959964 / 1.384146 * sqrt(0.021 + 0.009604) = 0.247716.
+    low, high = wilson_interval(3, 10)
+    assert low == pytest.approx(0.107789, abs=1e-5)
+    assert high == pytest.approx(0.603219, abs=1e-5)
+
+
+def test_wilson_edges():
+    assert wilson_interval(0, 0) == (0.0, 1.0)
+    low, high = wilson_interval(0, 20)
+    assert low == 0.0 and 0.0 < high < 0.2
+    low, high = wilson_interval(20, 20)
+    assert 0.8 < low < 1.0 and high == 1.0
+    narrow, wide = wilson_interval(5, 10, 0.80), wilson_interval(5, 10, 0.99)
+    assert wide[0] < narrow[0] < 0.5 < narrow[1] < wide[1]
+    with pytest.raises(ValueError):
+        wilson_interval(11, 10)
+    with pytest.raises(ValueError):
+        wilson_interval(1, 10, confidence=1.0)
+
+
+def test_wilson_coverage_on_simulated_binomials():
+    rng = random.Random(20210707)
+    p, n, runs = 0.3, 50, 2000
+    covered = 0
+    for _ in range(runs):
+        successes = sum(rng.random() < p for _ in range(n))
+        low, high = wilson_interval(successes, n)
+        covered += low <= p <= high
+    assert 0.93 <= covered / runs <= 0.97
+
+
+def _trial(spec, model, temperature, status, pass_rate, passed_all, cost):
+    return dict(spec=spec, model=model, temperature=temperature, status=status,
+                pass_rate=pass_rate, passed_all=passed_all, cost_usd=cost)
+
+
+@pytest.fixture
+def small_results() -> pd.DataFrame:
+    return pd.DataFrame([
+        _trial("semver", "m1", 0.0, "scored", 1.0, True, 0.02),
+        _trial("semver", "m1", 0.0, "scored", 0.5, False, 0.04),
+        _trial("semver", "m1", 0.0, "no_code", 0.0, False, 0.03),
+        _trial("semver", "m1", 0.0, "infra_error", 0.0, False, math.nan),
+        _trial("semver", "m1", 1.0, "timeout", 0.0, False, math.nan),
+        _trial("semver", "m1", 1.0, "scored", 1.0, True, math.nan),
+        _trial("wordfreq", "m2", 0.0, "error", 0.0, False, 0.5),
+        _trial("wordfreq", "m2", 0.5, "no_report", 0.0, False, 0.01),
+    ])
+
+
+def test_model_failures_drops_only_infra_and_harness_errors(small_results):
+    kept = model_failures(small_results)
+    assert len(kept) == 6
+    assert not kept["status"].isin(["infra_error", "error"]).any()
+    assert {"no_code", "timeout", "no_report", "scored"} == set(kept["status"])
+    assert len(small_results) == 8  # input untouched
+
+
+def test_pass_rate_table(small_results):
+    table = pass_rate_table(small_results)
+    assert list(table.columns) == ["n", "pass_rate", "passed_all", "wilson_low", "wilson_high", "cost_usd"]
+    # wordfreq/m2/0.0 held only a harness error, so it has no row.
+    assert list(table.index) == [("semver", "m1", 0.0), ("semver", "m1", 1.0), ("wordfreq", "m2", 0.5)]
+
+    cold = table.loc[("semver", "m1", 0.0)]
+    assert cold["n"] == 3  # the infra_error trial is excluded, the no_code one counts
+    assert cold["pass_rate"] == pytest.approx(0.5)  # (1.0 + 0.5 + 0.0) / 3
+    assert cold["passed_all"] == pytest.approx(1 / 3)
+    assert (cold["wilson_low"], cold["wilson_high"]) == pytest.approx(wilson_interval(1, 3))
+    assert cold["cost_usd"] == pytest.approx(0.03)  # (0.02 + 0.04 + 0.03) / 3
+
+    hot = table.loc[("semver", "m1", 1.0)]
+    assert (hot["n"], hot["pass_rate"], hot["passed_all"]) == (2, 0.5, 0.5)
+    assert math.isnan(hot["cost_usd"])
+
+    assert table.loc[("wordfreq", "m2", 0.5), "passed_all"] == 0.0
+
+
+def test_pass_rate_table_custom_grouping(small_results):
+    table = pass_rate_table(small_results, by=["spec"])
+    assert table.loc["semver", "n"] == 5
+    assert table.loc["semver", "passed_all"] == pytest.approx(2 / 5)
+    assert table.loc["wordfreq", "n"] == 1
