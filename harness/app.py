@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import sys
-from pathlib import Path
 from typing import Iterable
 
 import hydra
@@ -22,8 +21,7 @@ from harness.config import PROJECT_ROOT, HarnessConfig, register_configs, to_typ
 from harness.errors import HarnessError
 from harness.gateway import check_credentials
 from harness.generate import make_generator, needs_model
-from harness.specs import load_spec
-from harness.trial import run_trial
+from harness.trial import configured_spec, run_trial
 
 CONF_DIR = PROJECT_ROOT / "conf"
 log = logging.getLogger("harness")
@@ -84,7 +82,7 @@ def _values(override) -> list[str]:
 
 def check(cfg: HarnessConfig) -> None:
     """Everything that can be known wrong before a trial runs."""
-    load_spec(Path(cfg.specs_dir), cfg.spec.name)
+    configured_spec(cfg)
     make_generator(cfg.generator)
     if needs_model(cfg.generator):
         check_credentials(cfg.model)

@@ -86,6 +86,7 @@ class HarnessConfig:
     sample: int = 0  # index of a repeated sample of the same cell; part of the trial id
     specs_dir: str = str(PROJECT_ROOT / "specs")
     runs_dir: str = str(PROJECT_ROOT / "runs")
+    cache_dir: str = "${oc.env:HARNESS_CACHE_DIR,${oc.env:HOME}/.cache/bootstrap-harness}"  # pinned downloads
 
 
 def register_configs() -> None:

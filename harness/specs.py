@@ -10,6 +10,7 @@ from typing import Optional
 import yaml
 
 from harness.errors import SpecError
+from harness.pins import Pin, fetch
 
 IGNORED_PARTS = {"__pycache__", ".pytest_cache"}
 
@@ -23,6 +24,7 @@ class Spec:
     entry_files: tuple[str, ...]
     time_limit_s: float
     agent_command: Optional[tuple[str, ...]]
+    upstream: Optional[Pin]  # the original text this spec restates, when there is one
     spec_sha256: str
     suite_sha256: str
 
@@ -59,8 +61,9 @@ def available_specs(specs_dir: Path) -> list[str]:
     return sorted(p.name for p in specs_dir.iterdir() if (p / "manifest.yaml").is_file()) if specs_dir.is_dir() else []
 
 
-def load_spec(specs_dir: Path, name: str, text: Optional[str] = None) -> Spec:
-    """Read and validate one spec folder; `text` replaces spec.md as what the model sees (upstream text)."""
+def load_spec(specs_dir: Path, name: str, *, upstream: bool = False, cache_dir: Optional[Path] = None) -> Spec:
+    """Read and validate one spec folder. With `upstream`, the model is given the pinned original text instead
+    of our spec.md (fetched once into `cache_dir`, verified by sha256)."""
     root = Path(specs_dir) / name
     if not root.is_dir():
         known = ", ".join(available_specs(Path(specs_dir))) or "none"
@@ -77,7 +80,13 @@ def load_spec(specs_dir: Path, name: str, text: Optional[str] = None) -> Spec:
         raise SpecError(f"spec '{name}': reference/ lacks entry file(s) {missing}")
     if not any(root.joinpath("suite").glob("test_*.py")):
         raise SpecError(f"spec '{name}': suite/ holds no test_*.py file")
-    text = text if text is not None else (root / "spec.md").read_text(encoding="utf-8")
+    pin = Pin(**manifest["upstream"]) if manifest.get("upstream") else None
+    if upstream and pin is None:
+        raise SpecError(f"spec '{name}' declares no upstream text; use spec.text=ours")
+    if upstream:
+        text = fetch(pin, cache_dir).read_text(encoding="utf-8")
+    else:
+        text = (root / "spec.md").read_text(encoding="utf-8")
     command = manifest.get("agent_command")
     return Spec(
         name=name,
@@ -87,6 +96,7 @@ def load_spec(specs_dir: Path, name: str, text: Optional[str] = None) -> Spec:
         entry_files=entry_files,
         time_limit_s=float(manifest.get("time_limit_s", 60)),
         agent_command=tuple(command) if command else None,
+        upstream=pin,
         spec_sha256=sha256_text(text),
         suite_sha256=sha256_tree(root / "suite"),
     )

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Optional
 
-from harness.config import HarnessConfig, to_plain
+from harness.config import HarnessConfig, SpecText, to_plain
 from harness.errors import ProviderError
 from harness.gateway import Gateway, Usage
 from harness.generate import make_generator, needs_model
@@ -43,13 +43,19 @@ def define_trial(cfg: HarnessConfig, spec: Spec) -> dict:
     model = {"litellm_model": cfg.model.litellm_model, "api_base": cfg.model.api_base} if needs_model(
         cfg.generator) else None
     synthetic = to_plain(cfg)["model"]["synthetic"] if model else None
-    return dict(spec=spec.name, spec_sha256=spec.spec_sha256, suite_sha256=spec.suite_sha256, generator=gen,
+    return dict(spec=spec.name, spec_text=cfg.spec.text.value, spec_sha256=spec.spec_sha256, suite_sha256=spec.suite_sha256, generator=gen,
                 model=model, synthetic=synthetic, temperature=cfg.temperature, seed=cfg.seed, sample=cfg.sample)
+
+
+def configured_spec(cfg: HarnessConfig) -> Spec:
+    """The spec the config selects, with our text or the pinned upstream text."""
+    return load_spec(Path(cfg.specs_dir), cfg.spec.name, upstream=cfg.spec.text is SpecText.upstream,
+                     cache_dir=Path(cfg.cache_dir))
 
 
 def run_trial(cfg: HarnessConfig, spec: Optional[Spec] = None) -> TrialOutcome:
     """Run one trial unless it is already recorded; write its record the moment it ends."""
-    spec = spec or load_spec(Path(cfg.specs_dir), cfg.spec.name)
+    spec = spec or configured_spec(cfg)
     tid = trial_id(**define_trial(cfg, spec))
     store = RecordStore(Path(cfg.runs_dir) / cfg.experiment.name)
     if store.is_done(tid):
@@ -61,6 +67,7 @@ def run_trial(cfg: HarnessConfig, spec: Optional[Spec] = None) -> TrialOutcome:
     if needs_model(cfg.generator):
         gateway = Gateway(cfg.model, specs_dir=Path(cfg.specs_dir), sample=cfg.sample,
                           transcript=artifacts / "transcript.jsonl")
+        gateway.spec_texts[spec.name] = spec.text  # lets the synthetic model recognise an upstream text too
     ctx = GenerationContext(gateway, cfg.temperature, cfg.seed, artifacts)
     fields = _run_stages(cfg, spec, ctx)
     record = TrialRecord(

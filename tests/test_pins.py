@@ -1,0 +1,98 @@
+"""Pinned downloads against a real HTTP server on loopback, and the upstream-text option end to end."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pandas as pd
+import pytest
+
+from harness.errors import ConfigError
+from harness.pins import Pin, cached_path, fetch
+from tests.conftest import ROOT, run_harness
+
+
+class FileServer:
+    """Serves one body at every path and counts the requests."""
+
+    def __init__(self, body: bytes):
+        self.body, self.hits = body, 0
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802
+                outer.hits += 1
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(outer.body)))
+                self.end_headers()
+                self.wfile.write(outer.body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/spec.md"
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_fetch_verifies_caches_and_then_works_offline(tmp_path):
+    body = b"# upstream text\n"
+    server = FileServer(body)
+    pin = Pin(server.url, hashlib.sha256(body).hexdigest())
+    assert fetch(pin, tmp_path).read_bytes() == body
+    assert fetch(pin, tmp_path).read_bytes() == body and server.hits == 1  # second use: from the cache
+    server.close()
+    assert fetch(pin, tmp_path).read_bytes() == body  # offline now
+
+
+def test_mismatch_is_refused_and_nothing_is_cached(tmp_path):
+    server = FileServer(b"tampered\n")
+    pin = Pin(server.url, "0" * 64)
+    with pytest.raises(ConfigError, match="sha256 .* but the pin says 0000"):
+        fetch(pin, tmp_path)
+    server.close()
+    assert not cached_path(pin, tmp_path).exists()
+
+
+def test_a_corrupted_cache_entry_is_fetched_again(tmp_path):
+    body = b"good\n"
+    server = FileServer(body)
+    pin = Pin(server.url, hashlib.sha256(body).hexdigest())
+    cached_path(pin, tmp_path).parent.mkdir(parents=True)
+    cached_path(pin, tmp_path).write_bytes(b"bad")
+    assert fetch(pin, tmp_path).read_bytes() == body and server.hits == 1
+    server.close()
+
+
+def test_unreachable_and_uncached_is_a_clear_error(tmp_path):
+    pin = Pin("http://127.0.0.1:9/nothing-listens-here", "1" * 64)
+    with pytest.raises(ConfigError, match="not cached"):
+        fetch(pin, tmp_path)
+
+
+def test_the_harness_runs_on_an_upstream_text(tmp_path):
+    """`spec.text=upstream`: the model sees the pinned text, and the record carries that text's hash."""
+    upstream = b"# wordfreq, as the original authors wrote it\n\nCount words. (A stand-in upstream text.)\n"
+    server = FileServer(upstream)
+    specs = tmp_path / "specs"
+    shutil.copytree(ROOT / "specs" / "wordfreq", specs / "wordfreq")
+    with (specs / "wordfreq" / "manifest.yaml").open("a") as manifest:
+        manifest.write(f"upstream:\n  url: {server.url}\n  sha256: {hashlib.sha256(upstream).hexdigest()}\n")
+    args = [f"specs_dir={specs}", f"runs_dir={tmp_path / 'runs'}", f"cache_dir={tmp_path / 'cache'}",
+            "spec=wordfreq", "spec.text=upstream", "temperature=0.0", "seed=0"]
+    first = run_harness(*args)
+    server.close()
+    assert first.returncode == 0, first.stderr[-2000:]
+    row = pd.read_parquet(tmp_path / "runs" / "demo" / "results.parquet").iloc[0]
+    assert row["spec_sha256"] == hashlib.sha256(upstream).hexdigest()
+    transcript = next((tmp_path / "runs" / "demo" / "trials").glob("*/transcript.jsonl")).read_text()
+    assert "as the original authors wrote it" in transcript
+    offline = run_harness(*args, "seed=1")  # the server is gone: the cached copy must serve
+    assert offline.returncode == 0, offline.stderr[-2000:]
