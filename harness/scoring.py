@@ -50,8 +50,10 @@ class Score:
         return sum(t.outcome is outcome for t in self.tests)
 
 
-def score(spec: Spec, impl_dir: Path, sandbox: Sandbox) -> Score:
-    """Copy the implementation and the hidden suite to a fresh directory and run pytest there with a time limit."""
+def score(spec: Spec, impl_dir: Path, sandbox: Sandbox, fail_fast: bool = False) -> Score:
+    """Copy the implementation and the hidden suite to a fresh directory and run pytest there with a time limit.
+
+    `fail_fast` stops at the first failing test (for mutation analysis, where one failure is enough)."""
     with tempfile.TemporaryDirectory(prefix="harness-score-") as tmp:
         work = Path(tmp)
         shutil.copytree(impl_dir, work / "impl", ignore=shutil.ignore_patterns("__pycache__"))
@@ -61,7 +63,7 @@ def score(spec: Spec, impl_dir: Path, sandbox: Sandbox) -> Score:
         argv = [
             sys.executable, "-m", "pytest", str(work / "suite"), "-q", "-p", "no:cacheprovider",
             "-c", str(work / "pytest.ini"), "--rootdir", str(work / "suite"), f"--junitxml={report}",
-        ]
+        ] + (["-x"] if fail_fast else [])
         env = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "HARNESS_IMPL_DIR": str(work / "impl")}
         result = sandbox.exec(argv, cwd=work, env=env, timeout_s=spec.time_limit_s)
         if result.timed_out:

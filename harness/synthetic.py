@@ -40,7 +40,7 @@ def mutation_rate(temperature: float, temperatures: Sequence[float], rates: Sequ
 
 
 @functools.lru_cache(maxsize=64)
-def _mutants_of(path: str, source: str) -> tuple[Mutant, ...]:
+def mutants_of(path: str, source: str) -> tuple[Mutant, ...]:
     return tuple(mutants(path, source))
 
 
@@ -58,7 +58,7 @@ def choose_answer(spec_root: Path, key: str, rate: float) -> tuple[dict[str, str
     files = reference_files(spec_root)
     if rng.random() >= rate:
         return files, "reference"
-    candidates = [m for path, src in sorted(files.items()) if path.endswith(".py") for m in _mutants_of(path, src)]
+    candidates = [m for path, src in sorted(files.items()) if path.endswith(".py") for m in mutants_of(path, src)]
     if not candidates:
         return files, "reference"
     mutant = rng.choice(candidates)
