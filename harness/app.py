@@ -21,7 +21,8 @@ from harness.config import PROJECT_ROOT, HarnessConfig, register_configs, to_typ
 from harness.errors import HarnessError
 from harness.gateway import check_credentials
 from harness.generate import make_generator, needs_model
-from harness.trial import configured_spec, run_trial
+from harness.chain import check_chain
+from harness.trial import configured_spec, needs_for, run_trial
 
 CONF_DIR = PROJECT_ROOT / "conf"
 log = logging.getLogger("harness")
@@ -30,11 +31,11 @@ register_configs()
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
 def _app(cfg: DictConfig) -> None:
-    outcome = run_trial(to_typed(cfg))
-    r = outcome.record
-    verdict = "already recorded" if outcome.skipped else f"{r['status']} {r['tests_passed']}/{r['tests_total']}"
-    log.info("%s %s T=%s seed=%s sample=%s -> %s [%s]", r["spec"], r["model"], r["temperature"], r["seed"],
-             r["sample"], verdict, r["trial_id"])
+    for outcome in run_trial(to_typed(cfg)):
+        r = outcome.record
+        verdict = "already recorded" if outcome.skipped else f"{r['status']} {r['tests_passed']}/{r['tests_total']}"
+        log.info("%s %s %s gen=%s T=%s seed=%s sample=%s -> %s [%s]", r["spec"], r["generator"], r["model"],
+                 r["generation"], r["temperature"], r["seed"], r["sample"], verdict, r["trial_id"])
 
 
 def main() -> None:
@@ -82,8 +83,11 @@ def _values(override) -> list[str]:
 
 def check(cfg: HarnessConfig) -> None:
     """Everything that can be known wrong before a trial runs."""
-    configured_spec(cfg)
-    make_generator(cfg.generator)
+    spec = configured_spec(cfg)
+    if cfg.generator.kind == "chain":
+        check_chain(cfg, spec)
+    else:
+        make_generator(cfg.generator, needs_for(cfg))
     if needs_model(cfg.generator):
         check_credentials(cfg.model)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any, List, Optional
+from typing import Any, Dict, List, Optional
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, OmegaConf
@@ -44,7 +44,23 @@ class ModelConfig:
 class GeneratorConfig:
     kind: str = MISSING  # a name in harness.generate.GENERATORS (checked in preflight)
     system_prompt: str = "You are an expert Python programmer."
-    import_path: Optional[str] = None  # for kind=import: a folder holding an implementation
+    task: str = "implement the spec in a single python file"  # agents: the user's request; spec.md is in the cwd
+    # import: a folder, or a pinned file (URL + sha256) fetched once into cache_dir
+    import_path: Optional[str] = None
+    import_url: Optional[str] = None
+    import_sha256: Optional[str] = None
+    # agent (built in)
+    max_turns: int = 30
+    max_total_tokens: int = 400_000
+    # external: a command template; placeholders {prompt} {model} {base_url} {api_key} {workdir} {python}
+    command: List[str] = field(default_factory=list)
+    env: Dict[str, str] = field(default_factory=dict)  # extra variables for the agent (templates allowed)
+    pass_env: List[str] = field(default_factory=list)  # names of harness variables the agent may see (its own key)
+    timeout_s: float = 900.0
+    # chain: generation 0 from `gen0` (any other kind, configured by the fields above), then `depth` generations
+    # each produced by running the previous one as the agent
+    gen0: str = "agent"
+    depth: int = 1
 
 
 class SpecText(str, Enum):

@@ -151,9 +151,9 @@ class Gateway:
         if m.api_key_env:
             kwargs["api_key"] = os.environ[m.api_key_env]
         if self.is_synthetic:
-            from harness import synthetic
+            from harness import synthetic_provider
 
-            synthetic.register()
+            synthetic_provider.register()
             params = m.synthetic
             kwargs["harness_synthetic"] = {
                 "model": m.litellm_model, "specs_dir": str(self.specs_dir), "sample": self.sample, "spec_texts": self.spec_texts,

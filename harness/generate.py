@@ -1,18 +1,23 @@
 """Generators: ways to obtain an implementation of a spec.
 
-`oneshot` asks a model once and parses files out of its reply; `reference` and `import` are controls that need
-no model (the spec's own reference, or an implementation made elsewhere, scored as is).
+`oneshot` asks a model once and parses files out of its reply; `agent` runs the built-in tool loop
+(harness/agent.py); `external` runs an agent CLI (harness/external.py); `reference` and `import` are controls
+that need no model (the spec's own reference, or an implementation made elsewhere, scored as is).
 """
 
 from __future__ import annotations
 
+import os
 import re
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Optional
+from typing import Callable, Optional
+from urllib.parse import urlparse
 
 from harness.config import GeneratorConfig
 from harness.errors import ConfigError
-from harness.seams import Generation, GenerationContext, Generator
+from harness.pins import Pin, fetch
+from harness.seams import Generation, GenerationContext, Generator, Sandbox
 from harness.specs import Spec, iter_files
 
 OUTPUT_CONTRACT = """\
@@ -85,6 +90,20 @@ class OneShotGenerator:
         return Generation(files, detail)
 
 
+class PinnedFileGenerator:
+    """A control: one pinned file (e.g. the paper's published agent_0), fetched once and verified."""
+
+    def __init__(self, pin: Pin, cache_dir: Path):
+        self.pin, self.cache_dir = pin, cache_dir
+
+    def generate(self, spec: Spec, ctx: GenerationContext) -> Generation:
+        text = fetch(self.pin, self.cache_dir).read_text(encoding="utf-8")
+        name = PurePosixPath(urlparse(self.pin.url).path).name
+        if len(spec.entry_files) == 1 and name.endswith(".py"):
+            name = spec.entry_files[0]
+        return Generation({name: text}, f"imported {self.pin.url}")
+
+
 class FolderGenerator:
     """A control: the files of an existing folder, scored as they are."""
 
@@ -100,27 +119,61 @@ class FolderGenerator:
         return Generation(files)
 
 
-def _import(cfg: GeneratorConfig) -> Generator:
+@dataclass(frozen=True)
+class Needs:
+    """What generators may be built with, besides their own config."""
+
+    sandbox: Sandbox
+    model_name: str
+    cache_dir: Path
+
+
+def _import(cfg: GeneratorConfig, needs: Needs) -> Generator:
+    if cfg.import_url:
+        if not cfg.import_sha256:
+            raise ConfigError("generator.import_url needs generator.import_sha256 (the pin that makes it reproducible)")
+        return PinnedFileGenerator(Pin(cfg.import_url, cfg.import_sha256), needs.cache_dir)
     folder = Path(cfg.import_path or "").expanduser()
     if not cfg.import_path or not folder.is_dir():
-        raise ConfigError(f"generator=import needs generator.import_path=<an existing folder>; got {cfg.import_path!r}")
+        raise ConfigError("generator=import needs generator.import_path=<an existing folder> or "
+                          f"generator.import_url + generator.import_sha256; got import_path={cfg.import_path!r}")
     return FolderGenerator(folder.resolve())
 
 
-GENERATORS = {
-    "oneshot": lambda cfg: OneShotGenerator(cfg.system_prompt),
-    "reference": lambda cfg: FolderGenerator(None),
+def _agent(cfg: GeneratorConfig, needs: Needs) -> Generator:
+    from harness.agent import BuiltinAgent
+
+    return BuiltinAgent(cfg.system_prompt, cfg.task, cfg.max_turns, cfg.max_total_tokens, needs.sandbox)
+
+
+def _external(cfg: GeneratorConfig, needs: Needs) -> Generator:
+    from harness.external import CommandAgent
+
+    if not cfg.command:
+        raise ConfigError("generator=external needs generator.command (a list: program and arguments)")
+    missing = [name for name in cfg.pass_env if name not in os.environ]
+    if missing:
+        raise ConfigError(f"generator.pass_env names {missing}, which are not set in the environment")
+    env = {**dict(cfg.env), **{name: os.environ[name] for name in cfg.pass_env}}
+    return CommandAgent(cfg.command, cfg.task, cfg.timeout_s, needs.sandbox, needs.model_name, env=env)
+
+
+GENERATORS: dict[str, Callable[[GeneratorConfig, Needs], Generator]] = {
+    "oneshot": lambda cfg, needs: OneShotGenerator(cfg.system_prompt),
+    "reference": lambda cfg, needs: FolderGenerator(None),
     "import": _import,
+    "agent": _agent,
+    "external": _external,
 }
-MODEL_GENERATORS = {"oneshot"}
+MODEL_GENERATORS = {"oneshot", "agent", "external"}
 
 
-def make_generator(cfg: GeneratorConfig) -> Generator:
-    """Build the generator named by `cfg.kind`."""
+def make_generator(cfg: GeneratorConfig, needs: Needs) -> Generator:
+    """Build the generator named by `cfg.kind` (the chain is not one: see harness/chain.py)."""
     if cfg.kind not in GENERATORS:
-        raise ConfigError(f"unknown generator kind {cfg.kind!r}; valid: {', '.join(GENERATORS)}")
-    return GENERATORS[cfg.kind](cfg)
+        raise ConfigError(f"unknown generator kind {cfg.kind!r}; valid: {', '.join([*GENERATORS, 'chain'])}")
+    return GENERATORS[cfg.kind](cfg, needs)
 
 
 def needs_model(cfg: GeneratorConfig) -> bool:
-    return cfg.kind in MODEL_GENERATORS
+    return cfg.kind in MODEL_GENERATORS or cfg.kind == "chain"

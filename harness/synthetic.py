@@ -18,10 +18,6 @@ from typing import Optional, Sequence
 from harness.mutate import Mutant, mutants
 from harness.specs import iter_files
 
-PROVIDER = "harness"
-GROUND_TRUTH_KEY = "harness_ground_truth"
-
-
 def mutation_rate(temperature: float, temperatures: Sequence[float], rates: Sequence[float]) -> float:
     """Piecewise-linear interpolation of the curve at `temperature`, flat beyond its ends, clipped to [0, 1]."""
     if len(temperatures) != len(rates) or not temperatures:
@@ -66,13 +62,17 @@ def choose_answer(spec_root: Path, key: str, rate: float) -> tuple[dict[str, str
 
 
 def find_spec(specs_dir: Path, prompt: str, extra_texts: Optional[dict[str, str]] = None) -> Optional[Path]:
-    """The spec folder whose text appears verbatim in the prompt (our spec.md, or an upstream text we were given)."""
-    for name, text in (extra_texts or {}).items():
-        if text and text.strip() in prompt:
-            return specs_dir / name
-    for spec_md in sorted(specs_dir.glob("*/spec.md")):
-        if spec_md.read_text(encoding="utf-8").strip() in prompt:
-            return spec_md.parent
+    """The spec folder whose text the prompt carries (our spec.md, or an extra text such as the upstream one).
+
+    A text counts as carried when nearly all of its longer lines appear in the prompt, so a spec read through a
+    tool that re-wraps or prefixes lines is still recognised.
+    """
+    candidates = [(specs_dir / name, text) for name, text in (extra_texts or {}).items()]
+    candidates += [(p.parent, p.read_text(encoding="utf-8")) for p in sorted(specs_dir.glob("*/spec.md"))]
+    for root, text in candidates:
+        lines = [line.strip() for line in text.splitlines() if len(line.strip()) >= 30]
+        if lines and sum(line in prompt for line in lines) >= 0.9 * len(lines):
+            return root
     return None
 
 
@@ -91,43 +91,43 @@ def estimate_tokens(text: str) -> int:
     return max(1, (len(text) + 3) // 4)
 
 
+def _prompt(messages: list[dict]) -> str:
+    return "\n".join(str(m.get("content") or "") for m in messages)
+
+
 def answer(messages: list[dict], params: dict, temperature: float, seed: Optional[int]) -> tuple[str, str]:
     """The reply text and ground truth for one request; `params` carries specs_dir, curve and sample index."""
-    prompt = "\n".join(str(m.get("content") or "") for m in messages)
-    spec_root = find_spec(Path(params["specs_dir"]), prompt, params.get("spec_texts"))
-    if spec_root is None:
-        return "I was not given a spec I know, so I have no implementation to offer.", "unknown_spec"
-    rate = mutation_rate(temperature, params["curve_temperatures"], params["curve_rates"])
-    prompt_hash = hashlib.sha256(prompt.encode()).hexdigest()
-    key = f"{params.get('model', '')}|{spec_root.name}|{prompt_hash}|{seed}|{temperature}|{params.get('sample', 0)}"
-    files, truth = choose_answer(spec_root, key, rate)
+    files, truth = _choose(messages, params, temperature, seed)
+    if files is None:
+        return "I was not given a spec I know, so I have no implementation to offer.", truth
     return render_files(files), truth
 
 
-def register() -> None:
-    """Make `harness/<anything>` a litellm model string answered by the synthetic model (idempotent)."""
-    import litellm
-    from litellm import CustomLLM
-    from litellm.types.utils import Choices, Message, ModelResponse, Usage
+def tool_turn(messages: list[dict], tool_names: set[str], params: dict, temperature: float,
+              seed: Optional[int]) -> tuple[Optional[str], list[tuple[str, dict]], Optional[str]]:
+    """One agent turn when tools are offered: (final text, [(tool, arguments)], ground truth or None).
 
-    if any(entry.get("provider") == PROVIDER for entry in litellm.custom_provider_map):
-        return
+    The script: read `spec.md` if the spec is not in the conversation yet; write every file with write_file;
+    then end with a short final message. It assumes the spec sits at spec.md in the agent's working directory.
+    """
+    called = [c.get("function", {}).get("name") for m in messages if m.get("role") == "assistant"
+              for c in (m.get("tool_calls") or [])]
+    if "write_file" in called:
+        return "The implementation is written.", [], None
+    files, truth = _choose(messages, params, temperature, seed)
+    if files is not None and "write_file" in tool_names:
+        return None, [("write_file", {"path": p, "content": t}) for p, t in sorted(files.items())], truth
+    if files is None and "read_file" in tool_names and "read_file" not in called:
+        return None, [("read_file", {"path": "spec.md"})], None
+    return "I could not find a spec I know, so I wrote nothing.", [], truth
 
-    class SyntheticLLM(CustomLLM):
-        def completion(self, *args, **kwargs) -> ModelResponse:
-            optional = kwargs.get("optional_params") or {}
-            messages = kwargs["messages"]
-            text, truth = answer(messages, optional["harness_synthetic"], optional.get("temperature", 0.0),
-                                 optional.get("seed"))
-            prompt = "\n".join(str(m.get("content") or "") for m in messages)
-            reply = ModelResponse(
-                model=f"{PROVIDER}/{kwargs['model']}",
-                choices=[Choices(index=0, finish_reason="stop", message=Message(role="assistant", content=text))],
-                usage=Usage(prompt_tokens=estimate_tokens(prompt), completion_tokens=estimate_tokens(text),
-                            total_tokens=estimate_tokens(prompt) + estimate_tokens(text)),
-            )
-            reply._hidden_params[GROUND_TRUTH_KEY] = truth
-            return reply
 
-    litellm.custom_provider_map = [*litellm.custom_provider_map, {"provider": PROVIDER, "custom_handler": SyntheticLLM()}]
-    litellm.utils.custom_llm_setup()
+def _choose(messages: list[dict], params: dict, temperature: float, seed: Optional[int]):
+    prompt = _prompt(messages)
+    spec_root = find_spec(Path(params["specs_dir"]), prompt, params.get("spec_texts"))
+    if spec_root is None:
+        return None, "unknown_spec"
+    rate = mutation_rate(temperature, params["curve_temperatures"], params["curve_rates"])
+    prompt_hash = hashlib.sha256(prompt.encode()).hexdigest()
+    key = f"{params.get('model', '')}|{spec_root.name}|{prompt_hash}|{seed}|{temperature}|{params.get('sample', 0)}"
+    return choose_answer(spec_root, key, rate)

@@ -1,6 +1,8 @@
 """The front door: `run_trial` wires one trial end to end. Read this first.
 
     config -> spec -> generator (through the gateway) -> files -> scorer (in the sandbox) -> record on disk
+
+A bootstrap chain (harness/chain.py) is a sequence of such trials, one per generation.
 """
 
 from __future__ import annotations
@@ -17,11 +19,11 @@ from typing import Optional
 from harness.config import HarnessConfig, SpecText, to_plain
 from harness.errors import ProviderError
 from harness.gateway import Gateway, Usage
-from harness.generate import make_generator, needs_model
+from harness.generate import Needs, make_generator, needs_model
 from harness.records import RecordStore, TrialRecord, TrialStatus, trial_id
 from harness.sandbox import make_sandbox
 from harness.scoring import Score, ScoreStatus, TestOutcome, score
-from harness.seams import Generation, GenerationContext
+from harness.seams import Generation, GenerationContext, Generator
 from harness.specs import Spec, load_spec
 
 log = logging.getLogger(__name__)
@@ -33,30 +35,45 @@ class TrialOutcome:
     skipped: bool  # True when the trial was already recorded and nothing ran
 
 
-def define_trial(cfg: HarnessConfig, spec: Spec) -> dict:
-    """What makes a trial this trial; its hash is the trial id. Changing any of these starts a new trial."""
-    gen = {"kind": cfg.generator.kind}
-    if needs_model(cfg.generator):
-        gen["system_prompt"] = cfg.generator.system_prompt
-    if cfg.generator.import_path:
-        gen["import_path"] = str(Path(cfg.generator.import_path).expanduser().resolve())
-    model = {"litellm_model": cfg.model.litellm_model, "api_base": cfg.model.api_base} if needs_model(
-        cfg.generator) else None
-    synthetic = to_plain(cfg)["model"]["synthetic"] if model else None
-    return dict(spec=spec.name, spec_text=cfg.spec.text.value, spec_sha256=spec.spec_sha256, suite_sha256=spec.suite_sha256, generator=gen,
-                model=model, synthetic=synthetic, temperature=cfg.temperature, seed=cfg.seed, sample=cfg.sample)
-
-
 def configured_spec(cfg: HarnessConfig) -> Spec:
     """The spec the config selects, with our text or the pinned upstream text."""
     return load_spec(Path(cfg.specs_dir), cfg.spec.name, upstream=cfg.spec.text is SpecText.upstream,
                      cache_dir=Path(cfg.cache_dir))
 
 
-def run_trial(cfg: HarnessConfig, spec: Optional[Spec] = None) -> TrialOutcome:
+def needs_for(cfg: HarnessConfig) -> Needs:
+    return Needs(make_sandbox(cfg.sandbox), cfg.model.name, Path(cfg.cache_dir))
+
+
+def define_trial(cfg: HarnessConfig, spec: Spec) -> dict:
+    """What makes a trial this trial; its hash is the trial id. Changing any of these starts a new trial."""
+    plain = to_plain(cfg)
+    # depth is left out: a deeper chain extends a shallower one instead of starting over.
+    generator = {k: v for k, v in plain["generator"].items() if v not in (None, [], {}) and k != "depth"}
+    if generator.get("import_path"):
+        generator["import_path"] = str(Path(generator["import_path"]).expanduser().resolve())
+    model = {k: plain["model"][k] for k in ("litellm_model", "api_base", "synthetic")} if needs_model(
+        cfg.generator) else None
+    return dict(spec=spec.name, spec_text=cfg.spec.text.value, spec_sha256=spec.spec_sha256,
+                suite_sha256=spec.suite_sha256, generator=generator, model=model, temperature=cfg.temperature,
+                seed=cfg.seed, sample=cfg.sample)
+
+
+def run_trial(cfg: HarnessConfig) -> list[TrialOutcome]:
+    """Run the trial (or, for generator=chain, the chain of trials) the config defines."""
+    spec = configured_spec(cfg)
+    if cfg.generator.kind == "chain":
+        from harness.chain import run_chain
+
+        return run_chain(cfg, spec)
+    generator = make_generator(cfg.generator, needs_for(cfg))
+    return [run_one(cfg, spec, generator, define_trial(cfg, spec), uses_model=needs_model(cfg.generator))]
+
+
+def run_one(cfg: HarnessConfig, spec: Spec, generator: Generator, defining: dict, *, uses_model: bool,
+            generation: int = 0, parent_id: Optional[str] = None, label: Optional[str] = None) -> TrialOutcome:
     """Run one trial unless it is already recorded; write its record the moment it ends."""
-    spec = spec or configured_spec(cfg)
-    tid = trial_id(**define_trial(cfg, spec))
+    tid = trial_id(**defining)
     store = RecordStore(Path(cfg.runs_dir) / cfg.experiment.name)
     if store.is_done(tid):
         return TrialOutcome(store.load(tid), skipped=True)
@@ -64,30 +81,30 @@ def run_trial(cfg: HarnessConfig, spec: Optional[Spec] = None) -> TrialOutcome:
     artifacts.mkdir(parents=True, exist_ok=True)
     (artifacts / "transcript.jsonl").unlink(missing_ok=True)  # a retried trial starts a fresh transcript
     gateway = None
-    if needs_model(cfg.generator):
+    if uses_model:
         gateway = Gateway(cfg.model, specs_dir=Path(cfg.specs_dir), sample=cfg.sample,
                           transcript=artifacts / "transcript.jsonl")
         gateway.spec_texts[spec.name] = spec.text  # lets the synthetic model recognise an upstream text too
     ctx = GenerationContext(gateway, cfg.temperature, cfg.seed, artifacts)
-    fields = _run_stages(cfg, spec, ctx)
+    fields = _run_stages(cfg, spec, generator, ctx)
     record = TrialRecord(
         trial_id=tid, experiment=cfg.experiment.name, spec=spec.name, spec_sha256=spec.spec_sha256,
-        suite_sha256=spec.suite_sha256, generator=cfg.generator.kind,
+        suite_sha256=spec.suite_sha256, generator=label or cfg.generator.kind,
         model=cfg.model.name if gateway else "-", litellm_model=cfg.model.litellm_model if gateway else "-",
-        temperature=cfg.temperature, seed=cfg.seed, sample=cfg.sample,
-        created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), config=to_plain(cfg),
-        **_usage_fields(gateway.usage if gateway else Usage()), **fields,
+        temperature=cfg.temperature, seed=cfg.seed, sample=cfg.sample, generation=generation,
+        parent_trial_id=parent_id, created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        config=to_plain(cfg), **_usage_fields(gateway.usage if gateway else Usage()), **fields,
     )
     store.write(record)
     return TrialOutcome(store.load(tid), skipped=False)
 
 
-def _run_stages(cfg: HarnessConfig, spec: Spec, ctx: GenerationContext) -> dict:
+def _run_stages(cfg: HarnessConfig, spec: Spec, generator: Generator, ctx: GenerationContext) -> dict:
     """Generate, then score. The trial boundary: the only place that turns an exception into a status."""
     gen_start = time.monotonic()
     gen_seconds = score_seconds = 0.0
     try:
-        generation = make_generator(cfg.generator).generate(spec, ctx)
+        generation = generator.generate(spec, ctx)
         gen_seconds = time.monotonic() - gen_start
         if not generation.files:
             return _fields(TrialStatus.no_code, generation.detail, gen_seconds, 0.0)

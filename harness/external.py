@@ -1,0 +1,69 @@
+"""Agents that run as subprocesses: any coding-agent CLI from a command template, including a generated agent.
+
+The agent runs in the sandbox, in a fresh work dir holding only the spec, and reaches a model only through the
+trial's GatewayServer on loopback, with a per-trial dummy key. Its output is kept in the trial's folder.
+"""
+
+from __future__ import annotations
+
+import shutil
+import string
+import sys
+from pathlib import Path
+from typing import Optional, Sequence
+
+from harness.agent import collect_implementation, prepare_workdir
+from harness.errors import ConfigError
+from harness.gateway_server import GatewayServer
+from harness.redact import redact
+from harness.seams import Generation, GenerationContext, Sandbox
+from harness.specs import Spec
+
+PLACEHOLDERS = {"prompt", "task", "model", "base_url", "api_key", "workdir", "cwd", "python", "impl"}
+
+
+def check_template(parts: Sequence[str]) -> None:
+    """Fail early on a placeholder we would not fill."""
+    for part in parts:
+        for _, name, _, _ in string.Formatter().parse(part):
+            if name is not None and name not in PLACEHOLDERS:
+                raise ConfigError(f"command template uses {{{name}}}; valid placeholders: {sorted(PLACEHOLDERS)}")
+
+
+class CommandAgent:
+    """Run `command` (a template) in a fresh work dir; the files it leaves there are the implementation."""
+
+    def __init__(self, command: Sequence[str], task: str, timeout_s: float, sandbox: Sandbox, model_name: str,
+                 env: Optional[dict[str, str]] = None, impl_dir: Optional[Path] = None):
+        check_template(list(command))
+        self.command, self.task, self.timeout_s = list(command), task, timeout_s
+        self.sandbox, self.model_name, self.env, self.impl_dir = sandbox, model_name, env or {}, impl_dir
+
+    def generate(self, spec: Spec, ctx: GenerationContext) -> Generation:
+        workdir = prepare_workdir(ctx.workdir / "work", spec)
+        impl = self._copy_agent(ctx.workdir / "agent")
+        with GatewayServer(ctx.gateway, ctx.temperature, ctx.seed) as server:
+            values = dict(prompt=self.task, task=self.task, model=self.model_name, base_url=server.base_url,
+                          api_key=server.api_key, workdir=str(workdir), cwd=str(workdir), python=sys.executable,
+                          impl=str(impl or ""))
+            argv = [part.format(**values) for part in self.command]
+            env = {"OPENAI_API_KEY": server.api_key, "OPENAI_BASE_URL": server.base_url,
+                   **self.env}
+            result = self.sandbox.exec(argv, cwd=workdir, env=env, timeout_s=self.timeout_s)
+        (ctx.workdir / "agent.stdout").write_text(redact(result.stdout), encoding="utf-8")
+        (ctx.workdir / "agent.stderr").write_text(redact(result.stderr), encoding="utf-8")
+        if server.provider_error is not None:
+            raise server.provider_error
+        ending = (f"agent timed out after {self.timeout_s:g} s" if result.timed_out
+                  else f"agent exited {result.returncode} after {server.requests} model call(s)")
+        if not result.success:
+            ending += f": {redact(result.stderr.strip()[-300:])}"
+        return collect_implementation(workdir, spec, ending)
+
+    def _copy_agent(self, target: Path) -> Optional[Path]:
+        """The agent under test runs from a copy kept with the trial, outside the work dir it writes to."""
+        if self.impl_dir is None:
+            return None
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(self.impl_dir, target, ignore=shutil.ignore_patterns("__pycache__"))
+        return target
