@@ -1,0 +1,93 @@
+"""The bootstrap chain through the `harness` command, with a tiny agent spec so that each generation is quick.
+
+Each generation after the first is a real subprocess agent talking to the trial's gateway over loopback HTTP.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import pandas as pd
+
+from tests.conftest import PLANTED_KEY, ROOT, run_harness
+from tests.openai_server import OpenAIServer, Step
+
+FIXTURES = ROOT / "tests" / "fixtures"
+TINY = [f"specs_dir={FIXTURES}", "spec.name=tiny-agent"]
+
+
+def table(runs, experiment="paper") -> pd.DataFrame:
+    return pd.read_parquet(runs / experiment / "results.parquet").sort_values(["generator", "generation"])
+
+
+def test_offline_chain_of_depth_three_records_every_generation(tmp_path):
+    runs = tmp_path / "runs"
+    # No mutants here (this test is about the plumbing): every generation should survive.
+    proc = run_harness("experiment=paper", f"runs_dir={runs}", *TINY, "model.synthetic.curve_rates=[0.0,0.0]",
+                       env={"OPENAI_API_KEY": PLANTED_KEY})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = table(runs)
+    assert list(rows["generation"]) == [0, 1, 2, 3] and (rows["status"] == "scored").all()
+    assert pd.isna(rows["parent_trial_id"].iloc[0])
+    assert list(rows["parent_trial_id"].iloc[1:]) == list(rows["trial_id"].iloc[:-1])
+    for tid in rows["trial_id"].iloc[1:]:
+        trial = runs / "paper" / "trials" / tid
+        events = [json.loads(line) for line in (trial / "transcript.jsonl").read_text().splitlines()]
+        assert [e["event"] for e in events].count("completion") >= 2  # read spec, write files, final answer
+        assert all(e["request"]["messages"] and e["reply"] for e in events)
+        env = json.loads((trial / "impl" / "env.json").read_text())  # left by the agent that made this generation
+        assert PLANTED_KEY not in json.dumps(env) and env["OPENAI_API_KEY"].startswith("hk-trial-")
+    leaked = [p for p in (runs / "paper").rglob("*") if p.is_file() and PLANTED_KEY.encode() in p.read_bytes()]
+    assert leaked == []
+
+
+NEW_AGENT = (FIXTURES / "tiny-agent" / "reference" / "agent.py").read_text()
+
+
+def scripted_provider(body: dict) -> Step:
+    """A provider that reads the spec, writes an agent, then stops; it answers whatever agent is asking."""
+    done = [m for m in body["messages"] if m.get("role") == "tool"]
+    if not done:
+        call = {"id": "c1", "type": "function",
+                "function": {"name": "write_file", "arguments": json.dumps({"path": "agent.py", "content": NEW_AGENT})}}
+        return Step(content=None, tool_calls=[call], finish_reason="tool_calls")
+    return Step(content="written")
+
+
+def test_forwarded_requests_carry_the_trials_temperature_and_seed(tmp_path):
+    runs = tmp_path / "runs"
+    with OpenAIServer(responder=scripted_provider) as provider:
+        proc = run_harness(
+            "experiment=paper", f"runs_dir={runs}", *TINY, "generator.gen0=reference", "generator.depth=1",
+            "model=gpt-4o", "model.litellm_model=openai/loopback", f"model.api_base={provider.base_url}",
+            "model.api_key_env=LOOPBACK_PROVIDER_KEY", "temperature=0.3", "seed=7",
+            env={"LOOPBACK_PROVIDER_KEY": "sk-loopback-provider-key-1234"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert len(provider.requests) == 2  # generation 1's agent: write, then final answer
+    assert {(r["temperature"], r["seed"]) for r in provider.requests} == {(0.3, 7)}  # the agent asked for 1.7 / 12345
+    assert {h["Authorization"] for h in provider.headers} == {"Bearer sk-loopback-provider-key-1234"}
+    rows = table(runs)
+    assert list(rows["generation"]) == [0, 1] and rows["model_calls"].iloc[1] == 2
+
+
+BROKEN_AGENT = textwrap.dedent('''\
+    """Mentions read_file and write_file, compiles, and passes the tiny suite, but never calls a model."""
+    print("nothing to do")
+''')
+
+
+def test_a_broken_generation_ends_its_chain_and_the_sweep_goes_on(tmp_path):
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "agent.py").write_text(BROKEN_AGENT)
+    runs = tmp_path / "runs"
+    proc = run_harness("experiment=paper", f"runs_dir={runs}", *TINY, "generator.depth=2",
+                       "generator.gen0=import,reference", f"generator.import_path={broken}")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = table(runs)
+    broken_chain = rows[rows["generator"] == "chain:import"]
+    assert list(broken_chain["generation"]) == [0, 1]  # generation 1 could not be made, so there is no generation 2
+    assert list(broken_chain["status"]) == ["scored", "no_code"]
+    assert "no entry file" in broken_chain["detail"].iloc[1] and "agent exited 0" in broken_chain["detail"].iloc[1]
+    assert list(rows[rows["generator"] == "chain:reference"]["generation"]) == [0, 1, 2]

@@ -1,0 +1,60 @@
+"""The loopback endpoint that subprocess agents talk to, with a real provider server behind the gateway."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+
+import pytest
+
+from harness.config import ModelConfig
+from harness.gateway import Gateway
+from harness.gateway_server import GatewayServer
+from tests.openai_server import OpenAIServer, Step
+
+
+def post(url: str, body: dict, key: str) -> tuple[int, dict]:
+    request = urllib.request.Request(url + "/chat/completions", data=json.dumps(body).encode(),
+                                     headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.load(exc)
+
+
+@pytest.fixture
+def gateway_to(tmp_path, monkeypatch):
+    def make(provider: OpenAIServer, **model) -> Gateway:
+        monkeypatch.setenv("REAL_PROVIDER_KEY", "sk-real-provider-key-987654")
+        cfg = ModelConfig(name="p", litellm_model="openai/p", api_base=provider.base_url,
+                          api_key_env="REAL_PROVIDER_KEY", **model)
+        return Gateway(cfg, specs_dir=tmp_path, transcript=tmp_path / "t.jsonl", sleep=lambda s: None)
+    return make
+
+
+def test_trial_sampling_replaces_the_agents_and_the_reply_is_openai_shaped(gateway_to):
+    with OpenAIServer([Step(content="hi", usage=(5, 3))]) as provider:
+        with GatewayServer(gateway_to(provider), temperature=0.25, seed=11) as server:
+            status, payload = post(server.base_url, {"model": "whatever", "temperature": 2.0, "seed": 1,
+                                                     "messages": [{"role": "user", "content": "x"}]}, server.api_key)
+    assert status == 200 and payload["choices"][0]["message"]["content"] == "hi"
+    assert payload["usage"] == {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8}
+    assert (provider.requests[0]["temperature"], provider.requests[0]["seed"]) == (0.25, 11)
+    assert provider.headers[0]["Authorization"] == "Bearer sk-real-provider-key-987654"
+
+
+def test_a_wrong_key_is_refused_before_any_model_call(gateway_to):
+    with OpenAIServer() as provider:
+        with GatewayServer(gateway_to(provider), temperature=0, seed=0) as server:
+            status, _ = post(server.base_url, {"messages": [{"role": "user", "content": "x"}]}, "sk-guess")
+    assert status == 401 and provider.requests == []
+
+
+def test_a_provider_that_stays_down_is_a_502_and_is_remembered(gateway_to):
+    with OpenAIServer([Step(503)]) as provider:
+        with GatewayServer(gateway_to(provider, max_attempts=2), temperature=0, seed=0) as server:
+            status, payload = post(server.base_url, {"messages": [{"role": "user", "content": "x"}]}, server.api_key)
+    assert status == 502 and "upstream" in payload["error"]["message"]
+    assert server.provider_error is not None and len(provider.requests) == 2
