@@ -96,3 +96,16 @@ def test_the_harness_runs_on_an_upstream_text(tmp_path):
     assert "as the original authors wrote it" in transcript
     offline = run_harness(*args, "seed=1")  # the server is gone: the cached copy must serve
     assert offline.returncode == 0, offline.stderr[-2000:]
+
+
+def test_import_from_a_pin_scores_the_fetched_file(tmp_path):
+    body = (ROOT / "specs" / "wordfreq" / "reference" / "wordfreq.py").read_bytes()
+    server = FileServer(body)
+    args = [f"runs_dir={tmp_path / 'runs'}", f"cache_dir={tmp_path / 'cache'}", "spec=wordfreq", "hydra.mode=RUN",
+            "generator=import", f"generator.import_url={server.url.replace('spec.md', 'published.py')}",
+            f"generator.import_sha256={hashlib.sha256(body).hexdigest()}"]
+    proc = run_harness(*args)
+    server.close()
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    row = pd.read_parquet(tmp_path / "runs" / "demo" / "results.parquet").iloc[0]
+    assert row["status"] == "scored" and row["passed_all"] and "imported" in row["detail"]

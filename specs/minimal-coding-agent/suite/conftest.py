@@ -1,0 +1,36 @@
+"""Fixtures for the minimal-coding-agent acceptance suite.
+
+Test modules declare their agent runs as scenarios (see `scenarios.py`). The session-scoped `runs` fixture plays
+every scenario of the selected modules concurrently, each with its own scripted server and workspace, and tests
+then assert on the recorded results. Starting the agent (importing the client library) costs about a second of
+CPU, so the suite keeps the number of runs small and lets back-off waits overlap with other runs.
+"""
+import os
+from functools import partial
+
+import pytest
+
+from agentrun import run_many
+
+
+def pytest_configure(config):
+    impl = os.environ.get("HARNESS_IMPL_DIR")
+    if not impl or not os.path.isfile(os.path.join(impl, "agent.py")):
+        raise pytest.UsageError("set HARNESS_IMPL_DIR to a directory containing agent.py")
+
+
+def _selected_scenarios(session):
+    modules = sorted({item.module for item in session.items}, key=lambda module: module.__name__)
+    scenarios = {}
+    for module in modules:
+        for name, build in getattr(module, "SCENARIOS", {}).items():
+            assert name not in scenarios, f"scenario name {name!r} is used twice"
+            scenarios[name] = build
+    return scenarios
+
+
+@pytest.fixture(scope="session")
+def runs(request, tmp_path_factory):
+    """name -> Run for every scenario registered in a module that has selected tests."""
+    base = tmp_path_factory.mktemp("runs")
+    return run_many({name: partial(build, base / name) for name, build in _selected_scenarios(request.session).items()})

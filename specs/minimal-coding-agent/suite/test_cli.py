@@ -1,0 +1,146 @@
+"""Spec §2-§3: options, their defaults, where the task comes from, stdout versus stderr, exit statuses."""
+from agentrun import new_key, run_agent
+from scenarios import make_files, registry
+from scripted_server import answer, call, tool_reply
+
+SCENARIOS = {}
+scenario = registry(SCENARIOS)
+
+
+@scenario
+def explicit_options(ws):
+    # Every option given; a different key in the environment must lose to --api-key.
+    make_files(ws, {"f.txt": "content\n"})
+    steps = [tool_reply(call("read_file", {"path": "f.txt"})), answer("All done.")]
+    return run_agent(ws, steps, task="  Fix the bug in x.py  ", env={"OPENAI_API_KEY": new_key()})
+
+
+@scenario
+def option_defaults(ws):
+    # --model, --api-key and --cwd left out: gpt-4o, $OPENAI_API_KEY and the process directory apply.
+    ws.mkdir(parents=True)
+    key = new_key()
+    steps = [tool_reply(call("write_file", {"path": "made-here.txt", "content": "x"})), answer("ok")]
+    return run_agent(ws, steps, omit={"--model", "--api-key", "--cwd"}, env={"OPENAI_API_KEY": key}, key=key,
+                     proc_cwd=ws)
+
+
+@scenario
+def stdin_task_null_answer(ws):
+    return run_agent(ws, [answer(None)], task=None, stdin="\n  Rename foo to bar.\n\n")
+
+
+@scenario
+def default_base_url(ws):
+    # No network: the scripted server acts as HTTPS proxy and sees which host the agent asks for, then the
+    # agent is stopped (it would otherwise go through its whole retry back-off).
+    def saw_connect(server):
+        return any(r.method == "CONNECT" for r in server.requests)
+    return run_agent(ws, [], omit={"--base-url"}, proxy=True, until=saw_connect, timeout=30)
+
+
+@scenario
+def empty_task(ws):
+    return run_agent(ws, [answer("ok")], task=None, stdin="   \n")
+
+
+@scenario
+def no_key(ws):
+    return run_agent(ws, [answer("ok")], omit={"--api-key"})
+
+
+@scenario
+def missing_cwd(ws):
+    return run_agent(ws, [answer("ok")], omit={"--cwd"}, extra_args=["--cwd", str(ws / "does-not-exist")])
+
+
+@scenario
+def zero_max_turns(ws):
+    return run_agent(ws, [answer("ok")], extra_args=["--max-turns", "0"])
+
+
+def test_final_answer_alone_on_stdout_and_exit_0(runs):
+    run = runs["explicit_options"]
+    assert run.returncode == 0, run.describe()
+    assert run.stdout == "All done.\n"
+    assert run.lines("[tool] read_file") and run.lines("[result] ")  # progress went to stderr
+
+
+def test_null_final_content_prints_just_a_newline(runs):
+    run = runs["stdin_task_null_answer"]
+    assert run.returncode == 0, run.describe()
+    assert run.stdout == "\n"
+
+
+def test_positional_task_is_the_user_message_verbatim(runs):
+    run = runs["explicit_options"]
+    assert run.requests[0].messages[1] == {"role": "user", "content": "  Fix the bug in x.py  "}
+
+
+def test_task_read_from_stdin_and_stripped(runs):
+    run = runs["stdin_task_null_answer"]
+    assert run.requests[0].messages[1] == {"role": "user", "content": "Rename foo to bar."}
+
+
+def test_empty_task_is_a_usage_error(runs):
+    run = runs["empty_task"]
+    assert run.returncode == 2, run.describe()
+    assert run.requests == [] and run.stdout == "" and run.stderr.strip()
+
+
+def test_model_option_is_sent(runs):
+    assert [r.body["model"] for r in runs["explicit_options"].requests] == ["scripted", "scripted"]
+
+
+def test_model_defaults_to_gpt_4o(runs):
+    run = runs["option_defaults"]
+    assert run.returncode == 0, run.describe()
+    assert run.requests[0].body["model"] == "gpt-4o"
+
+
+def test_requests_post_to_base_url_chat_completions(runs):
+    request = runs["explicit_options"].server.requests[0]
+    assert (request.method, request.path) == ("POST", "/v1/chat/completions")
+
+
+def test_requests_are_not_streamed(runs):
+    assert runs["explicit_options"].requests[0].body.get("stream") in (None, False)
+
+
+def test_api_key_option_sent_as_bearer_header_over_environment(runs):
+    run = runs["explicit_options"]
+    assert run.requests[0].headers["authorization"] == f"Bearer {run.key}"
+
+
+def test_api_key_defaults_to_environment(runs):
+    run = runs["option_defaults"]
+    assert run.requests[0].headers["authorization"] == f"Bearer {run.key}"
+
+
+def test_missing_api_key_is_a_usage_error(runs):
+    run = runs["no_key"]
+    assert run.returncode == 2, run.describe()
+    assert run.requests == [] and run.stderr.strip()
+
+
+def test_base_url_defaults_to_openai(runs):
+    connects = [r for r in runs["default_base_url"].server.requests if r.method == "CONNECT"]
+    assert connects, runs["default_base_url"].describe()
+    assert connects[0].path == "api.openai.com:443"
+
+
+def test_cwd_defaults_to_the_process_directory(runs):
+    run = runs["option_defaults"]
+    assert (run.workspace / "made-here.txt").read_text() == "x"
+
+
+def test_missing_cwd_is_a_usage_error(runs):
+    run = runs["missing_cwd"]
+    assert run.returncode == 2, run.describe()
+    assert run.requests == []
+
+
+def test_max_turns_below_one_is_a_usage_error(runs):
+    run = runs["zero_max_turns"]
+    assert run.returncode == 2, run.describe()
+    assert run.requests == []
