@@ -103,3 +103,45 @@ def pass_rate_table(results: pd.DataFrame, by: Iterable[str] = ("spec", "model",
     table["wilson_low"] = [low for low, _ in bounds]
     table["wilson_high"] = [high for _, high in bounds]
     return table[["n", "pass_rate", "passed_all", "wilson_low", "wilson_high", "cost_usd"]]
+
+
+def chains(results: pd.DataFrame) -> pd.DataFrame:
+    """One row per bootstrap chain (the rows linked by parent_trial_id back to a generation-0 trial).
+
+    Columns: root (generation 0's trial id), model, temperature, seed, generations (how many were recorded),
+    survived = the number of leading generations 0, 1, ... that pass every test (a chain whose generation 0
+    fails survives 0), reproduced = generations 0 and 1 both pass every test (the paper's question: did the
+    agent re-implement itself?).
+    """
+    rows = model_failures(results)
+    parent = dict(zip(rows["trial_id"], rows["parent_trial_id"]))
+
+    def root(tid: str) -> str:
+        while isinstance(parent.get(tid), str):
+            tid = parent[tid]
+        return tid
+
+    rows = rows.assign(root=[root(t) for t in rows["trial_id"]]).sort_values(["root", "generation"])
+    out = []
+    for chain_root, chain in rows.groupby("root", sort=True):
+        passed = list(chain["passed_all"].astype(bool))
+        survived = next((i for i, ok in enumerate(passed) if not ok), len(passed))
+        first = chain.iloc[0]
+        out.append({"root": chain_root, "model": first["model"], "temperature": first["temperature"],
+                    "seed": first["seed"], "generations": len(chain), "survived": survived,
+                    "reproduced": len(passed) > 1 and passed[0] and passed[1]})
+    return pd.DataFrame(out, columns=["root", "model", "temperature", "seed", "generations", "survived",
+                                      "reproduced"])
+
+
+def chain_summary(results: pd.DataFrame, by: Iterable[str] = ("model", "temperature")) -> pd.DataFrame:
+    """Per group: chains, the share that reproduced themselves (with a Wilson interval), mean and max survival."""
+    table = chains(results)
+    by = list(by)
+    rows = []
+    for key, group in table.groupby(by, sort=True):
+        low, high = wilson_interval(int(group["reproduced"].sum()), len(group))
+        rows.append({**dict(zip(by, key if isinstance(key, tuple) else (key,))), "chains": len(group),
+                     "reproduced": group["reproduced"].mean(), "wilson_low": low, "wilson_high": high,
+                     "mean_survived": group["survived"].mean(), "max_survived": group["survived"].max()})
+    return pd.DataFrame(rows).set_index(by) if rows else pd.DataFrame()

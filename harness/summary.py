@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from harness.analysis import chain_summary
+
 
 def summarize(results: pd.DataFrame) -> str:
     """Per spec x model x generator: trials, statuses, mean pass rate, share passing all tests, cost."""
@@ -18,4 +20,8 @@ def summarize(results: pd.DataFrame) -> str:
         "passed_all": grouped["passed_all"].mean().round(3),
         "cost_usd": grouped["cost_usd"].sum(min_count=1).round(4),
     })
-    return table.to_string()
+    text = table.to_string()
+    if (results["generation"] > 0).any():
+        text += "\n\nbootstrap chains (reproduced: generations 0 and 1 both pass every test)\n"
+        text += chain_summary(results).round(3).to_string()
+    return text

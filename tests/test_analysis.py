@@ -9,7 +9,7 @@ from math import comb
 import pandas as pd
 import pytest
 
-from harness.analysis import model_failures, pass_at_k, pass_rate_table, wilson_interval
+from harness.analysis import chain_summary, chains, model_failures, pass_at_k, pass_rate_table, wilson_interval
 
 
 @pytest.mark.parametrize("k, expected", [
@@ -128,3 +128,25 @@ def test_pass_rate_table_custom_grouping(small_results):
     assert table.loc["semver", "n"] == 5
     assert table.loc["semver", "passed_all"] == pytest.approx(2 / 5)
     assert table.loc["wordfreq", "n"] == 1
+
+
+def _chain_rows():
+    # chain A: generations 0, 1, 2 pass, 3 fails; chain B: 0 passes, 1 fails; chain C: only generation 0, failing.
+    spec = [("a0", None, 0, True), ("a1", "a0", 1, True), ("a2", "a1", 2, True), ("a3", "a2", 3, False),
+            ("b0", None, 0, True), ("b1", "b0", 1, False), ("c0", None, 0, False)]
+    return pd.DataFrame([{"trial_id": t, "parent_trial_id": p, "generation": g, "passed_all": ok,
+                          "status": "scored", "model": "m", "temperature": 0.0, "seed": i}
+                         for i, (t, p, g, ok) in enumerate(spec)])
+
+
+def test_chains_follow_parents_and_count_leading_passes():
+    table = chains(_chain_rows()).set_index("root")
+    assert table.loc["a0", ["generations", "survived", "reproduced"]].tolist() == [4, 3, True]
+    assert table.loc["b0", ["generations", "survived", "reproduced"]].tolist() == [2, 1, False]
+    assert table.loc["c0", ["generations", "survived", "reproduced"]].tolist() == [1, 0, False]
+
+
+def test_chain_summary_reports_reproduction_share_and_survival():
+    row = chain_summary(_chain_rows()).loc[("m", 0.0)]
+    assert row["chains"] == 3 and row["reproduced"] == pytest.approx(1 / 3)
+    assert row["mean_survived"] == pytest.approx(4 / 3) and row["max_survived"] == 3
