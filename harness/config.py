@@ -14,6 +14,8 @@ from typing import Any, Dict, List, Optional
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, OmegaConf
 
+from harness.cache import CacheMode
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -45,7 +47,7 @@ class GeneratorConfig:
     kind: str = MISSING  # a name in harness.generate.GENERATORS (checked in preflight)
     system_prompt: str = "You are an expert Python programmer."
     task: str = "implement the spec in a single python file"  # agents: the user's request; spec.md is in the cwd
-    # import: a folder, or a pinned file (URL + sha256) fetched once into cache_dir
+    # import: a folder, or a pinned file (URL + sha256) fetched once into downloads_dir
     import_path: Optional[str] = None
     import_url: Optional[str] = None
     import_sha256: Optional[str] = None
@@ -85,6 +87,12 @@ class SandboxConfig:
 
 
 @dataclass
+class CacheConfig:
+    mode: CacheMode = CacheMode.use  # off | use | record | replay (strict: a miss is an error, no provider call)
+    dir: str = "${runs_dir}/${experiment.name}/cache"
+
+
+@dataclass
 class ExperimentConfig:
     name: str = MISSING
     description: str = ""
@@ -97,12 +105,13 @@ class HarnessConfig:
     spec: SpecConfig = MISSING
     sandbox: SandboxConfig = MISSING
     experiment: ExperimentConfig = MISSING
+    cache: CacheConfig = field(default_factory=CacheConfig)
     temperature: float = 0.0
     seed: int = 0
     sample: int = 0  # index of a repeated sample of the same cell; part of the trial id
     specs_dir: str = str(PROJECT_ROOT / "specs")
     runs_dir: str = str(PROJECT_ROOT / "runs")
-    cache_dir: str = "${oc.env:HARNESS_CACHE_DIR,${oc.env:HOME}/.cache/bootstrap-harness}"  # pinned downloads
+    downloads_dir: str = "${oc.env:HARNESS_DOWNLOADS,${oc.env:HOME}/.cache/bootstrap-harness}"  # pinned files
 
 
 def register_configs() -> None:

@@ -52,8 +52,8 @@ class CommandAgent:
             result = self.sandbox.exec(argv, cwd=workdir, env=env, timeout_s=self.timeout_s)
         (ctx.workdir / "agent.stdout").write_text(redact(result.stdout), encoding="utf-8")
         (ctx.workdir / "agent.stderr").write_text(redact(result.stderr), encoding="utf-8")
-        if server.provider_error is not None:
-            raise server.provider_error
+        if server.failure is not None:
+            raise server.failure
         ending = (f"agent timed out after {self.timeout_s:g} s" if result.timed_out
                   else f"agent exited {result.returncode} after {server.requests} model call(s)")
         if not result.success:

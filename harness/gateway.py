@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+from harness.cache import ResponseCache, request_key
 from harness.config import ModelConfig
 from harness.errors import ConfigError, ProviderError
 from harness.redact import redact
@@ -43,6 +44,21 @@ class Reply:
     latency_s: float
     attempts: int
     ground_truth: Optional[str] = None  # only the synthetic model knows what it answered
+    cached: bool = False  # answered from the response cache: no provider call, no cost
+
+    def entry(self) -> dict:
+        """What the response cache stores."""
+        return {"content": self.content, "tool_calls": [c.__dict__ for c in self.tool_calls],
+                "finish_reason": self.finish_reason, "prompt_tokens": self.prompt_tokens,
+                "completion_tokens": self.completion_tokens, "cost_usd": self.cost_usd,
+                "ground_truth": self.ground_truth}
+
+    @classmethod
+    def from_entry(cls, entry: dict) -> "Reply":
+        return cls(content=entry["content"], tool_calls=tuple(ToolCall(**c) for c in entry["tool_calls"]),
+                   finish_reason=entry["finish_reason"], prompt_tokens=entry["prompt_tokens"],
+                   completion_tokens=entry["completion_tokens"], cost_usd=0.0, latency_s=0.0, attempts=0,
+                   ground_truth=entry.get("ground_truth"), cached=True)
 
     def message(self) -> dict:
         """The assistant message in OpenAI format, to append to a conversation."""
@@ -58,6 +74,7 @@ class Reply:
 @dataclass
 class Usage:
     calls: int = 0
+    cache_hits: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: Optional[float] = 0.0
@@ -65,6 +82,7 @@ class Usage:
 
     def add(self, reply: Reply) -> None:
         self.calls += 1
+        self.cache_hits += reply.cached
         self.prompt_tokens += reply.prompt_tokens
         self.completion_tokens += reply.completion_tokens
         # One unpriced call makes the total unknown rather than silently low.
@@ -94,13 +112,15 @@ class Gateway:
     """One trial's door to one model: retries, usage totals, and a transcript of every exchange."""
 
     def __init__(self, model: ModelConfig, *, specs_dir: Path, sample: int = 0,
-                 transcript: Optional[Path] = None, sleep: Callable[[float], None] = time.sleep):
+                 transcript: Optional[Path] = None, cache: Optional[ResponseCache] = None,
+                 sleep: Callable[[float], None] = time.sleep):
         check_credentials(model)
         self.model = model
         self.specs_dir = specs_dir
         self.sample = sample
         self.transcript = transcript
         self.sleep = sleep
+        self.cache = cache
         self.usage = Usage()
         self.spec_texts: dict[str, str] = {}  # extra spec texts the synthetic model should recognise
         self._rng = random.Random(sample)
@@ -113,6 +133,24 @@ class Gateway:
                  tools: Optional[list[dict]] = None) -> Reply:
         """Send one chat request, retrying transient provider failures; raise ProviderError when they persist."""
         kwargs = self._request(messages, temperature, seed, tools)
+        key = request_key(kwargs, self.sample, kwargs.get("harness_synthetic"))
+        hit = self.cache.get(key, _describe(kwargs)) if self.cache else None
+        if hit is not None:
+            return self._accept(Reply.from_entry(hit), kwargs, key)
+        reply = self._call_provider(kwargs)
+        if self.cache:
+            self.cache.put(key, reply.entry())
+        return self._accept(reply, kwargs, key)
+
+    def _accept(self, reply: Reply, kwargs: dict, key: str) -> Reply:
+        self.usage.add(reply)
+        self._log({"event": "completion", "cache": "hit" if reply.cached else "miss", "key": key,
+                   "request": _loggable(kwargs), "reply": reply.message(), "finish_reason": reply.finish_reason,
+                   "usage": [reply.prompt_tokens, reply.completion_tokens], "cost_usd": reply.cost_usd,
+                   "latency_s": round(reply.latency_s, 4), "ground_truth": reply.ground_truth})
+        return reply
+
+    def _call_provider(self, kwargs: dict) -> Reply:
         litellm = _litellm()
         for attempt in range(1, self.model.max_attempts + 1):
             start = time.monotonic()
@@ -127,13 +165,7 @@ class Gateway:
                                         type(exc).__name__) from exc
                 self.sleep(self._backoff(attempt, exc))
                 continue
-            reply = self._reply(response, time.monotonic() - start, attempt)
-            self.usage.add(reply)
-            self._log({"event": "completion", "request": _loggable(kwargs), "reply": reply.message(),
-                       "finish_reason": reply.finish_reason, "usage": [reply.prompt_tokens, reply.completion_tokens],
-                       "cost_usd": reply.cost_usd, "latency_s": round(reply.latency_s, 4),
-                       "ground_truth": reply.ground_truth})
-            return reply
+            return self._reply(response, time.monotonic() - start, attempt)
         raise AssertionError("unreachable")
 
     def _request(self, messages, temperature, seed, tools) -> dict:
@@ -216,6 +248,11 @@ def _retry_after(exc: Exception) -> Optional[float]:
         return float(value) if value is not None else None
     except (TypeError, ValueError):
         return None
+
+
+def _describe(kwargs: dict) -> str:
+    last = str(kwargs["messages"][-1].get("content") or "")[:60].replace("\n", " ")
+    return f"{kwargs['model']} ({len(kwargs['messages'])} messages, last: {last!r})"
 
 
 def _loggable(kwargs: dict) -> dict:

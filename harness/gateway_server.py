@@ -14,7 +14,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Optional
 
-from harness.errors import ProviderError
+from harness.errors import HarnessError
 from harness.seams import ModelGateway
 
 
@@ -26,7 +26,7 @@ class GatewayServer:
         self.temperature = temperature
         self.seed = seed
         self.api_key = "hk-trial-" + secrets.token_hex(12)
-        self.provider_error: Optional[ProviderError] = None  # set when the provider stayed down
+        self.failure: Optional[HarnessError] = None  # the provider stayed down, or replay found no recording
         self.requests = 0
         self._lock = threading.Lock()  # one model call at a time keeps the transcript in order
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
@@ -55,9 +55,9 @@ class GatewayServer:
             try:
                 reply = self.gateway.complete(messages, temperature=self.temperature, seed=self.seed,
                                               tools=body.get("tools") or None)
-            except ProviderError as exc:
-                self.provider_error = self.provider_error or exc
-                return 502, _error(f"upstream provider failed: {exc.error_class}", "upstream_error")
+            except HarnessError as exc:  # ProviderError or CacheMiss: not the agent's doing
+                self.failure = self.failure or exc
+                return 502, _error(f"upstream failed: {type(exc).__name__}", "upstream_error")
         return 200, {
             "id": f"chatcmpl-{self.requests}", "object": "chat.completion", "created": int(time.time()),
             "model": body.get("model", ""),

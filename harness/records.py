@@ -65,6 +65,7 @@ class TrialRecord:
     completion_tokens: int
     cost_usd: Optional[float]
     model_calls: int
+    cache_hits: int
     gen_seconds: float
     score_seconds: float
     generation: int = 0

@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Optional
 
+from harness.cache import CacheMiss, ResponseCache
 from harness.config import HarnessConfig, SpecText, to_plain
 from harness.errors import ProviderError
 from harness.gateway import Gateway, Usage
@@ -38,11 +39,11 @@ class TrialOutcome:
 def configured_spec(cfg: HarnessConfig) -> Spec:
     """The spec the config selects, with our text or the pinned upstream text."""
     return load_spec(Path(cfg.specs_dir), cfg.spec.name, upstream=cfg.spec.text is SpecText.upstream,
-                     cache_dir=Path(cfg.cache_dir))
+                     cache_dir=Path(cfg.downloads_dir))
 
 
 def needs_for(cfg: HarnessConfig) -> Needs:
-    return Needs(make_sandbox(cfg.sandbox), cfg.model.name, Path(cfg.cache_dir))
+    return Needs(make_sandbox(cfg.sandbox), cfg.model.name, Path(cfg.downloads_dir))
 
 
 def define_trial(cfg: HarnessConfig, spec: Spec) -> dict:
@@ -83,7 +84,8 @@ def run_one(cfg: HarnessConfig, spec: Spec, generator: Generator, defining: dict
     gateway = None
     if uses_model:
         gateway = Gateway(cfg.model, specs_dir=Path(cfg.specs_dir), sample=cfg.sample,
-                          transcript=artifacts / "transcript.jsonl")
+                          transcript=artifacts / "transcript.jsonl",
+                          cache=ResponseCache(Path(cfg.cache.dir), cfg.cache.mode))
         gateway.spec_texts[spec.name] = spec.text  # lets the synthetic model recognise an upstream text too
     ctx = GenerationContext(gateway, cfg.temperature, cfg.seed, artifacts)
     fields = _run_stages(cfg, spec, generator, ctx)
@@ -115,6 +117,8 @@ def _run_stages(cfg: HarnessConfig, spec: Spec, generator: Generator, ctx: Gener
                        result, impl_lines=sum(t.count("\n") + 1 for t in generation.files.values()))
     except ProviderError as exc:
         return _fields(TrialStatus.infra_error, f"{exc.error_class}: {exc}", time.monotonic() - gen_start, 0.0)
+    except CacheMiss as exc:
+        return _fields(TrialStatus.infra_error, f"CacheMiss: {exc}", time.monotonic() - gen_start, 0.0)
     except Exception as exc:  # noqa: BLE001 -- a harness bug must not stop the sweep; it is recorded and retried
         log.exception("trial failed inside the harness")
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
@@ -144,7 +148,7 @@ def _fields(status: TrialStatus, detail: str, gen_seconds: float, score_seconds:
 
 def _usage_fields(usage: Usage) -> dict:
     return dict(prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens,
-                cost_usd=usage.cost_usd, model_calls=usage.calls,
+                cost_usd=usage.cost_usd, model_calls=usage.calls, cache_hits=usage.cache_hits,
                 ground_truth=";".join(usage.ground_truths) or None)
 
 

@@ -87,3 +87,15 @@ class OpenAIServer:
                 pass
 
         return Handler
+
+
+def synthetic_responder(specs_dir, rate: float = 0.5):
+    """A provider that answers like the synthetic model (reference or seeded mutant), over real HTTP."""
+    from harness.synthetic import answer
+
+    def respond(body: dict) -> Step:
+        params = {"specs_dir": str(specs_dir), "curve_temperatures": [0.0], "curve_rates": [rate], "model": "http"}
+        text, _ = answer(body["messages"], params, body.get("temperature", 0.0), body.get("seed"))
+        return Step(content=text, usage=(len(str(body["messages"])) // 4, len(text) // 4))
+
+    return respond

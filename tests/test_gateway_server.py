@@ -9,6 +9,7 @@ import urllib.request
 import pytest
 
 from harness.config import ModelConfig
+from harness.errors import ProviderError
 from harness.gateway import Gateway
 from harness.gateway_server import GatewayServer
 from tests.openai_server import OpenAIServer, Step
@@ -57,4 +58,4 @@ def test_a_provider_that_stays_down_is_a_502_and_is_remembered(gateway_to):
         with GatewayServer(gateway_to(provider, max_attempts=2), temperature=0, seed=0) as server:
             status, payload = post(server.base_url, {"messages": [{"role": "user", "content": "x"}]}, server.api_key)
     assert status == 502 and "upstream" in payload["error"]["message"]
-    assert server.provider_error is not None and len(provider.requests) == 2
+    assert isinstance(server.failure, ProviderError) and len(provider.requests) == 2

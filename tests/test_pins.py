@@ -85,7 +85,7 @@ def test_the_harness_runs_on_an_upstream_text(tmp_path):
     shutil.copytree(ROOT / "specs" / "wordfreq", specs / "wordfreq")
     with (specs / "wordfreq" / "manifest.yaml").open("a") as manifest:
         manifest.write(f"upstream:\n  url: {server.url}\n  sha256: {hashlib.sha256(upstream).hexdigest()}\n")
-    args = [f"specs_dir={specs}", f"runs_dir={tmp_path / 'runs'}", f"cache_dir={tmp_path / 'cache'}",
+    args = [f"specs_dir={specs}", f"runs_dir={tmp_path / 'runs'}", f"downloads_dir={tmp_path / 'downloads'}",
             "spec=wordfreq", "spec.text=upstream", "temperature=0.0", "seed=0"]
     first = run_harness(*args)
     server.close()
@@ -101,7 +101,7 @@ def test_the_harness_runs_on_an_upstream_text(tmp_path):
 def test_import_from_a_pin_scores_the_fetched_file(tmp_path):
     body = (ROOT / "specs" / "wordfreq" / "reference" / "wordfreq.py").read_bytes()
     server = FileServer(body)
-    args = [f"runs_dir={tmp_path / 'runs'}", f"cache_dir={tmp_path / 'cache'}", "spec=wordfreq", "hydra.mode=RUN",
+    args = [f"runs_dir={tmp_path / 'runs'}", f"downloads_dir={tmp_path / 'downloads'}", "spec=wordfreq", "hydra.mode=RUN",
             "generator=import", f"generator.import_url={server.url.replace('spec.md', 'published.py')}",
             f"generator.import_sha256={hashlib.sha256(body).hexdigest()}"]
     proc = run_harness(*args)
