@@ -17,6 +17,7 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from harness.cache import CacheMode
 from harness.config import PROJECT_ROOT, HarnessConfig, register_configs, to_typed
 from harness.errors import HarnessError
 from harness.gateway import check_credentials
@@ -88,7 +89,7 @@ def check(cfg: HarnessConfig) -> None:
         check_chain(cfg, spec)
     else:
         make_generator(cfg.generator, needs_for(cfg))
-    if needs_model(cfg.generator):
+    if needs_model(cfg.generator) and cfg.cache.mode is not CacheMode.replay:
         check_credentials(cfg.model)
 
 

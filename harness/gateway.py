@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from harness.cache import ResponseCache, request_key
+from harness.cache import CacheMode, ResponseCache, request_key
 from harness.config import ModelConfig
 from harness.errors import ConfigError, ProviderError
 from harness.redact import redact
@@ -114,7 +114,8 @@ class Gateway:
     def __init__(self, model: ModelConfig, *, specs_dir: Path, sample: int = 0,
                  transcript: Optional[Path] = None, cache: Optional[ResponseCache] = None,
                  sleep: Callable[[float], None] = time.sleep):
-        check_credentials(model)
+        if cache is None or cache.mode is not CacheMode.replay:  # a strict replay needs no key
+            check_credentials(model)
         self.model = model
         self.specs_dir = specs_dir
         self.sample = sample
@@ -180,7 +181,7 @@ class Gateway:
             kwargs["tools"] = tools
         if m.api_base:
             kwargs["api_base"] = m.api_base
-        if m.api_key_env:
+        if m.api_key_env and os.environ.get(m.api_key_env):
             kwargs["api_key"] = os.environ[m.api_key_env]
         if self.is_synthetic:
             from harness import synthetic_provider
