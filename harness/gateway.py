@@ -152,21 +152,24 @@ class Gateway:
         return reply
 
     def _call_provider(self, kwargs: dict) -> Reply:
+        """Call litellm until a complete reply arrives; transient failures are retried with back-off."""
         litellm = _litellm()
         for attempt in range(1, self.model.max_attempts + 1):
-            start = time.monotonic()
+            start, exc = time.monotonic(), None
             try:
-                response = litellm.completion(**kwargs)
-            except Exception as exc:  # litellm maps every provider failure onto its own exception classes
-                if not _is_transient(litellm, exc):
-                    raise ProviderError(f"{self.model.name}: {exc}", type(exc).__name__) from exc
-                self._log({"event": "retry", "attempt": attempt, "error": type(exc).__name__, "message": str(exc)})
-                if attempt == self.model.max_attempts:
-                    raise ProviderError(f"{self.model.name}: gave up after {attempt} attempts: {exc}",
-                                        type(exc).__name__) from exc
-                self.sleep(self._backoff(attempt, exc))
-                continue
-            return self._reply(response, time.monotonic() - start, attempt)
+                reply = self._reply(litellm.completion(**kwargs), time.monotonic() - start, attempt)
+                error = _incomplete(reply)
+                if error is None:
+                    return reply
+                message = f"{error} (finish_reason={reply.finish_reason!r})"
+            except Exception as caught:  # litellm maps every provider failure onto its own exception classes
+                if not _is_transient(litellm, caught):
+                    raise ProviderError(f"{self.model.name}: {caught}", type(caught).__name__) from caught
+                exc, error, message = caught, type(caught).__name__, str(caught)
+            self._log({"event": "retry", "attempt": attempt, "error": error, "message": message})
+            if attempt == self.model.max_attempts:
+                raise ProviderError(f"{self.model.name}: gave up after {attempt} attempts: {message}", error) from exc
+            self.sleep(self._backoff(attempt, exc))
         raise AssertionError("unreachable")
 
     def _request(self, messages, temperature, seed, tools) -> dict:
@@ -218,8 +221,8 @@ class Gateway:
         except Exception:  # litellm raises for models missing from its price map: the cost is unknown
             return None
 
-    def _backoff(self, attempt: int, exc: Exception) -> float:
-        retry_after = _retry_after(exc)
+    def _backoff(self, attempt: int, exc: Optional[Exception]) -> float:
+        retry_after = _retry_after(exc) if exc is not None else None
         if retry_after is not None:
             return min(retry_after, MAX_BACKOFF_S)
         return min(self.model.backoff_s * 2 ** (attempt - 1), MAX_BACKOFF_S) * (0.5 + 0.5 * self._rng.random())
@@ -232,13 +235,23 @@ class Gateway:
             handle.write(json.dumps(redact(event), default=str) + "\n")
 
 
+def _incomplete(reply: Reply) -> Optional[str]:
+    """A reply the provider cut short or left empty is a provider fault, retried like a 5xx."""
+    if reply.finish_reason == "length":
+        return "TruncatedReply"
+    if not (reply.content or "").strip() and not reply.tool_calls:
+        return "EmptyReply"
+    return None
+
+
 def _is_transient(litellm, exc: Exception) -> bool:
+    # litellm.Timeout derives from openai's connection error, not litellm's, so it is named on its own.
     transient = (litellm.RateLimitError, litellm.InternalServerError, litellm.ServiceUnavailableError,
-                 litellm.BadGatewayError, litellm.APIConnectionError)
+                 litellm.BadGatewayError, litellm.APIConnectionError, litellm.Timeout)
     if isinstance(exc, transient):
         return True
     status = getattr(exc, "status_code", None)
-    return isinstance(status, int) and (status == 429 or status >= 500)
+    return isinstance(status, int) and (status in (408, 429) or status >= 500)
 
 
 def _retry_after(exc: Exception) -> Optional[float]:

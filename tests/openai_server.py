@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import random
+import socket
+import struct
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable, Optional
@@ -19,6 +23,7 @@ class Step:
     finish_reason: str = "stop"
     headers: dict = field(default_factory=dict)
     usage: tuple[int, int] = (11, 7)
+    fault: Optional[str] = None  # "reset": close the connection; "hang": answer after 3 s; "malformed": bad JSON
 
 
 def completion_body(step: Step, model: str) -> dict:
@@ -72,9 +77,17 @@ class OpenAIServer:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
                 server.headers.append(dict(self.headers))
                 step = server._next(body)
+                if step.fault == "reset":
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    self.connection.close()
+                    return
+                if step.fault == "hang":
+                    time.sleep(3)
                 payload = (completion_body(step, body.get("model", "")) if step.status == 200 else
                            {"error": {"message": f"scripted failure {step.status}", "type": "server_error"}})
                 data = json.dumps(payload).encode()
+                if step.fault == "malformed":
+                    data = data[: len(data) // 2]
                 self.send_response(step.status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
@@ -97,5 +110,23 @@ def synthetic_responder(specs_dir, rate: float = 0.5):
         params = {"specs_dir": str(specs_dir), "curve_temperatures": [0.0], "curve_rates": [rate], "model": "http"}
         text, _ = answer(body["messages"], params, body.get("temperature", 0.0), body.get("seed"))
         return Step(content=text, usage=(len(str(body["messages"])) // 4, len(text) // 4))
+
+    return respond
+
+
+FAULTS = [
+    Step(429, headers={"Retry-After": "0"}), Step(500), Step(503), Step(fault="reset"), Step(fault="hang"),
+    Step(fault="malformed"), Step(content="```python\ncut off", finish_reason="length"), Step(content=""),
+]
+
+
+def faulty(responder, rate: float, seed: int = 0):
+    """Wrap a responder so that a seeded `rate` of requests get one of FAULTS instead of an answer."""
+    rng = random.Random(seed)
+
+    def respond(body: dict) -> Step:
+        if rng.random() < rate:
+            return rng.choice(FAULTS)
+        return responder(body)
 
     return respond

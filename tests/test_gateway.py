@@ -92,3 +92,19 @@ def test_missing_key_fails_before_any_call(tmp_path, monkeypatch):
     cfg = ModelConfig(name="x", litellm_model="openai/gpt-4o", api_key_env="NO_SUCH_KEY_VAR")
     with pytest.raises(ConfigError, match="NO_SUCH_KEY_VAR"):
         Gateway(cfg, specs_dir=tmp_path)
+
+
+@pytest.mark.parametrize("fault", [Step(fault="reset"), Step(fault="hang"), Step(fault="malformed"),
+                                   Step(content="partial", finish_reason="length"), Step(content="")],
+                         ids=["reset", "timeout", "malformed-json", "truncated", "empty"])
+def test_each_provider_fault_is_retried(tmp_path, monkeypatch, fault):
+    with OpenAIServer([fault, Step(content="recovered")]) as server:
+        reply = make_gateway(server, tmp_path, monkeypatch, timeout_s=1.0).complete(MESSAGES, temperature=0, seed=0)
+    assert reply.content == "recovered" and reply.attempts == 2
+
+
+def test_a_truncated_reply_that_persists_is_an_infra_failure_named_so(tmp_path, monkeypatch):
+    with OpenAIServer([Step(content="partial", finish_reason="length")]) as server:
+        with pytest.raises(ProviderError) as info:
+            make_gateway(server, tmp_path, monkeypatch, max_attempts=2).complete(MESSAGES, temperature=0, seed=0)
+    assert info.value.error_class == "TruncatedReply" and len(server.requests) == 2
