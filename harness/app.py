@@ -34,6 +34,8 @@ register_configs()
 def _app(cfg: DictConfig) -> None:
     for outcome in run_trial(to_typed(cfg)):
         r = outcome.record
+        if r is None:
+            continue  # refused by the budget; already logged
         verdict = "already recorded" if outcome.skipped else f"{r['status']} {r['tests_passed']}/{r['tests_total']}"
         log.info("%s %s %s gen=%s T=%s seed=%s sample=%s -> %s [%s]", r["spec"], r["generator"], r["model"],
                  r["generation"], r["temperature"], r["seed"], r["sample"], verdict, r["trial_id"])

@@ -9,6 +9,7 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
+from harness.budget import STOP_FILE
 from harness.records import build_tables
 from harness.summary import summarize
 
@@ -31,4 +32,8 @@ class TablesCallback(Callback):
             return
         results, _ = build_tables(run_dir)
         print(summarize(results))
+        stop = run_dir / STOP_FILE
+        if stop.is_file():  # written by the budget when it refused a trial during this sweep
+            print(f"STOPPED BY BUDGET: {stop.read_text().strip()}")
+            stop.unlink()
         print(f"tables: {run_dir / 'results.parquet'} ({len(results)} trials)")

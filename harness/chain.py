@@ -43,6 +43,8 @@ def run_chain(cfg: HarnessConfig, spec: Spec) -> list[TrialOutcome]:
         gen0), generation=0, label=label)]
     for k in range(1, cfg.generator.depth + 1):
         parent = outcomes[-1].record
+        if parent is None:  # the budget stopped the chain
+            break
         parent_impl = store.artifacts(parent["trial_id"]) / "impl"
         if parent["status"] in ("no_code", "infra_error", "error") or not parent_impl.is_dir():
             break  # the parent left no implementation to run: the chain ends, its record says why

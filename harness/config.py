@@ -109,6 +109,7 @@ class HarnessConfig:
     temperature: float = 0.0
     seed: int = 0
     sample: int = 0  # index of a repeated sample of the same cell; part of the trial id
+    max_cost_usd: Optional[float] = None  # the experiment's spending cap (recorded spend + in-flight estimates)
     specs_dir: str = str(PROJECT_ROOT / "specs")
     runs_dir: str = str(PROJECT_ROOT / "runs")
     downloads_dir: str = "${oc.env:HARNESS_DOWNLOADS,${oc.env:HOME}/.cache/bootstrap-harness}"  # pinned files

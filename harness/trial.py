@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Optional
 
+from harness.budget import Budget
 from harness.cache import CacheMiss, ResponseCache
 from harness.config import HarnessConfig, SpecText, to_plain
 from harness.errors import ProviderError
@@ -32,8 +33,9 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class TrialOutcome:
-    record: dict  # the record as stored on disk
-    skipped: bool  # True when the trial was already recorded and nothing ran
+    record: Optional[dict]  # the record as stored on disk; None when the budget kept the trial from starting
+    skipped: bool  # True when nothing ran (already recorded, or over budget)
+    refused: str = ""  # why the trial did not start
 
 
 def configured_spec(cfg: HarnessConfig) -> Spec:
@@ -78,6 +80,17 @@ def run_one(cfg: HarnessConfig, spec: Spec, generator: Generator, defining: dict
     store = RecordStore(Path(cfg.runs_dir) / cfg.experiment.name)
     if store.is_done(tid):
         return TrialOutcome(store.load(tid), skipped=True)
+    budget = Budget(store.run_dir, cfg.max_cost_usd)
+    refusal = budget.refusal()
+    if refusal:
+        log.warning("%s [%s]", refusal, tid)
+        return TrialOutcome(None, skipped=True, refused=refusal)
+    with budget.claim(tid):
+        return _run_one(cfg, spec, generator, store, tid, uses_model, generation, parent_id, label)
+
+
+def _run_one(cfg: HarnessConfig, spec: Spec, generator: Generator, store: RecordStore, tid: str, uses_model: bool,
+             generation: int, parent_id: Optional[str], label: Optional[str]) -> TrialOutcome:
     artifacts = store.artifacts(tid)
     artifacts.mkdir(parents=True, exist_ok=True)
     (artifacts / "transcript.jsonl").unlink(missing_ok=True)  # a retried trial starts a fresh transcript

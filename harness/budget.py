@@ -1,0 +1,73 @@
+"""The spending cap of an experiment: no new trial starts once recorded spend plus in-flight estimates would
+pass `max_cost_usd`. Parallel workers see each other through small claim files, one per running trial."""
+
+from __future__ import annotations
+
+import json
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Optional
+
+from harness.records import RecordStore
+
+STOP_FILE = "budget-stop.txt"  # the last refusal, for the end-of-sweep summary
+
+
+class Budget:
+    def __init__(self, run_dir: Path, max_cost_usd: Optional[float]):
+        self.store = RecordStore(run_dir)
+        self.claims = Path(run_dir) / "inflight"
+        self.max_cost_usd = max_cost_usd
+
+    def spent_and_estimate(self) -> tuple[float, float]:
+        """Recorded spend, and the expected cost of one more trial (mean over trials that cost anything)."""
+        costs = [r["cost_usd"] for r in self.store.all() if r.get("cost_usd")]
+        return sum(costs), (sum(costs) / len(costs) if costs else 0.0)
+
+    def in_flight(self) -> float:
+        """Estimates claimed by running trials; claims left by a killed worker (dead pid) do not count."""
+        total = 0.0
+        for path in self.claims.glob("*.json"):
+            claim = json.loads(path.read_text())
+            if _alive(claim["pid"]):
+                total += claim["estimate_usd"]
+        return total
+
+    def refusal(self) -> Optional[str]:
+        """Why a new trial may not start, or None when it may."""
+        if self.max_cost_usd is None:
+            return None
+        (spent, estimate), flight = self.spent_and_estimate(), self.in_flight()
+        if spent + flight + estimate > self.max_cost_usd:
+            message = (f"budget: spent ${spent:.4f} + in flight ${flight:.4f} + next trial ~${estimate:.4f} would pass "
+                       f"max_cost_usd=${self.max_cost_usd:.4f}; no new trial starts (raise max_cost_usd to go on)")
+            (self.store.run_dir / STOP_FILE).write_text(message + "\n")
+            return message
+        return None
+
+    @contextmanager
+    def claim(self, tid: str) -> Iterator[None]:
+        """Mark a trial as running with its estimate, for the other workers' arithmetic."""
+        if self.max_cost_usd is None:
+            yield
+            return
+        self.claims.mkdir(parents=True, exist_ok=True)
+        path = self.claims / f"{tid}.json"
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(json.dumps({"estimate_usd": self.spent_and_estimate()[1], "pid": os.getpid()}))
+        os.replace(tmp, path)  # readers never see half a claim
+        try:
+            yield
+        finally:
+            path.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
