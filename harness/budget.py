@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Optional
 
+from harness.atomic import write_json_atomic
 from harness.records import RecordStore
 
 STOP_FILE = "budget-stop.txt"  # the last refusal, for the end-of-sweep summary
@@ -54,9 +55,7 @@ class Budget:
             return
         self.claims.mkdir(parents=True, exist_ok=True)
         path = self.claims / f"{tid}.json"
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(json.dumps({"estimate_usd": self.spent_and_estimate()[1], "pid": os.getpid()}))
-        os.replace(tmp, path)  # readers never see half a claim
+        write_json_atomic(path, {"estimate_usd": self.spent_and_estimate()[1], "pid": os.getpid()})
         try:
             yield
         finally:

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from enum import Enum
 from pathlib import Path
 from typing import Any, Optional
 
+from harness.atomic import write_json_atomic
 from harness.errors import HarnessError
 
 # Request fields that never change the answer, or must never be stored.
@@ -67,15 +66,4 @@ class ResponseCache:
     def put(self, key: str, entry: dict) -> None:
         if self.mode in (CacheMode.off, CacheMode.replay):
             return
-        target = self.path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".entry-")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(entry, handle, sort_keys=True)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_json_atomic(self.path(key), entry)

@@ -7,13 +7,12 @@ match is never stored and never used.
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.atomic import write_bytes_atomic
 from harness.errors import ConfigError
 
 FETCH_TIMEOUT_S = 30
@@ -45,11 +44,7 @@ def fetch(pin: Pin, cache_dir: Path) -> Path:
     digest = _sha256(data)
     if digest != pin.sha256:
         raise ConfigError(f"{pin.url} has sha256 {digest}, but the pin says {pin.sha256}; the file was not used")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".fetch-")
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-    os.replace(tmp, target)
+    write_bytes_atomic(target, data)
     return target
 
 
