@@ -1,4 +1,4 @@
-"""Statistics over the results table: pass@k, Wilson intervals and the per-condition pass-rate table.
+"""Statistics over the results table: pass@k, Wilson intervals, pass-rate tables, chains and per-test failures.
 
 Every function here is pure: it reads its arguments and returns a value, so notebooks and reports import the
 same code the tests check.
@@ -105,6 +105,18 @@ def pass_rate_table(results: pd.DataFrame, by: Iterable[str] = ("spec", "model",
     return table[["n", "pass_rate", "passed_all", "wilson_low", "wilson_high", "cost_usd"]]
 
 
+def _with_roots(rows: pd.DataFrame) -> pd.DataFrame:
+    """The rows with a `root` column: the trial id reached by following parent_trial_id to its end."""
+    parent = dict(zip(rows["trial_id"], rows["parent_trial_id"]))
+
+    def root(tid: str) -> str:
+        while isinstance(parent.get(tid), str):
+            tid = parent[tid]
+        return tid
+
+    return rows.assign(root=[root(t) for t in rows["trial_id"]])
+
+
 def chains(results: pd.DataFrame) -> pd.DataFrame:
     """One row per bootstrap chain (the rows linked by parent_trial_id back to a generation-0 trial).
 
@@ -113,15 +125,7 @@ def chains(results: pd.DataFrame) -> pd.DataFrame:
     fails survives 0), reproduced = generations 0 and 1 both pass every test (the paper's question: did the
     agent re-implement itself?).
     """
-    rows = model_failures(results)
-    parent = dict(zip(rows["trial_id"], rows["parent_trial_id"]))
-
-    def root(tid: str) -> str:
-        while isinstance(parent.get(tid), str):
-            tid = parent[tid]
-        return tid
-
-    rows = rows.assign(root=[root(t) for t in rows["trial_id"]]).sort_values(["root", "generation"])
+    rows = _with_roots(model_failures(results)).sort_values(["root", "generation"])
     out = []
     for chain_root, chain in rows.groupby("root", sort=True):
         passed = list(chain["passed_all"].astype(bool))
@@ -145,3 +149,65 @@ def chain_summary(results: pd.DataFrame, by: Iterable[str] = ("model", "temperat
                      "reproduced": group["reproduced"].mean(), "wilson_low": low, "wilson_high": high,
                      "mean_survived": group["survived"].mean(), "max_survived": group["survived"].max()})
     return pd.DataFrame(rows).set_index(by) if rows else pd.DataFrame()
+
+
+def survival_by_generation(results: pd.DataFrame, by: Iterable[str] = ("model", "temperature")) -> pd.DataFrame:
+    """Per group and generation g = 0 .. G (G the highest generation in the table): how many chains reach g alive.
+
+    Over the c chains of a group (see `chains`; rows with status infra_error or error are dropped first), with
+    s_g of them having a recorded generation g that passes every test:
+
+        share = s_g / c,   with its 95 % Wilson interval (see `wilson_interval`)
+
+    A chain that stopped before g (its last generation left no code, or the run was shallower) counts in c but
+    not in s_g. Unlike `chains`' `survived`, a generation g that passes after a failing g - 1 still counts.
+    Columns: the `by` columns, generation, chains (c), survivors (s_g), share, wilson_low, wilson_high.
+    """
+    by = list(by)
+    columns = [*by, "generation", "chains", "survivors", "share", "wilson_low", "wilson_high"]
+    rows = _with_roots(model_failures(results))
+    if rows.empty:
+        return pd.DataFrame(columns=columns)
+    last = int(rows["generation"].max())
+    out = []
+    for key, group in rows.groupby(by, sort=True):
+        key = dict(zip(by, key if isinstance(key, tuple) else (key,)))
+        n_chains = group["root"].nunique()
+        passing = group[group["passed_all"].fillna(False).astype(bool)]
+        for g in range(last + 1):
+            alive = passing.loc[passing["generation"] == g, "root"].nunique()
+            low, high = wilson_interval(alive, n_chains)
+            out.append({**key, "generation": g, "chains": n_chains, "survivors": alive,
+                        "share": alive / n_chains, "wilson_low": low, "wilson_high": high})
+    return pd.DataFrame(out, columns=columns)
+
+
+FAILING_OUTCOMES = frozenset({"failed", "errored"})
+
+
+def test_failure_rates(results: pd.DataFrame, tests: pd.DataFrame, by: str | Iterable[str] = "model") -> pd.DataFrame:
+    """How often each test of each spec fails, per group of trials; only trials with status `scored` count.
+
+    For a test t of a spec and a group, over the scored trials of the group whose report lists t with outcome
+    passed, failed or errored (skipped runs say nothing about the implementation and are left out):
+
+        failure_rate = (failed + errored) / runs
+
+    Trials without a report (no_code, timeout, ...) have no per-test outcome, so they are not in any `runs`;
+    their failure shows in `pass_rate_table` instead. Test ids are only unique within a spec, hence the spec column.
+    Columns: spec, test_id, the `by` columns, runs, failures, failure_rate; sorted by spec, then failure_rate
+    descending, then test_id.
+    """
+    by = [by] if isinstance(by, str) else list(by)
+    scored = results.loc[results["status"] == "scored", ["trial_id", "spec", *by]]
+    runs = tests.loc[tests["outcome"] != "skipped", ["trial_id", "test_id", "outcome"]].merge(scored, on="trial_id")
+    runs = runs.assign(failed=runs["outcome"].isin(FAILING_OUTCOMES))
+    keys = ["spec", "test_id", *by]
+    table = runs.groupby(keys, sort=True)["failed"].agg(runs="size", failures="sum").reset_index()
+    table["failures"] = table["failures"].astype(int)
+    table["failure_rate"] = table["failures"] / table["runs"]
+    table = table.sort_values(["spec", "failure_rate", "test_id"], ascending=[True, False, True], kind="stable")
+    return table.reset_index(drop=True)[[*keys, "runs", "failures", "failure_rate"]]
+
+
+test_failure_rates.__test__ = False  # a statistic, not a pytest test, even when a test module imports it

@@ -77,13 +77,19 @@ class SpecConfig:
 
 
 class SandboxKind(str, Enum):
+    auto = "auto"  # bwrap where it is installed, else process (with a warning)
+    bwrap = "bwrap"
     process = "process"
 
 
 @dataclass
 class SandboxConfig:
-    kind: SandboxKind = SandboxKind.process
-    output_cap_bytes: int = 1_000_000
+    kind: SandboxKind = SandboxKind.auto
+    output_cap_bytes: int = 1_000_000  # kept of each of stdout and stderr
+    memory_mb: int = 4096  # RLIMIT_AS
+    processes: int = 512  # RLIMIT_NPROC (enforced only for a non-root uid: bwrap runs children as nobody)
+    file_mb: int = 256  # RLIMIT_FSIZE
+    open_files: int = 1024  # RLIMIT_NOFILE
 
 
 @dataclass

@@ -65,7 +65,9 @@ def score(spec: Spec, impl_dir: Path, sandbox: Sandbox, fail_fast: bool = False)
             "-c", str(work / "pytest.ini"), "--rootdir", str(work / "suite"), f"--junitxml={report}",
         ] + (["-x"] if fail_fast else [])
         env = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "HARNESS_IMPL_DIR": str(work / "impl")}
-        result = sandbox.exec(argv, cwd=work, env=env, timeout_s=spec.time_limit_s)
+        # The suite and our pytest config are read-only to the code under test (under bwrap).
+        result = sandbox.exec(argv, cwd=work, env=env, timeout_s=spec.time_limit_s,
+                              read_only=[work / "suite", work / "pytest.ini"])
         if result.timed_out:
             return Score(ScoreStatus.timeout, (), result.seconds, f"suite exceeded {spec.time_limit_s:g} s")
         try:

@@ -48,7 +48,8 @@ class Generator(Protocol):
 
 
 class Sandbox(Protocol):
-    def exec(self, argv: Sequence[str], cwd: Path, env: Mapping[str, str], timeout_s: float) -> "ExecResult":
+    def exec(self, argv: Sequence[str], cwd: Path, env: Mapping[str, str], timeout_s: float,
+             read_only: Sequence[Path] = ()) -> "ExecResult":
         """Run untrusted code; the child's failures and timeouts are data in the result, never exceptions."""
 
 

@@ -45,7 +45,8 @@ def configured_spec(cfg: HarnessConfig) -> Spec:
 
 
 def needs_for(cfg: HarnessConfig) -> Needs:
-    return Needs(make_sandbox(cfg.sandbox), cfg.model.name, Path(cfg.downloads_dir))
+    return Needs(make_sandbox(cfg.sandbox), cfg.model.name, Path(cfg.downloads_dir),
+                 agent_sandbox=make_sandbox(cfg.sandbox, share_net=True))
 
 
 def define_trial(cfg: HarnessConfig, spec: Spec) -> dict:

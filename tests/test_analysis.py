@@ -1,4 +1,4 @@
-"""harness.analysis: pass@k and Wilson against hand-computed values, and the pass-rate table on a tiny frame."""
+"""harness.analysis: pass@k and Wilson against hand-computed values; pass-rate, chain and per-test tables on tiny frames."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from math import comb
 import pandas as pd
 import pytest
 
-from harness.analysis import chain_summary, chains, model_failures, pass_at_k, pass_rate_table, wilson_interval
+from harness.analysis import (chain_summary, chains, model_failures, pass_at_k, pass_rate_table,
+                              survival_by_generation, test_failure_rates, wilson_interval)
 
 
 @pytest.mark.parametrize("k, expected", [
@@ -150,3 +151,71 @@ def test_chain_summary_reports_reproduction_share_and_survival():
     row = chain_summary(_chain_rows()).loc[("m", 0.0)]
     assert row["chains"] == 3 and row["reproduced"] == pytest.approx(1 / 3)
     assert row["mean_survived"] == pytest.approx(4 / 3) and row["max_survived"] == 3
+
+
+def test_survival_by_generation_counts_passing_generations_over_all_chains():
+    rows = _chain_rows()
+    # chain D: generation 0 fails but generation 1 passes; chain E's generation 1 hit an infra error (dropped).
+    rows = pd.concat([rows, pd.DataFrame([
+        {"trial_id": "d0", "parent_trial_id": None, "generation": 0, "passed_all": False, "status": "scored"},
+        {"trial_id": "d1", "parent_trial_id": "d0", "generation": 1, "passed_all": True, "status": "scored"},
+        {"trial_id": "e0", "parent_trial_id": None, "generation": 0, "passed_all": True, "status": "scored"},
+        {"trial_id": "e1", "parent_trial_id": "e0", "generation": 1, "passed_all": True, "status": "infra_error"},
+    ]).assign(model="m", temperature=0.0, seed=9)], ignore_index=True)
+    table = survival_by_generation(rows).set_index("generation")
+    assert list(table.index) == [0, 1, 2, 3] and (table["chains"] == 5).all()
+    # g=0: a0 b0 e0; g=1: a1 d1 (b1 fails, e1 excluded); g=2: a2; g=3: a3 fails.
+    assert table["survivors"].tolist() == [3, 2, 1, 0]
+    assert table["share"].tolist() == pytest.approx([3 / 5, 2 / 5, 1 / 5, 0.0])
+    assert (table.loc[1, "wilson_low"], table.loc[1, "wilson_high"]) == pytest.approx(wilson_interval(2, 5))
+
+
+def test_survival_by_generation_splits_groups_and_handles_no_rows():
+    rows = pd.concat([_chain_rows(), _chain_rows().assign(model="n", trial_id=lambda f: "n" + f["trial_id"],
+                                                          parent_trial_id=lambda f: "n" + f["parent_trial_id"])])
+    table = survival_by_generation(rows, by=["model"])
+    assert table.groupby("model").size().tolist() == [4, 4]
+    assert table.loc[table["model"] == "n", "survivors"].tolist() == [2, 1, 1, 0]
+    empty = survival_by_generation(_chain_rows().iloc[:0])
+    assert empty.empty and "share" in empty.columns
+
+
+def _outcomes():
+    results = pd.DataFrame([
+        {"trial_id": "t1", "spec": "s", "model": "m1", "status": "scored"},
+        {"trial_id": "t2", "spec": "s", "model": "m1", "status": "scored"},
+        {"trial_id": "t3", "spec": "s", "model": "m2", "status": "scored"},
+        {"trial_id": "t4", "spec": "s", "model": "m2", "status": "timeout"},
+        {"trial_id": "t5", "spec": "r", "model": "m1", "status": "scored"},
+    ])
+    tests = pd.DataFrame([(t, f"mod::{name}", outcome) for t, name, outcome in [
+        ("t1", "a", "failed"), ("t1", "b", "passed"), ("t1", "c", "skipped"),
+        ("t2", "a", "errored"), ("t2", "b", "failed"), ("t2", "c", "passed"),
+        ("t3", "a", "passed"), ("t3", "b", "passed"),
+        ("t4", "a", "failed"), ("t4", "b", "failed"),  # not scored: ignored
+        ("t5", "a", "passed"),  # same test id, another spec
+    ]], columns=["trial_id", "test_id", "outcome"]).assign(seconds=0.1)
+    return results, tests
+
+
+def test_test_failure_rates_counts_failed_and_errored_over_scored_runs():
+    table = test_failure_rates(*_outcomes())
+    assert list(table.columns) == ["spec", "test_id", "model", "runs", "failures", "failure_rate"]
+    got = {(s, t, m): (n, f, rate) for s, t, m, n, f, rate in table.itertuples(index=False)}
+    assert got == {
+        ("r", "mod::a", "m1"): (1, 0, 0.0),
+        ("s", "mod::a", "m1"): (2, 2, 1.0),
+        ("s", "mod::b", "m1"): (2, 1, 0.5),
+        ("s", "mod::c", "m1"): (1, 0, 0.0),  # the skipped run is not a run
+        ("s", "mod::a", "m2"): (1, 0, 0.0),  # t4 timed out: its outcomes do not count
+        ("s", "mod::b", "m2"): (1, 0, 0.0),
+    }
+    assert table["spec"].tolist()[0] == "r" and table["test_id"].tolist()[1] == "mod::a"  # most failed first
+
+
+def test_test_failure_rates_by_several_columns_or_none():
+    results, tests = _outcomes()
+    pooled = test_failure_rates(results.assign(all="*"), tests, by="all").set_index(["spec", "test_id"])
+    assert pooled.loc[("s", "mod::a"), ["runs", "failures"]].tolist() == [3, 2]
+    two = test_failure_rates(results.assign(temperature=0.5), tests, by=["model", "temperature"])
+    assert list(two.columns[:4]) == ["spec", "test_id", "model", "temperature"] and len(two) == 6
