@@ -20,6 +20,7 @@ from omegaconf.errors import OmegaConfBaseException
 from harness.cache import CacheMode
 from harness.config import PROJECT_ROOT, HarnessConfig, register_configs, to_typed
 from harness.errors import HarnessError
+from harness.redact import redact_logs
 from harness.gateway import check_credentials
 from harness.generate import make_generator, needs_model
 from harness.chain import check_chain
@@ -32,6 +33,7 @@ register_configs()
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
 def _app(cfg: DictConfig) -> None:
+    redact_logs()
     for outcome in run_trial(to_typed(cfg)):
         r = outcome.record
         if r is None:

@@ -32,3 +32,23 @@ def redact(value: Any, secrets: Iterable[str] | None = None) -> Any:
     if isinstance(value, (list, tuple)):
         return [redact(v, secrets) for v in value]
     return value
+
+
+class RedactingFilter:
+    """A logging filter that masks known secrets in every record's final message."""
+
+    def filter(self, record) -> bool:
+        message = record.getMessage()
+        masked = redact(message)
+        if masked != message:
+            record.msg, record.args = masked, ()
+        return True
+
+
+def redact_logs() -> None:
+    """Mask secrets in everything the root logger's handlers write (idempotent)."""
+    import logging
+
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(RedactingFilter())

@@ -105,10 +105,11 @@ def main(argv: list[str] | None = None) -> None:
     pages = {}
     for name in names:
         nb = execute(name, results_path, tests_path, args.timeout)
-        (out / f"{name}.html").write_text(to_html(nb, f"{run_dir.name}: {name}"), encoding="utf-8")
+        (out / f"{name}.html").write_text(to_html(nb, f"{run_dir.name} - {name}"), encoding="utf-8")
         pages[name] = errors(nb)
         print(f"{out / f'{name}.html'}" + (f"  ({len(pages[name])} cell error(s))" if pages[name] else ""))
-    (out / "index.html").write_text(index_page(run_dir.name, pages, len(results)), encoding="utf-8")
+    experiment = ", ".join(sorted(results["experiment"].unique())) or run_dir.name
+    (out / "index.html").write_text(index_page(experiment, pages, len(results)), encoding="utf-8")
     print(out / "index.html")
     if any(pages.values()):
         sys.exit(1)

@@ -1,11 +1,21 @@
-"""The results notebook runs headless in a real kernel against the table of a real demo sweep."""
+"""The analysis notebooks run headless in a real kernel against the tables of real sweeps, and harness-report
+renders them to HTML that needs nothing from the network."""
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
+from pathlib import Path
+
 import nbformat
+import pandas as pd
+import pytest
 from nbclient import NotebookClient
 
-from tests.conftest import ROOT
+from harness.analysis import chains, survival_by_generation, test_failure_rates
+from harness.report import errors, execute
+from tests.conftest import PLANTED_KEY, ROOT, run_harness
 
 NOTEBOOK = ROOT / "notebooks" / "results.ipynb"
 
@@ -14,8 +24,9 @@ def outputs(nb: nbformat.NotebookNode) -> list[dict]:
     return [out for cell in nb.cells if cell.cell_type == "code" for out in cell.get("outputs", [])]
 
 
-def test_results_notebook_is_stored_without_outputs():
-    nb = nbformat.read(NOTEBOOK, as_version=4)
+@pytest.mark.parametrize("name", ["results", "spec", "bootstrap"])
+def test_notebooks_are_stored_without_outputs(name):
+    nb = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
     nbformat.validate(nb)
     assert outputs(nb) == []
     assert all(cell.get("execution_count") is None for cell in nb.cells if cell.cell_type == "code")
@@ -40,3 +51,79 @@ def test_results_notebook_runs_on_demo_sweep(demo_sweep, demo_results, monkeypat
         assert spec in tables[0]
     printed = "".join(out.get("text", "") for out in produced if out.output_type == "stream")
     assert str(demo_sweep / "results.parquet") in printed  # the notebook read the sweep, not the default path
+
+
+@pytest.fixture(scope="session")
+def chain_sweep(tmp_path_factory) -> Path:
+    """Two bootstrap chains of depth 2 of the tiny agent spec with the synthetic model; returns runs/paper."""
+    runs = tmp_path_factory.mktemp("chain-runs")
+    proc = run_harness("experiment=paper", f"runs_dir={runs}", f"specs_dir={ROOT / 'tests' / 'fixtures'}",
+                       "spec.name=tiny-agent", "generator.depth=2", "seed=0,1", env={"OPENAI_API_KEY": PLANTED_KEY})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return runs / "paper"
+
+
+def run_notebook(name: str, run_dir: Path) -> nbformat.NotebookNode:
+    """Execute notebooks/<name>.ipynb against run_dir's tables, the way harness-report does; no cell may raise."""
+    nb = execute(name, run_dir / "results.parquet", run_dir / "tests.parquet", timeout=120)
+    assert errors(nb) == []
+    return nb
+
+
+def html_tables(nb: nbformat.NotebookNode) -> list[str]:
+    return [out["data"]["text/html"] for out in outputs(nb) if "<table" in out.get("data", {}).get("text/html", "")]
+
+
+def images(nb: nbformat.NotebookNode) -> int:
+    return sum("image/png" in out.get("data", {}) for out in outputs(nb))
+
+
+def printed(nb: nbformat.NotebookNode) -> str:
+    return "".join(out.get("text", "") for out in outputs(nb) if out.output_type == "stream")
+
+
+def test_spec_notebook_runs_on_demo_sweep(demo_sweep, demo_results):
+    nb = run_notebook("spec", demo_sweep)
+    assert str(demo_sweep / "results.parquet") in printed(nb) and str(demo_sweep / "tests.parquet") in printed(nb)
+    rates = test_failure_rates(demo_results, pd.read_parquet(demo_sweep / "tests.parquet"))
+    failing_specs = sorted(rates.loc[rates["failures"] > 0, "spec"].unique())
+    assert failing_specs and images(nb) == len(failing_specs)  # one heatmap per spec with a failed test
+    tables = "".join(html_tables(nb))
+    for spec, rows in rates.groupby("spec"):
+        assert f"spec {spec}:" in printed(nb)
+        module = rows["test_id"].iloc[0].split("::")[0]  # the suite module of the spec's most-failed test
+        assert module in tables
+
+
+def test_bootstrap_notebook_runs_on_real_chains(chain_sweep):
+    results = pd.read_parquet(chain_sweep / "results.parquet")
+    assert sorted(results["generation"].unique()) == [0, 1, 2] and len(chains(results)) == 2
+    nb = run_notebook("bootstrap", chain_sweep)
+    assert f"{chain_sweep / 'results.parquet'}: {len(results)} trials in 2 chains" in printed(nb)
+    assert images(nb) == 3  # reproduction, survival, size and pass rate per generation
+    survival = survival_by_generation(results)
+    assert len(survival) == 3 and (survival["chains"] == 2).all()
+    tables = html_tables(nb)
+    assert "reproduced" in tables[0] and "survivors" in tables[1] and "impl_lines_mean" in tables[2]
+
+
+EXTERNAL = re.compile(r"""<script[^>]*\ssrc=|<link[^>]*href=["']?(https?:)?//|@import|url\(\s*["']?(https?:)?//""",
+                      re.IGNORECASE)
+
+
+def test_harness_report_writes_self_contained_html(chain_sweep):
+    proc = subprocess.run([sys.executable, "-c", "from harness.report import main; main()", str(chain_sweep)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = chain_sweep / "report"
+    pages = ["results", "spec", "bootstrap"]  # bootstrap is chosen because the table has generation > 0
+    assert sorted(p.name for p in report.iterdir()) == sorted([f"{p}.html" for p in pages] + ["index.html"])
+    index = (report / "index.html").read_text()
+    assert all(f'href="{p}.html"' in index for p in pages)
+    for page in pages + ["index"]:
+        text = (report / f"{page}.html").read_text()
+        assert not EXTERNAL.search(text), f"{page}.html loads something from the network"
+        assert "https://cdn" not in text  # no CDN, not even for scripts loaded lazily
+        if page != "index":
+            assert "data:image/png;base64," in text
+            assert str(chain_sweep / "results.parquet") in text  # the notebook read this experiment's table

@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from harness.sandbox import ProcessSandbox
+from harness.sandbox import BwrapSandbox, ProcessSandbox, bwrap_available
 from harness.scoring import ScoreStatus, TestOutcome, parse_junit, score
 from harness.specs import load_spec
 from tests.conftest import ROOT, make_spec
@@ -70,9 +70,13 @@ def test_parse_junit_rejects_what_is_not_a_report():
         parse_junit("not xml")
 
 
+BACKENDS = [ProcessSandbox] + ([BwrapSandbox] if bwrap_available() else [])
+
+
+@pytest.mark.parametrize("backend", BACKENDS, ids=lambda b: b.name)
 @pytest.mark.parametrize("name", sorted(p.parent.name for p in (ROOT / "specs").glob("*/manifest.yaml")))
-def test_every_shipped_reference_passes_its_suite(name):
+def test_every_shipped_reference_passes_its_suite(name, backend):
     spec = load_spec(ROOT / "specs", name)
-    result = score(spec, spec.reference_dir, ProcessSandbox())
+    result = score(spec, spec.reference_dir, backend())
     failed = [t.test_id for t in result.tests if t.outcome is not TestOutcome.passed]
     assert result.status is ScoreStatus.scored and len(result.tests) >= 15 and not failed, (result.detail, failed)

@@ -52,3 +52,4 @@ def test_manifest_name_must_match_folder(tmp_path):
 def test_shipped_specs_are_valid(name):
     spec = load_spec(ROOT / "specs", name)
     assert spec.text.strip() and spec.entry_files
+
