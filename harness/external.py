@@ -49,7 +49,8 @@ class CommandAgent:
             argv = [part.format(**values) for part in self.command]
             env = {"OPENAI_API_KEY": server.api_key, "OPENAI_BASE_URL": server.base_url,
                    **self.env}
-            result = self.sandbox.exec(argv, cwd=workdir, env=env, timeout_s=self.timeout_s)
+            result = self.sandbox.exec(argv, cwd=workdir, env=env, timeout_s=self.timeout_s,
+                                       read_only=[impl] if impl else [])
         (ctx.workdir / "agent.stdout").write_text(redact(result.stdout), encoding="utf-8")
         (ctx.workdir / "agent.stderr").write_text(redact(result.stderr), encoding="utf-8")
         if server.failure is not None:

@@ -150,14 +150,15 @@ class BwrapSandbox(ProcessSandbox):
                 wrapped += ["--ro-bind", path, path]
         wrapped += ["--perms", "1777", "--tmpfs", "/tmp", "--dev", "/dev", "--proc", "/proc"]
         python = sorted({Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve()})
-        for path in [*python, cwd]:
+        outside = [p for p in read_only if not p.is_relative_to(cwd)]  # e.g. a chain's agent, run from its copy
+        for path in [*python, cwd, *outside]:
             for parent in reversed(path.parents[:-1]):  # traversable parents: nobody must reach the mount
                 if str(parent) != "/tmp":
                     wrapped += ["--perms", "0755", "--dir", str(parent)]
         for path in python:
             wrapped += ["--ro-bind", str(path), str(path)]
         wrapped += ["--bind", str(cwd), str(cwd)]
-        for path in read_only:  # mounted over the writable work dir
+        for path in read_only:  # inside the work dir, these are mounted over its writable bind
             wrapped += ["--ro-bind", str(path), str(path)]
         wrapped += ["--chdir", str(cwd), "--clearenv"]
         for key, value in env.items():

@@ -1,4 +1,4 @@
-"""harness.analysis: pass@k and Wilson against hand-computed values; pass-rate, chain and per-test tables on tiny frames."""
+"""harness.analysis: pass@k and Wilson against hand-computed values; pass-rate, chain and per-test tables."""
 
 from __future__ import annotations
 

