@@ -1,4 +1,5 @@
-"""Statistics over the results table: pass@k, Wilson intervals, pass-rate tables, chains and per-test failures.
+"""Statistics over the results table: pass@k and pass^k, Wilson and seed-clustered bootstrap intervals, seed
+stability, cost per success, pass-rate tables, chains and per-test failures.
 
 Every function here is pure: it reads its arguments and returns a value, so notebooks and reports import the
 same code the tests check.
@@ -211,3 +212,76 @@ def test_failure_rates(results: pd.DataFrame, tests: pd.DataFrame, by: str | Ite
 
 
 test_failure_rates.__test__ = False  # a statistic, not a pytest test, even when a test module imports it
+
+
+def pass_hat_k(n: int, c: int, k: int) -> float:
+    """pass^k: the chance that k samples drawn without replacement from n, of which c are correct, all pass.
+
+        pass^k = C(c, k) / C(n, k)
+
+    It asks for reliability (every one of k attempts works), where pass@k asks for one success in k.
+    """
+    if min(n, c, k) < 0 or c > n or k > n:
+        raise ValueError(f"need 0 <= c <= n and 0 <= k <= n, got n={n}, c={c}, k={k}")
+    return math.comb(c, k) / math.comb(n, k)
+
+
+def cluster_bootstrap_interval(values: Iterable[float], clusters: Iterable, confidence: float = 0.95,
+                               resamples: int = 2000, seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap interval for a mean, resampling whole clusters (e.g. seeds) with replacement.
+
+    With G clusters, each resample draws G cluster ids with replacement and takes the mean of all their values;
+    the interval is the (1-confidence)/2 and (1+confidence)/2 quantiles of those means. Resampling clusters,
+    not rows, keeps trials that share a seed together, so correlated trials do not narrow the interval.
+    """
+    import numpy as np
+
+    frame = pd.DataFrame({"value": list(values), "cluster": list(clusters)})
+    if frame.empty:
+        return (math.nan, math.nan)
+    grouped = frame.groupby("cluster")["value"].agg(["sum", "count"])
+    sums, counts = grouped["sum"].to_numpy(float), grouped["count"].to_numpy(float)
+    picks = np.random.default_rng(seed).integers(0, len(sums), size=(resamples, len(sums)))
+    means = sums[picks].sum(axis=1) / counts[picks].sum(axis=1)
+    tail = (1 - confidence) / 2
+    return float(np.quantile(means, tail)), float(np.quantile(means, 1 - tail))
+
+
+def seed_stability(results: pd.DataFrame, by: Iterable[str] = ("spec", "model", "temperature")) -> pd.DataFrame:
+    """Per cell: how much the outcome depends on the seed.
+
+    seed_variance = the variance (ddof=1) over seeds of each seed's mean pass_rate;
+    flip_rate = the share of pairs of seeds whose all-tests-pass outcomes differ, 2·s·(n−s) / (n·(n−1)) for
+    n seeds of which s pass (0 when every seed agrees, up to about 0.5 for an even split).
+    """
+    by = list(by)
+    per_seed = model_failures(results).groupby([*by, "seed"]).agg(pass_rate=("pass_rate", "mean"),
+                                                                   passed=("passed_all", "all"))
+    rows = []
+    for key, cell in per_seed.groupby(level=by, sort=True):
+        n, s = len(cell), int(cell["passed"].sum())
+        rows.append({**dict(zip(by, key if isinstance(key, tuple) else (key,))), "seeds": n,
+                     "seed_variance": float(cell["pass_rate"].var(ddof=1)) if n > 1 else math.nan,
+                     "flip_rate": 2 * s * (n - s) / (n * (n - 1)) if n > 1 else math.nan})
+    return pd.DataFrame(rows).set_index(by) if rows else pd.DataFrame()
+
+
+def cost_per_success(results: pd.DataFrame, by: Iterable[str] = ("model",)) -> pd.DataFrame:
+    """Per group: spend and tokens divided by the implementations that pass every test.
+
+    cost_per_success = sum(cost_usd) / count(passed_all); likewise for prompt and completion tokens. Every
+    counted trial's spend is in the numerator, failures included: that is what a success really costs.
+    Groups without a success get NaN.
+    """
+    by = list(by)
+    counted = model_failures(results)
+    grouped = counted.groupby(by, sort=True)
+    table = pd.DataFrame({
+        "successes": grouped["passed_all"].sum().astype(int),
+        "cost_usd": grouped["cost_usd"].sum(min_count=1),
+        "tokens": grouped["prompt_tokens"].sum() + grouped["completion_tokens"].sum(),
+    })
+    denominator = table["successes"].where(table["successes"] > 0)
+    table["cost_per_success"] = table["cost_usd"] / denominator
+    table["tokens_per_success"] = table["tokens"] / denominator
+    return table

@@ -7,11 +7,15 @@ checks it (specs exist and are whole, keys are set), so bad input ends with one 
 from __future__ import annotations
 
 import logging
+import math
+import os
 import sys
+from pathlib import Path
 from typing import Iterable
 
 import hydra
 from hydra import compose, initialize_config_dir
+from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
@@ -23,6 +27,7 @@ from harness.errors import HarnessError
 from harness.redact import redact_logs
 from harness.gateway import check_credentials
 from harness.generate import make_generator, needs_model
+from harness.progress import JOBS_VARIABLE, show
 from harness.chain import check_chain
 from harness.trial import configured_spec, needs_for, run_trial
 
@@ -41,6 +46,7 @@ def _app(cfg: DictConfig) -> None:
         verdict = "already recorded" if outcome.skipped else f"{r['status']} {r['tests_passed']}/{r['tests_total']}"
         log.info("%s %s %s gen=%s T=%s seed=%s sample=%s -> %s [%s]", r["spec"], r["generator"], r["model"],
                  r["generation"], r["temperature"], r["seed"], r["sample"], verdict, r["trial_id"])
+    show(Path(cfg.runs_dir) / cfg.experiment.name, HydraConfig.get().job.num + 1)
 
 
 def main() -> None:
@@ -73,6 +79,7 @@ def _variants(overrides: list[str]) -> Iterable[list[str]]:
     swept = {k: str(v) for k, v in (OmegaConf.select(base, "hydra.sweeper.params") or {}).items()}
     sweeps = {o.get_key_element(): _values(o) for o in parser.parse_overrides([f"{k}={v}" for k, v in swept.items()])}
     sweeps.update(cli)  # the command line wins over the preset, as in Hydra
+    os.environ[JOBS_VARIABLE] = str(math.prod(len(v) for v in sweeps.values()))  # for the progress line
     firsts = {k: v[0] for k, v in sweeps.items()}
     yield [f"{k}={v}" for k, v in firsts.items()]
     for key, values in sweeps.items():

@@ -49,13 +49,11 @@ class Budget:
 
     @contextmanager
     def claim(self, tid: str) -> Iterator[None]:
-        """Mark a trial as running with its estimate, for the other workers' arithmetic."""
-        if self.max_cost_usd is None:
-            yield
-            return
+        """Mark a trial as running with its estimate, for the other workers' arithmetic and the progress line."""
         self.claims.mkdir(parents=True, exist_ok=True)
         path = self.claims / f"{tid}.json"
-        write_json_atomic(path, {"estimate_usd": self.spent_and_estimate()[1], "pid": os.getpid()})
+        estimate = self.spent_and_estimate()[1] if self.max_cost_usd is not None else 0.0
+        write_json_atomic(path, {"estimate_usd": estimate, "pid": os.getpid()})
         try:
             yield
         finally:

@@ -219,3 +219,50 @@ def test_test_failure_rates_by_several_columns_or_none():
     assert pooled.loc[("s", "mod::a"), ["runs", "failures"]].tolist() == [3, 2]
     two = test_failure_rates(results.assign(temperature=0.5), tests, by=["model", "temperature"])
     assert list(two.columns[:4]) == ["spec", "test_id", "model", "temperature"] and len(two) == 6
+
+
+def test_pass_hat_k_hand_computed_and_edges():
+    from harness.analysis import pass_hat_k
+
+    assert pass_hat_k(10, 3, 1) == pytest.approx(0.3)
+    assert pass_hat_k(10, 3, 2) == pytest.approx(3 / 45)  # C(3,2) / C(10,2)
+    assert pass_hat_k(10, 3, 5) == 0.0 and pass_hat_k(10, 10, 5) == 1.0
+    with pytest.raises(ValueError):
+        pass_hat_k(5, 6, 1)
+
+
+def test_cluster_bootstrap_covers_the_truth_about_95_percent_of_the_time():
+    import numpy as np
+
+    from harness.analysis import cluster_bootstrap_interval
+
+    rng = np.random.default_rng(7)
+    hits = 0
+    for i in range(2000):  # 60 seeds whose success chances scatter around 0.4, 6 trials each
+        p_seed = np.clip(rng.normal(0.4, 0.1, size=60), 0, 1)
+        values = (rng.random((60, 6)) < p_seed[:, None]).astype(float)
+        low, high = cluster_bootstrap_interval(values.ravel(), np.repeat(np.arange(60), 6), resamples=1000, seed=i)
+        hits += low <= 0.4 <= high
+    assert 0.93 <= hits / 2000 <= 0.97
+
+
+def test_seed_stability_variance_and_flip_rate():
+    from harness.analysis import seed_stability
+
+    rows = pd.DataFrame({"spec": "s", "model": "m", "temperature": 0.0, "seed": [0, 1, 2, 3],
+                         "pass_rate": [1.0, 0.5, 1.0, 0.5], "passed_all": [True, False, True, False],
+                         "status": "scored"})
+    row = seed_stability(rows).loc[("s", "m", 0.0)]
+    assert row["seeds"] == 4 and row["seed_variance"] == pytest.approx(1 / 12)
+    assert row["flip_rate"] == pytest.approx(2 * 2 * 2 / (4 * 3))
+
+
+def test_cost_per_success_counts_failures_in_the_spend():
+    from harness.analysis import cost_per_success
+
+    rows = pd.DataFrame({"model": ["a", "a", "a", "b"], "passed_all": [True, False, True, False],
+                         "cost_usd": [1.0, 1.0, 1.0, 2.0], "prompt_tokens": [10, 10, 10, 5],
+                         "completion_tokens": [5, 5, 5, 5], "status": "scored"})
+    table = cost_per_success(rows)
+    assert table.loc["a", "cost_per_success"] == pytest.approx(1.5) and table.loc["a", "tokens_per_success"] == 22.5
+    assert math.isnan(table.loc["b", "cost_per_success"])
