@@ -46,7 +46,8 @@ def _app(cfg: DictConfig) -> None:
         verdict = "already recorded" if outcome.skipped else f"{r['status']} {r['tests_passed']}/{r['tests_total']}"
         log.info("%s %s %s gen=%s T=%s seed=%s sample=%s -> %s [%s]", r["spec"], r["generator"], r["model"],
                  r["generation"], r["temperature"], r["seed"], r["sample"], verdict, r["trial_id"])
-    show(Path(cfg.runs_dir) / cfg.experiment.name, HydraConfig.get().job.num + 1)
+    job = OmegaConf.select(HydraConfig.get(), "job.num", default=None)  # unset in a single run (hydra.mode=RUN)
+    show(Path(cfg.runs_dir) / cfg.experiment.name, (job or 0) + 1)
 
 
 def main() -> None:
