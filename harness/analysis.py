@@ -72,7 +72,8 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[f
 def model_failures(results: pd.DataFrame) -> pd.DataFrame:
     """The trials that count towards pass rates: every row except status infra_error or error.
 
-    no_code, timeout and no_report stay in: they are the model's failures and score zero.
+    Every other status stays in: no_code, timeout, no_report and the sandbox's limits (memory, processes, disk,
+    output) and tampered are the model's failures; none of them passes.
     """
     return results.loc[~results["status"].isin(EXCLUDED_STATUSES)].copy()
 

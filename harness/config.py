@@ -90,6 +90,8 @@ class SandboxConfig:
     processes: int = 512  # RLIMIT_NPROC (enforced only for a non-root uid: bwrap runs children as nobody)
     file_mb: int = 256  # RLIMIT_FSIZE
     open_files: int = 1024  # RLIMIT_NOFILE
+    output_mb: int = 64  # stdout + stderr together; past this the child is killed and the status says so
+    disk_mb: int = 512  # each scratch tmpfs under bwrap (/tmp, and the work dir while scoring)
 
 
 @dataclass

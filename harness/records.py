@@ -29,7 +29,12 @@ class TrialStatus(str, Enum):
     scored = "scored"  # an implementation was produced and the suite ran (see pass_rate / passed_all)
     no_code = "no_code"  # the generator produced no usable implementation: a model failure
     timeout = "timeout"  # the suite ran past the spec's time limit: a model failure
-    no_report = "no_report"  # pytest left no readable report: a model failure, never a pass
+    no_report = "no_report"  # pytest left no complete report: a model failure, never a pass
+    memory = "memory"  # the code under test ran out of memory in the sandbox
+    processes = "processes"  # the code under test hit the sandbox's process limit
+    disk = "disk"  # a file or the sandbox's scratch space outgrew its limit
+    output = "output"  # stdout + stderr passed the sandbox's output limit
+    tampered = "tampered"  # a forged or garbled report, or a file shadowing a module the suite or pytest imports
     infra_error = "infra_error"  # the provider kept failing: not the model's fault; retried on the next run
     error = "error"  # a harness bug, caught at the trial boundary; retried on the next run
 

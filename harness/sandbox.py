@@ -18,11 +18,11 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import BinaryIO, Callable, Mapping, Optional, Sequence
 
 from harness.config import SandboxConfig, SandboxKind
 
@@ -40,10 +40,12 @@ class ExecResult:
     stderr: str
     timed_out: bool
     seconds: float
+    output_exceeded: bool = False  # stdout + stderr passed the output limit, and the child was killed for it
+    report: str = ""  # what the child wrote to the report channel (exec with report=True)
 
     @property
     def success(self) -> bool:
-        return self.returncode == 0 and not self.timed_out
+        return self.returncode == 0 and not self.timed_out and not self.output_exceeded
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,8 @@ class Limits:
     processes: int = 512  # RLIMIT_NPROC, counted per uid: only enforced for a non-root uid
     file_mb: int = 256  # largest file a child may write
     open_files: int = 1024
+    output_mb: int = 64  # stdout + stderr together; past this the child is killed (a flood, like a timeout)
+    disk_mb: int = 512  # size of each scratch tmpfs under bwrap (/tmp, and the work dir when scoring)
 
     def apply(self, cpu_s: float) -> None:
         """Set the rlimits in the child, just before exec."""
@@ -63,7 +67,7 @@ class Limits:
 
 
 class ProcessSandbox:
-    """Own session, rlimits and a scrubbed environment; the group is killed at the time limit."""
+    """Own session, rlimits and a scrubbed environment; the group is killed at the time or output limit."""
 
     name = "process"
 
@@ -72,40 +76,92 @@ class ProcessSandbox:
         self.limits = limits
 
     def exec(self, argv: Sequence[str], cwd: Path, env: Mapping[str, str], timeout_s: float,
-             read_only: Sequence[Path] = ()) -> ExecResult:
+             read_only: Sequence[Path] = (), keep_writes: bool = True, report: bool = False) -> ExecResult:
         """Run `argv` in `cwd`; `env` is added to the allow-listed variables. Never raises on the child's failure.
 
-        `read_only` lists paths under `cwd` the child must not change (enforced by bwrap only)."""
-        return self._run(list(argv), cwd, self._env(cwd, env), timeout_s)
+        `read_only` lists paths the child must not change; with `keep_writes=False` what the child writes in
+        `cwd` goes to a size-capped scratch that is thrown away (both enforced by bwrap only). With `report`, the
+        child finds the write end of a pipe in $HARNESS_REPORT_FD, and what it wrote comes back in `report`."""
+        pipe = os.pipe() if report else None
+        return self._run(list(argv), cwd, self._env(cwd, env, pipe), timeout_s, pipe)
 
-    def _env(self, cwd: Path, env: Mapping[str, str]) -> dict[str, str]:
+    def _env(self, cwd: Path, env: Mapping[str, str], pipe: Optional[tuple[int, int]]) -> dict[str, str]:
         child_env = {k: os.environ[k] for k in ENV_ALLOW_LIST if k in os.environ}
         child_env.update(HOME=str(cwd), TMPDIR=str(cwd), PYTHONDONTWRITEBYTECODE="1", **env)
+        if pipe:
+            child_env["HARNESS_REPORT_FD"] = str(pipe[1])
         return child_env
 
-    def _run(self, argv: list[str], cwd: Path, env: dict, timeout_s: float) -> ExecResult:
+    def _run(self, argv: list[str], cwd: Path, env: dict, timeout_s: float,
+             pipe: Optional[tuple[int, int]]) -> ExecResult:
         start = time.monotonic()
-        # Output goes to files, not pipes, so a child that floods stdout cannot block on a full pipe.
-        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-            proc = subprocess.Popen(
-                argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err, start_new_session=True,
-                preexec_fn=lambda: self.limits.apply(timeout_s),
-            )
-            timed_out = False
-            try:
-                proc.wait(timeout=timeout_s)
-            except subprocess.TimeoutExpired:
-                timed_out = True
-            _kill_group(proc.pid)  # also takes down grandchildren left behind by a finished child
-            proc.wait()
-            return ExecResult(proc.returncode, self._read_capped(out), self._read_capped(err), timed_out,
-                              time.monotonic() - start)
+        report = pipe is not None
+        report_r, report_w = pipe if report else (None, None)
+        # Pipes, drained by threads that keep a capped prefix: a flood costs neither memory nor disk on the host.
+        proc = subprocess.Popen(
+            argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            start_new_session=True, pass_fds=(report_w,) if report else (),
+            preexec_fn=lambda: self.limits.apply(timeout_s),
+        )
+        if report:
+            os.close(report_w)
+        flood = _Flood(self.limits.output_mb * 1024 * 1024, lambda: _kill_group(proc.pid))
+        drains = [_Drain(proc.stdout, self.output_cap_bytes, flood), _Drain(proc.stderr, self.output_cap_bytes, flood)]
+        if report:
+            drains.append(_Drain(open(report_r, "rb"), self.output_cap_bytes * 8, None))
+        timed_out = False
+        try:
+            proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+        _kill_group(proc.pid)  # also takes down grandchildren left behind by a finished child
+        proc.wait()
+        for drain in drains:
+            drain.join(timeout=5)  # a grandchild that left the group may hold a pipe open: do not wait for it
+        return ExecResult(self._returncode(proc.returncode), drains[0].text(), drains[1].text(),
+                          timed_out and not flood.exceeded, time.monotonic() - start, flood.exceeded,
+                          drains[2].text() if report else "")
 
-    def _read_capped(self, handle) -> str:
-        handle.seek(0)
-        data = handle.read(self.output_cap_bytes + 1)
-        text = data[: self.output_cap_bytes].decode("utf-8", errors="replace")
-        return text + ("\n[output truncated by the harness]" if len(data) > self.output_cap_bytes else "")
+    def _returncode(self, code: int) -> int:
+        return code
+
+
+class _Flood:
+    """Counts output across a child's streams and fires `kill` once when it passes `limit` bytes."""
+
+    def __init__(self, limit: int, kill: Callable[[], None]):
+        self.limit, self.kill, self.seen, self.exceeded = limit, kill, 0, False
+        self._lock = threading.Lock()
+
+    def add(self, n: int) -> None:
+        with self._lock:
+            self.seen += n
+            if self.seen > self.limit and not self.exceeded:
+                self.exceeded = True
+                self.kill()
+
+
+class _Drain(threading.Thread):
+    """Reads a stream to its end, keeping the first `keep` bytes."""
+
+    def __init__(self, stream: BinaryIO, keep: int, flood: Optional[_Flood]):
+        super().__init__(daemon=True)
+        self.stream, self.keep, self.flood = stream, keep, flood
+        self.kept, self.total = bytearray(), 0
+        self.start()
+
+    def run(self) -> None:
+        with self.stream:
+            while chunk := self.stream.read1(65536):
+                self.total += len(chunk)
+                if len(self.kept) < self.keep:
+                    self.kept += chunk[: self.keep - len(self.kept)]
+                if self.flood:
+                    self.flood.add(len(chunk))
+
+    def text(self) -> str:
+        text = bytes(self.kept).decode("utf-8", errors="replace")
+        return text + (f"\n[output truncated by the harness: {self.total} bytes]" if self.total > self.keep else "")
 
 
 class BwrapSandbox(ProcessSandbox):
@@ -124,16 +180,21 @@ class BwrapSandbox(ProcessSandbox):
         self.as_root = os.geteuid() == 0
 
     def exec(self, argv: Sequence[str], cwd: Path, env: Mapping[str, str], timeout_s: float,
-             read_only: Sequence[Path] = ()) -> ExecResult:
+             read_only: Sequence[Path] = (), keep_writes: bool = True, report: bool = False) -> ExecResult:
         cwd = Path(cwd).resolve()
-        if self.as_root:
+        if self.as_root and keep_writes:
             _hand_over(cwd, NOBODY)
-        inner_env = self._env(cwd, env)
+        pipe = os.pipe() if report else None
+        inner_env = self._env(cwd, env, pipe)
         inner_env["TMPDIR"] = "/tmp"
-        wrapped = self._wrap(list(argv), cwd, inner_env, [Path(p).resolve() for p in read_only])
-        return self._run(wrapped, cwd, {"PATH": os.environ.get("PATH", "")}, timeout_s)
+        wrapped = self._wrap(list(argv), cwd, inner_env, [Path(p).resolve() for p in read_only], keep_writes)
+        return self._run(wrapped, cwd, {"PATH": os.environ.get("PATH", "")}, timeout_s, pipe)
 
-    def _wrap(self, argv: list[str], cwd: Path, env: dict, read_only: list[Path]) -> list[str]:
+    def _returncode(self, code: int) -> int:
+        # bwrap reports a child killed by signal N as exit status 128 + N; say it the way Popen does.
+        return -(code - 128) if 128 < code < 128 + signal.NSIG else code
+
+    def _wrap(self, argv: list[str], cwd: Path, env: dict, read_only: list[Path], keep_writes: bool) -> list[str]:
         namespaces = ["--unshare-ipc", "--unshare-pid", "--unshare-uts", "--unshare-cgroup-try"]
         if not self.share_net:
             namespaces.append("--unshare-net")  # a private loopback only
@@ -148,7 +209,8 @@ class BwrapSandbox(ProcessSandbox):
                 wrapped += ["--symlink", os.readlink(host), path]
             elif host.exists():
                 wrapped += ["--ro-bind", path, path]
-        wrapped += ["--perms", "1777", "--tmpfs", "/tmp", "--dev", "/dev", "--proc", "/proc"]
+        scratch = ["--perms", "1777", "--size", str(self.limits.disk_mb * 1024 * 1024), "--tmpfs"]
+        wrapped += [*scratch, "/tmp", "--dev", "/dev", "--proc", "/proc"]
         python = sorted({Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve()})
         outside = [p for p in read_only if not p.is_relative_to(cwd)]  # e.g. a chain's agent, run from its copy
         for path in [*python, cwd, *outside]:
@@ -157,8 +219,12 @@ class BwrapSandbox(ProcessSandbox):
                     wrapped += ["--perms", "0755", "--dir", str(parent)]
         for path in python:
             wrapped += ["--ro-bind", str(path), str(path)]
-        wrapped += ["--bind", str(cwd), str(cwd)]
-        for path in read_only:  # inside the work dir, these are mounted over its writable bind
+        if keep_writes:
+            wrapped += ["--bind", str(cwd), str(cwd)]
+        else:  # the work dir is a capped tmpfs showing the host's files read-only: writes never reach the disk
+            wrapped += [*scratch, str(cwd)]
+            read_only = [*read_only, *sorted(cwd.iterdir())]
+        for path in dict.fromkeys(read_only):  # inside the work dir, these are mounted over it
             wrapped += ["--ro-bind", str(path), str(path)]
         wrapped += ["--chdir", str(cwd), "--clearenv"]
         for key, value in env.items():
@@ -195,7 +261,7 @@ def make_sandbox(cfg: SandboxConfig, share_net: bool = False) -> ProcessSandbox:
         kind = SandboxKind.bwrap if bwrap_available() else SandboxKind.process
         if kind is SandboxKind.process:
             log.warning("bubblewrap (bwrap) is not installed: untrusted code runs in the weaker process sandbox")
-    limits = Limits(cfg.memory_mb, cfg.processes, cfg.file_mb, cfg.open_files)
+    limits = Limits(cfg.memory_mb, cfg.processes, cfg.file_mb, cfg.open_files, cfg.output_mb, cfg.disk_mb)
     if kind is SandboxKind.bwrap:
         return BwrapSandbox(cfg.output_cap_bytes, limits, share_net=share_net)
     return ProcessSandbox(cfg.output_cap_bytes, limits)

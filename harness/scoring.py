@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
+import signal
 import sys
 import tempfile
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
+from harness.sandbox import ExecResult
 from harness.seams import Sandbox
 from harness.specs import Spec
 
 # Our own pytest configuration, passed with -c, so files in the implementation cannot reconfigure the run.
-PYTEST_INI = "[pytest]\naddopts =\njunit_family = xunit1\n"
+PYTEST_INI = "[pytest]\naddopts =\n"
+PLUGIN = Path(__file__).with_name("pytest_report.py")
 
 
 class TestOutcome(str, Enum):
@@ -26,9 +30,16 @@ class TestOutcome(str, Enum):
 
 
 class ScoreStatus(str, Enum):
-    scored = "scored"  # the suite ran and wrote a readable report (whatever the pass rate)
+    """How a scoring run ended. Every status but `scored` names a failure; none of them is ever a pass."""
+
+    scored = "scored"  # the suite ran and reported every test (whatever the pass rate)
     timeout = "timeout"  # the suite exceeded the spec's time limit
-    no_report = "no_report"  # pytest ended without a readable report: counted as a failure, never a pass
+    memory = "memory"  # the code under test ran out of memory (the sandbox's address-space limit)
+    processes = "processes"  # the code under test hit the process limit (a fork bomb, say)
+    disk = "disk"  # a file or the scratch space outgrew its limit
+    output = "output"  # stdout + stderr passed the output limit (the run was killed)
+    tampered = "tampered"  # the report stream was forged or garbled, or a file would shadow a module we import
+    no_report = "no_report"  # pytest ended without a complete report (killed, crashed, exited early)
 
 
 @dataclass(frozen=True)
@@ -37,6 +48,7 @@ class TestResult:
     test_id: str
     outcome: TestOutcome
     seconds: float
+    crash: str = ""  # the error's one-line summary, for a test that did not pass
 
 
 @dataclass(frozen=True)
@@ -53,49 +65,113 @@ class Score:
 def score(spec: Spec, impl_dir: Path, sandbox: Sandbox, fail_fast: bool = False) -> Score:
     """Copy the implementation and the hidden suite to a fresh directory and run pytest there with a time limit.
 
-    `fail_fast` stops at the first failing test (for mutation analysis, where one failure is enough)."""
+    Outcomes come back over a pipe from our plugin (harness/pytest_report.py), not from a file the code under
+    test could rewrite. `fail_fast` stops at the first failing test (for mutation analysis)."""
+    shadowed = shadowing(impl_dir, spec.suite_dir)
+    if shadowed:
+        return Score(ScoreStatus.tampered, (), 0.0, shadowed)
     with tempfile.TemporaryDirectory(prefix="harness-score-") as tmp:
         work = Path(tmp)
         shutil.copytree(impl_dir, work / "impl", ignore=shutil.ignore_patterns("__pycache__"))
         shutil.copytree(spec.suite_dir, work / "suite", ignore=shutil.ignore_patterns("__pycache__"))
         (work / "pytest.ini").write_text(PYTEST_INI)
-        report = work / "report.xml"
+        shutil.copy(PLUGIN, work / "harness_report.py")
+        # -s: output reaches the sandbox's capped pipes, where a flood is seen and stopped, not pytest's files.
         argv = [
-            sys.executable, "-m", "pytest", str(work / "suite"), "-q", "-p", "no:cacheprovider",
-            "-c", str(work / "pytest.ini"), "--rootdir", str(work / "suite"), f"--junitxml={report}",
+            sys.executable, "-m", "pytest", str(work / "suite"), "-q", "-s", "--tb=short", "-p", "no:cacheprovider",
+            "-p", "harness_report", "-c", str(work / "pytest.ini"), "--rootdir", str(work / "suite"),
         ] + (["-x"] if fail_fast else [])
-        env = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "HARNESS_IMPL_DIR": str(work / "impl")}
-        # The suite and our pytest config are read-only to the code under test (under bwrap).
-        result = sandbox.exec(argv, cwd=work, env=env, timeout_s=spec.time_limit_s,
-                              read_only=[work / "suite", work / "pytest.ini"])
-        if result.timed_out:
-            return Score(ScoreStatus.timeout, (), result.seconds, f"suite exceeded {spec.time_limit_s:g} s")
+        env = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "HARNESS_IMPL_DIR": str(work / "impl"),
+               "PYTHONPATH": str(work)}
+        # Under bwrap everything here is read-only and the code's own writes land in a capped, discarded tmpfs.
+        result = sandbox.exec(argv, cwd=work, env=env, timeout_s=spec.time_limit_s, keep_writes=False, report=True,
+                              read_only=[work / "suite", work / "pytest.ini", work / "harness_report.py"])
+    return judge(result, spec.time_limit_s)
+
+
+def judge(result: ExecResult, time_limit_s: float) -> Score:
+    """Name how the run ended: a limit it hit, a report it forged, or the per-test outcomes it reported."""
+    stream = read_stream(result.report)
+    if stream.complete and stream.exitstatus != result.returncode:
+        stream = Stream(stream.tests, False, f"pytest exited {result.returncode}, its report says {stream.exitstatus}")
+    tests = stream.tests if stream.complete else ()
+    if result.output_exceeded:
+        return Score(ScoreStatus.output, tests, result.seconds, "stdout + stderr passed the sandbox's output limit")
+    clean = stream.complete and all(t.outcome in (TestOutcome.passed, TestOutcome.skipped) for t in stream.tests)
+    if not clean:  # only a run that went wrong is searched for the limit it hit (a fork bomb also runs out of time)
+        evidence = "\n".join([result.stderr[-20000:], *(t.crash for t in stream.tests)])
+        for status, signals, pattern in _RESOURCE_SIGNS:
+            match = pattern.search(evidence)
+            if match or -result.returncode in signals:
+                detail = match.group(0) if match else f"killed by signal {-result.returncode}"
+                return Score(status, tests, result.seconds, detail)
+    if result.timed_out:
+        return Score(ScoreStatus.timeout, tests, result.seconds, f"suite exceeded {time_limit_s:g} s")
+    if stream.forged:
+        return Score(ScoreStatus.tampered, (), result.seconds, stream.forged)
+    if not stream.complete:
+        tail = (result.stdout + result.stderr)[-500:]
+        return Score(ScoreStatus.no_report, (), result.seconds,
+                     f"pytest exited {result.returncode} without finishing its report: {tail}")
+    return Score(ScoreStatus.scored, tests, result.seconds)
+
+
+# Evidence that a resource limit ended the run: the signal the kernel sends, or the error Python raises.
+_RESOURCE_SIGNS = (
+    (ScoreStatus.memory, (), re.compile(r"MemoryError|Cannot allocate memory|std::bad_alloc")),
+    (ScoreStatus.processes, (), re.compile(r"BlockingIOError: \[Errno 11\]|Resource temporarily unavailable")),
+    (ScoreStatus.disk, (signal.SIGXFSZ,), re.compile(r"No space left on device|File too large")),
+)
+
+
+@dataclass(frozen=True)
+class Stream:
+    tests: tuple[TestResult, ...]
+    complete: bool  # the stream ended with pytest's "end" event
+    forged: str = ""  # why the stream cannot have come from our plugin alone; empty when it could
+    exitstatus: int = -1  # pytest's exit code, as the end event reports it
+
+
+def read_stream(text: str) -> Stream:
+    """Per-test outcomes from the plugin's JSON lines, checked for the shape only our plugin writes."""
+    tests: list[TestResult] = []
+    seen: set[str] = set()
+    lines = text.splitlines()
+    for number, line in enumerate(lines):
         try:
-            tests = parse_junit(report.read_text(encoding="utf-8"))
-        except (OSError, ET.ParseError) as exc:
-            tail = (result.stdout + result.stderr)[-500:]
-            return Score(ScoreStatus.no_report, (), result.seconds, f"{exc.__class__.__name__}: {tail}")
-        return Score(ScoreStatus.scored, tests, result.seconds)
+            event = json.loads(line)
+            kind = event["event"]
+            if (kind == "start") != (number == 0):
+                return Stream(tuple(tests), False, f"line {number + 1}: a second start or none first")
+            if kind == "end":
+                if number != len(lines) - 1 or event["tests"] != len(tests):
+                    return Stream(tuple(tests), False, f"line {number + 1}: an end that does not close the stream")
+                return Stream(tuple(tests), True, exitstatus=int(event["exitstatus"]))
+            if kind == "test":
+                if event["id"] in seen:
+                    return Stream(tuple(tests), False, f"line {number + 1}: {event['id']} reported twice")
+                seen.add(event["id"])
+                tests.append(TestResult(event["id"], TestOutcome(event["outcome"]), float(event["seconds"]),
+                                        str(event.get("crash", ""))))
+        except (ValueError, KeyError, TypeError) as exc:
+            return Stream(tuple(tests), False, f"line {number + 1} is not a report event ({exc.__class__.__name__})")
+    return Stream(tuple(tests), False)
 
 
-def parse_junit(xml_text: str) -> tuple[TestResult, ...]:
-    """Per-test outcomes from a pytest junit report; raises ParseError when the report is not junit XML."""
-    root = ET.fromstring(xml_text)
-    if root.tag not in ("testsuites", "testsuite"):
-        raise ET.ParseError(f"unexpected root element <{root.tag}>")
-    results = []
-    for case in root.iter("testcase"):
-        test_id = f"{case.get('classname', '')}::{case.get('name', '')}"
-        results.append(TestResult(test_id, _outcome(case), float(case.get("time") or 0.0)))
-    return tuple(results)
+# Modules pytest and our plugin import while the implementation is on sys.path: a file by one of these names
+# in the implementation would run in their place.
+RUNNER_MODULES = frozenset({"pytest", "_pytest", "pluggy", "iniconfig", "packaging", "py", "conftest",
+                            "harness_report"})
 
 
-def _outcome(case: ET.Element) -> TestOutcome:
-    tags = {child.tag for child in case}
-    if "error" in tags:
-        return TestOutcome.errored
-    if "failure" in tags:
-        return TestOutcome.failed
-    if "skipped" in tags:
-        return TestOutcome.skipped
-    return TestOutcome.passed
+def shadowing(impl_dir: Path, suite_dir: Path) -> str:
+    """Why the implementation's top-level modules would shadow the suite's, the runner's or the stdlib's; or ''."""
+    suite = {p.stem for p in suite_dir.iterdir() if p.suffix == ".py" or (p / "__init__.py").exists()}
+    reserved = suite | RUNNER_MODULES | set(sys.stdlib_module_names)
+    for path in sorted(impl_dir.iterdir()):
+        name = path.stem if path.suffix in (".py", ".pyc", ".so") else path.name if path.is_dir() else ""
+        if name in reserved:
+            owner = "the hidden suite" if name in suite else "the test runner" if name in RUNNER_MODULES else (
+                "the standard library")
+            return f"{path.name} would shadow the module {name!r} of {owner}; rename it"
+    return ""

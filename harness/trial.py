@@ -24,7 +24,7 @@ from harness.gateway import Gateway, Usage
 from harness.generate import Needs, make_generator, needs_model
 from harness.records import RecordStore, TrialRecord, TrialStatus, trial_id
 from harness.sandbox import make_sandbox
-from harness.scoring import Score, ScoreStatus, TestOutcome, score
+from harness.scoring import Score, TestOutcome, score
 from harness.seams import Generation, GenerationContext, Generator
 from harness.specs import Spec, load_spec
 
@@ -140,8 +140,7 @@ def _run_stages(cfg: HarnessConfig, spec: Spec, generator: Generator, ctx: Gener
 
 
 def _status(result: Score) -> TrialStatus:
-    return {ScoreStatus.scored: TrialStatus.scored, ScoreStatus.timeout: TrialStatus.timeout,
-            ScoreStatus.no_report: TrialStatus.no_report}[result.status]
+    return TrialStatus(result.status.value)  # every way a scoring run ends is also a trial status
 
 
 def _fields(status: TrialStatus, detail: str, gen_seconds: float, score_seconds: float,

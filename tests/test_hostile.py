@@ -6,24 +6,72 @@ Each implementation defines a correct `add` only if its attack failed, so "every
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import textwrap
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from threading import Thread
 
 import pytest
 
-from harness.sandbox import BwrapSandbox, Limits, bwrap_available
+from harness.sandbox import NOBODY, BwrapSandbox, Limits, bwrap_available
 from harness.scoring import ScoreStatus, TestOutcome, score
 from harness.specs import load_spec
-from tests.conftest import PLANTED_KEY, make_spec
+from tests.conftest import PLANTED_KEY, make_spec, run_harness
 
 pytestmark = pytest.mark.skipif(not bwrap_available(), reason="bubblewrap is not installed (.ci/run installs it)")
 
 CORRECT = "def add(a, b):\n    return a + b\n"
 WRONG = "def add(a, b):\n    return 0\n"
+
+LOOP = "while True:\n    pass\n"
+FORK_BOMB = "import os\nwhile True:\n    os.fork()\n"
+MEMORY_BOMB = "blob = bytearray(64 * 1024**3)\n"
+FLOOD = """
+    import os
+    chunk = b"x" * (1 << 20)
+    for _ in range(1024):
+        os.write(1, chunk)
+    """
+FILL_DISK = """
+    chunk = b"x" * (1 << 20)
+    for i in range(4096):
+        with open(f"fill-{i}", "wb") as out:
+            for _ in range(64):
+                out.write(chunk)
+    """
+# The code under test finds the report pipe (as any code in the pytest process could) and writes a clean
+# stream claiming every test passed; the real plugin's lines then follow it.
+FORGE = """
+    import json, os
+    fd = None
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            if os.readlink(f"/proc/self/fd/{name}").startswith("pipe:") and int(name) > 2:
+                fd = int(name)
+        except OSError:
+            pass
+    lines = [{"event": "start"}] + [
+        {"event": "test", "id": f"test_adder::{n}", "outcome": "passed", "seconds": 0.0}
+        for n in ("test_small", "test_negative", "test_zero")] + [{"event": "end", "tests": 3, "exitstatus": 0}]
+    os.write(fd, "".join(json.dumps(line) + "\\n" for line in lines).encode())
+    """
+LOOK_FOR_KEYS = f"""
+    import os, pathlib
+    marker = {PLANTED_KEY[:11]!r}  # the key's prefix: the source must not hold the key it hunts for
+    found = any(marker in v for v in os.environ.values())
+    for place in ["/root/.ssh", "/root/.bash_history", "/proc/1/environ", os.path.expanduser("~/.ssh/id_rsa")]:
+        try:
+            found = found or marker in pathlib.Path(place).read_text(errors="replace")
+        except OSError:
+            pass
+    print(dict(os.environ))  # were a key there, the harness must keep it out of every file it writes
+    """
+CORRECT_UNLESS_FOUND = "def add(a, b):\n    return 0 if found else a + b\n"
 
 
 def run(tmp_path, attack: str, tail: str = "", time_limit_s: float = 20, limits: Limits = Limits()):
@@ -41,33 +89,91 @@ def all_passed(result) -> bool:
         t.outcome is TestOutcome.passed for t in result.tests)
 
 
+def nobodys_processes() -> list[str]:
+    return subprocess.run(["pgrep", "-u", str(NOBODY)], capture_output=True, text=True).stdout.split()
+
+
 def test_an_infinite_loop_is_a_timeout(tmp_path):
-    result = run(tmp_path, "while True:\n    pass\n", time_limit_s=3)
+    result = run(tmp_path, LOOP, time_limit_s=3)
     assert result.status is ScoreStatus.timeout
 
 
-def test_a_fork_bomb_is_contained_and_leaves_no_process(tmp_path):
-    source = """
-        import os, time
-        for _ in range(10000):
-            try:
-                os.fork()
-            except OSError:
-                time.sleep(0.01)
-        """
+def test_a_fork_bomb_is_a_process_limit_and_leaves_no_process(tmp_path):
     start = time.monotonic()
-    result = run(tmp_path, source, time_limit_s=5, limits=Limits(processes=64))
-    assert result.status is not ScoreStatus.scored or not all_passed(result)
+    result = run(tmp_path, FORK_BOMB, CORRECT, time_limit_s=10,
+                 limits=Limits(processes=64))
+    assert result.status is ScoreStatus.processes, result.detail
     assert time.monotonic() - start < 30
     time.sleep(0.5)
-    left = subprocess.run(["pgrep", "-u", "nobody"], capture_output=True, text=True).stdout.split()
-    assert left == []
+    assert nobodys_processes() == []
 
 
-def test_a_memory_bomb_fails_without_hurting_the_host(tmp_path):
-    result = run(tmp_path, "blob = bytearray(64 * 1024**3)\n", CORRECT, limits=Limits(memory_mb=1024))
-    assert not all_passed(result)
-    assert result.tests and all(t.outcome is TestOutcome.errored for t in result.tests)  # MemoryError on import
+def test_a_memory_bomb_is_a_memory_failure(tmp_path):
+    result = run(tmp_path, MEMORY_BOMB, CORRECT, limits=Limits(memory_mb=1024))
+    assert result.status is ScoreStatus.memory and "MemoryError" in result.detail
+
+
+def test_a_gigabyte_on_stdout_is_stopped_at_the_output_limit(tmp_path):
+    start = time.monotonic()
+    result = run(tmp_path, FLOOD, CORRECT, limits=Limits(output_mb=16))
+    assert result.status is ScoreStatus.output and time.monotonic() - start < 20
+
+
+def test_filling_the_disk_stops_at_the_scratch_size_and_never_touches_the_hosts(tmp_path):
+    free_before = shutil.disk_usage(tmp_path).free
+    result = run(tmp_path, FILL_DISK, CORRECT, limits=Limits(disk_mb=128, file_mb=1024))
+    assert result.status is ScoreStatus.disk and "No space left on device" in result.detail
+    assert free_before - shutil.disk_usage(tmp_path).free < 64 * 1024**2  # 128 MB went to a tmpfs, not the disk
+
+
+def test_one_huge_file_hits_the_file_size_limit(tmp_path):
+    source = """
+        with open("/tmp/huge", "wb") as out:
+            for _ in range(256):
+                out.write(b"x" * (1 << 20))
+        """
+    result = run(tmp_path, source, CORRECT, limits=Limits(file_mb=16))
+    assert result.status is ScoreStatus.disk
+
+
+def test_killing_its_parent_or_everything_it_can_reaches_nothing_outside(tmp_path):
+    # A process of the sandbox's own uid, outside the sandbox: kill(-1) from inside must not reach it.
+    bystander = subprocess.Popen(["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
+                                  "sleep", "60"])
+    try:
+        source = """
+            import os, signal
+            for target in (os.getppid(), 1, -1):  # -1: every process this uid may signal
+                try:
+                    os.kill(target, signal.SIGKILL)
+                except OSError:
+                    pass
+            """
+        assert all_passed(run(tmp_path, source, CORRECT))  # in its pid namespace it finds nobody to kill
+        assert bystander.poll() is None
+    finally:
+        bystander.kill()
+        bystander.wait()
+
+
+def test_a_forged_report_is_tampered_never_a_pass(tmp_path):
+    result = run(tmp_path, FORGE, WRONG)
+    assert result.status is ScoreStatus.tampered, (result.status, result.detail)
+
+
+def test_a_report_file_written_at_exit_changes_nothing(tmp_path):
+    source = """
+        import atexit, pathlib
+        def forge():
+            for name in ["report.xml", "junit.xml", "/tmp/report.xml"]:
+                try:
+                    pathlib.Path(name).write_text('<testsuite tests="3" failures="0"/>')
+                except OSError:
+                    pass
+        atexit.register(forge)
+        """
+    result = run(tmp_path, source, WRONG)
+    assert result.status is ScoreStatus.scored and not all_passed(result)
 
 
 def test_writing_outside_the_work_dir_is_refused(tmp_path):
@@ -86,16 +192,7 @@ def test_writing_outside_the_work_dir_is_refused(tmp_path):
 
 def test_keys_in_the_environment_and_home_are_out_of_reach(tmp_path, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", PLANTED_KEY)
-    source = f"""
-        import os, pathlib
-        found = any({PLANTED_KEY!r} in v for v in os.environ.values())
-        for place in ["/root/.ssh", "/root/.bash_history", "/proc/1/environ"]:
-            try:
-                found = found or {PLANTED_KEY!r} in pathlib.Path(place).read_text(errors="replace")
-            except OSError:
-                pass
-        """
-    assert all_passed(run(tmp_path, source, "def add(a, b):\n    return 0 if found else a + b\n"))
+    assert all_passed(run(tmp_path, LOOK_FOR_KEYS, CORRECT_UNLESS_FOUND))
 
 
 def test_no_network_not_even_the_hosts_loopback(tmp_path):
@@ -141,3 +238,37 @@ def test_replacing_the_hidden_tests_does_not_work(tmp_path):
     result = run(tmp_path, source, WRONG)
     assert result.status is ScoreStatus.scored and not all_passed(result)
     assert {t.test_id.split("::")[1] for t in result.tests} == {"test_small", "test_negative", "test_zero"}
+
+
+SWEEP_CASES = {  # case -> (implementation, the status its record must carry)
+    "loop": (LOOP, "timeout"),
+    "fork-bomb": (FORK_BOMB + CORRECT, "processes"),
+    "memory-bomb": (MEMORY_BOMB + CORRECT, "memory"),
+    "flood": (textwrap.dedent(FLOOD) + CORRECT, "output"),
+    "fill-disk": (textwrap.dedent(FILL_DISK) + CORRECT, "disk"),
+    "forge": (textwrap.dedent(FORGE) + WRONG, "tampered"),
+    "keys": (textwrap.dedent(LOOK_FOR_KEYS) + CORRECT_UNLESS_FOUND, "scored"),  # scored and passing: found nothing
+}
+
+
+def test_a_sweep_over_the_corpus_records_each_attack_and_harms_nothing(tmp_path):
+    specs, cases, runs = tmp_path / "specs", tmp_path / "cases", tmp_path / "runs"
+    make_spec(specs, time_limit_s=5)
+    for name, (source, _) in SWEEP_CASES.items():
+        (cases / name).mkdir(parents=True)
+        (cases / name / "adder.py").write_text(source)
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    proc = run_harness(f"runs_dir={runs}", f"specs_dir={specs}", "spec=semver", "spec.name=adder",
+                       "experiment.name=hostile", "generator=import", "sandbox=bwrap", "sandbox.processes=64",
+                       "sandbox.disk_mb=128", "temperature=0.0", "seed=0",
+                       "generator.import_path=" + ",".join(str(cases / name) for name in SWEEP_CASES),
+                       env={"OPENAI_API_KEY": PLANTED_KEY}, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    records = [json.loads(p.read_text()) for p in (runs / "hostile" / "trials").glob("*.json")]
+    got = {Path(r["config"]["generator"]["import_path"]).name: (r["status"], r["passed_all"]) for r in records}
+    assert got == {name: (status, status == "scored") for name, (_, status) in SWEEP_CASES.items()}
+    after = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file() and not p.is_relative_to(runs)}
+    assert after == before  # nothing outside the runs dir was changed or added
+    assert nobodys_processes() == []
+    leaked = [p for p in runs.rglob("*") if p.is_file() and PLANTED_KEY.encode() in p.read_bytes()]
+    assert leaked == []

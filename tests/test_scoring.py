@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import time
-import xml.etree.ElementTree as ET
 
 import pytest
 
-from harness.sandbox import BwrapSandbox, ProcessSandbox, bwrap_available
-from harness.scoring import ScoreStatus, TestOutcome, parse_junit, score
+from harness.sandbox import BwrapSandbox, ExecResult, ProcessSandbox, bwrap_available
+from harness.scoring import ScoreStatus, TestOutcome, judge, read_stream, score
 from harness.specs import load_spec
 from tests.conftest import ROOT, make_spec
 
@@ -63,11 +63,55 @@ def test_a_dead_pytest_is_no_report_never_a_pass(tiny_specs, tmp_path):
     assert result.status is ScoreStatus.no_report and result.tests == ()
 
 
-def test_parse_junit_rejects_what_is_not_a_report():
-    with pytest.raises(ET.ParseError):
-        parse_junit("<html><body>hi</body></html>")
-    with pytest.raises(ET.ParseError):
-        parse_junit("not xml")
+def events(*lines: dict) -> str:
+    return "".join(json.dumps(line) + "\n" for line in lines)
+
+
+START, PASS = {"event": "start"}, {"event": "test", "id": "t::a", "outcome": "passed", "seconds": 0.1}
+
+
+def test_a_well_formed_stream_is_complete():
+    stream = read_stream(events(START, PASS, {"event": "end", "tests": 1, "exitstatus": 0}))
+    assert stream.complete and not stream.forged and [t.test_id for t in stream.tests] == ["t::a"]
+
+
+@pytest.mark.parametrize("text, why", [
+    (events(START, PASS, PASS, {"event": "end", "tests": 2, "exitstatus": 0}), "reported twice"),
+    (events(START, PASS, START, PASS), "second start"),
+    (events(PASS, {"event": "end", "tests": 1, "exitstatus": 0}), "second start or none first"),
+    (events(START, PASS, {"event": "end", "tests": 3, "exitstatus": 0}), "does not close"),
+    (events(START, {"event": "end", "tests": 0, "exitstatus": 0}, PASS), "does not close"),
+    (events(START) + "<testsuite/>\n", "not a report event"),
+    (events(START, {**PASS, "outcome": "great"}), "not a report event"),
+])
+def test_a_stream_our_plugin_could_not_have_written_is_forged(text, why):
+    stream = read_stream(text)
+    assert not stream.complete and why in stream.forged
+
+
+def test_a_stream_cut_short_is_incomplete_but_not_forged():
+    stream = read_stream(events(START, PASS))
+    assert not stream.complete and not stream.forged and len(stream.tests) == 1
+
+
+def test_a_report_that_disagrees_with_the_exit_code_is_tampered():
+    report = events(START, PASS, {"event": "end", "tests": 1, "exitstatus": 0})
+    result = judge(ExecResult(1, "", "", False, 0.1, report=report), time_limit_s=5)
+    assert result.status is ScoreStatus.tampered and "exited 1" in result.detail
+
+
+def test_a_generated_conftest_or_helper_cannot_shadow_the_suite(tiny_specs, tmp_path):
+    spec = load_spec(tiny_specs, "adder")
+    folder = impl(tmp_path, "def add(a, b):\n    return a + b\n")
+    (folder / "json.py").write_text("")
+    assert score(spec, folder, ProcessSandbox()).status is ScoreStatus.tampered
+    (folder / "json.py").unlink()
+    (folder / "test_adder.py").write_text("def test_forged():\n    pass\n")
+    result = score(spec, folder, ProcessSandbox())
+    assert result.status is ScoreStatus.tampered and "hidden suite" in result.detail
+    (folder / "test_adder.py").unlink()
+    (folder / "conftest.py").write_text("raise SystemExit('pwned')\n")
+    assert score(spec, folder, ProcessSandbox()).status is ScoreStatus.tampered
 
 
 BACKENDS = [ProcessSandbox] + ([BwrapSandbox] if bwrap_available() else [])
