@@ -1,7 +1,9 @@
 """Agents that run as subprocesses: any coding-agent CLI from a command template, including a generated agent.
 
 The agent runs in the sandbox, in a fresh work dir holding only the spec, and reaches a model only through the
-trial's GatewayServer on loopback, with a per-trial dummy key. Its output is kept in the trial's folder.
+trial's GatewayServer, with a per-trial dummy key: under bwrap, as a Unix socket relayed onto the sandbox's
+private loopback, its only way out; under the process sandbox, on the host's loopback. Its output is kept in the
+trial's folder.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import shutil
 import string
 import sys
+import tempfile
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -42,7 +45,10 @@ class CommandAgent:
     def generate(self, spec: Spec, ctx: GenerationContext) -> Generation:
         workdir = prepare_workdir(ctx.workdir / "work", spec)
         impl = self._copy_agent(ctx.workdir / "agent")
-        with GatewayServer(ctx.gateway, ctx.temperature, ctx.seed) as server:
+        # A short path: Unix socket paths are limited to about 100 bytes, and a trial's folder can be deeper.
+        sockets = Path(tempfile.mkdtemp(prefix="harness-gw-")) if self.sandbox.isolates_network else None
+        socket = sockets / "gateway.sock" if sockets else None
+        with GatewayServer(ctx.gateway, ctx.temperature, ctx.seed, unix_socket=socket) as server:
             values = dict(prompt=self.task, task=self.task, model=self.model_name, base_url=server.base_url,
                           api_key=server.api_key, workdir=str(workdir), cwd=str(workdir), python=sys.executable,
                           impl=str(impl or ""))
@@ -50,7 +56,9 @@ class CommandAgent:
             env = {"OPENAI_API_KEY": server.api_key, "OPENAI_BASE_URL": server.base_url,
                    **self.env}
             result = self.sandbox.exec(argv, cwd=workdir, env=env, timeout_s=self.timeout_s,
-                                       read_only=[impl] if impl else [])
+                                       read_only=[impl] if impl else [], gateway=socket)
+        if sockets:
+            shutil.rmtree(sockets, ignore_errors=True)
         (ctx.workdir / "agent.stdout").write_text(redact(result.stdout), encoding="utf-8")
         (ctx.workdir / "agent.stderr").write_text(redact(result.stderr), encoding="utf-8")
         if server.failure is not None:

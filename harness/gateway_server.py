@@ -1,4 +1,7 @@
-"""An OpenAI-compatible endpoint on 127.0.0.1 that forwards every request through one trial's Gateway.
+"""An OpenAI-compatible endpoint that forwards every request through one trial's Gateway.
+
+It listens on 127.0.0.1, or on a Unix socket that bwrap binds into an agent's sandbox, where a relay puts it on
+the sandbox's private loopback (harness/sandbox.py): then the gateway is the agent's only way out.
 
 Subprocess agents (a generated agent, Claude Code, aider...) talk to this instead of a provider, so that retries,
 cost accounting and the transcript apply to them too. The agent gets a per-trial dummy key, never the real one,
@@ -8,20 +11,27 @@ and the trial's temperature and seed replace whatever the agent asked for (the p
 from __future__ import annotations
 
 import json
+import os
 import secrets
+import socketserver
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Optional
 
 from harness.errors import HarnessError
+from harness.sandbox import GATEWAY_PORT
 from harness.seams import ModelGateway
 
 
 class GatewayServer:
-    """`with GatewayServer(gateway, temperature, seed) as server:` then point an agent at `server.base_url`."""
+    """`with GatewayServer(gateway, temperature, seed) as server:` then point an agent at `server.base_url`.
 
-    def __init__(self, gateway: ModelGateway, temperature: float, seed: Optional[int]):
+    With `unix_socket`, it listens there instead, and `base_url` is where the sandbox's relay serves it."""
+
+    def __init__(self, gateway: ModelGateway, temperature: float, seed: Optional[int],
+                 unix_socket: Optional[Path] = None):
         self.gateway = gateway
         self.temperature = temperature
         self.seed = seed
@@ -29,13 +39,19 @@ class GatewayServer:
         self.failure: Optional[HarnessError] = None  # the provider stayed down, or replay found no recording
         self.requests = 0
         self._lock = threading.Lock()  # one model call at a time keeps the transcript in order
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self.unix_socket = unix_socket
+        if unix_socket is None:
+            self._server: socketserver.BaseServer = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        else:
+            self._server = _UnixHTTPServer(str(unix_socket), _handler(self))
+            os.chmod(unix_socket, 0o666)  # the sandbox's unprivileged uid must be able to connect
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+        port = GATEWAY_PORT if self.unix_socket else self._server.server_address[1]
+        return f"http://127.0.0.1:{port}/v1"
 
     def __enter__(self) -> "GatewayServer":
         self._thread.start()
@@ -67,6 +83,10 @@ class GatewayServer:
         }
 
 
+class _UnixHTTPServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    pass
+
+
 def _error(message: str, kind: str) -> dict:
     return {"error": {"message": message, "type": kind}}
 
@@ -94,5 +114,8 @@ def _handler(server: GatewayServer):
 
         def log_message(self, *args) -> None:  # the transcript is the log
             pass
+
+        def address_string(self) -> str:  # a Unix socket's peer has no host
+            return str(self.client_address[0]) if self.client_address else "unix"
 
     return Handler

@@ -126,7 +126,6 @@ class Needs:
     sandbox: Sandbox
     model_name: str
     cache_dir: Path
-    agent_sandbox: Optional[Sandbox] = None  # for agents that must reach the trial's gateway on the host's loopback
 
 
 def _import(cfg: GeneratorConfig, needs: Needs) -> Generator:
@@ -156,7 +155,7 @@ def _external(cfg: GeneratorConfig, needs: Needs) -> Generator:
     if missing:
         raise ConfigError(f"generator.pass_env names {missing}, which are not set in the environment")
     env = {**dict(cfg.env), **{name: os.environ[name] for name in cfg.pass_env}}
-    return CommandAgent(cfg.command, cfg.task, cfg.timeout_s, needs.agent_sandbox or needs.sandbox, needs.model_name,
+    return CommandAgent(cfg.command, cfg.task, cfg.timeout_s, needs.sandbox, needs.model_name,
                         env=env)
 
 

@@ -2,11 +2,12 @@
 
 Two backends behind one `exec`:
 - `bwrap` (Debian's bubblewrap): new namespaces, an empty root with the system, Python and the venv mounted
-  read-only, only the work dir writable, private /tmp and HOME, no network but a private loopback (unless the
-  trial needs the host's, as a chain's agent does to reach the gateway), an unprivileged uid, and rlimits.
+  read-only, only the work dir writable (while scoring, not even that: writes go to a capped tmpfs), capped
+  private /tmp and HOME, no network but a private loopback (an agent's gateway is relayed into it from a Unix
+  socket bound in), an unprivileged uid, and rlimits.
 - `process`: the fallback where bubblewrap is missing: own process group, rlimits, scrubbed environment.
   It does not hide the filesystem or the network: isolation against accidents, not against an adversary.
-Both kill the whole process tree at the wall-clock limit and cap what they keep of stdout and stderr.
+Both kill the whole process tree at the wall-clock or output limit and cap what they keep of stdout and stderr.
 """
 
 from __future__ import annotations
@@ -31,6 +32,44 @@ log = logging.getLogger(__name__)
 # Variables a child may inherit from the harness; everything else (provider keys above all) is dropped.
 ENV_ALLOW_LIST = ("PATH", "LANG", "LC_ALL", "TZ", "PYTHONHASHSEED")
 NOBODY = 65534
+# Inside bwrap's private network, a sandboxed agent reaches its trial's gateway here, and nothing else at all.
+GATEWAY_PORT = 8000
+GATEWAY_SOCKET = "/run/gateway.sock"  # where the gateway's Unix socket is bound inside the sandbox
+
+# Runs inside the sandbox before an agent: listens on the private loopback and relays each connection to the
+# gateway's Unix socket, bound into the sandbox. Standalone, since the harness package is not mounted there.
+_RELAY = r"""
+import socket, subprocess, sys, threading
+path, port, argv = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+listener = socket.create_server(("127.0.0.1", port))
+
+def pump(src, dst):
+    try:
+        while data := src.recv(65536):
+            dst.sendall(data)
+    except OSError:
+        pass
+    for end in (src, dst):
+        try:
+            end.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+def serve():
+    while True:
+        client, _ = listener.accept()
+        upstream = socket.socket(socket.AF_UNIX)
+        try:
+            upstream.connect(path)
+        except OSError:
+            client.close()
+            continue
+        for pair in ((client, upstream), (upstream, client)):
+            threading.Thread(target=pump, args=pair, daemon=True).start()
+
+threading.Thread(target=serve, daemon=True).start()
+sys.exit(subprocess.call(argv))
+"""
 
 
 @dataclass(frozen=True)
@@ -70,18 +109,23 @@ class ProcessSandbox:
     """Own session, rlimits and a scrubbed environment; the group is killed at the time or output limit."""
 
     name = "process"
+    isolates_network = False  # the child shares the host's network: an agent reaches the gateway over TCP
 
     def __init__(self, output_cap_bytes: int = 1_000_000, limits: Limits = Limits()):
         self.output_cap_bytes = output_cap_bytes
         self.limits = limits
 
     def exec(self, argv: Sequence[str], cwd: Path, env: Mapping[str, str], timeout_s: float,
-             read_only: Sequence[Path] = (), keep_writes: bool = True, report: bool = False) -> ExecResult:
+             read_only: Sequence[Path] = (), keep_writes: bool = True, report: bool = False,
+             gateway: Optional[Path] = None) -> ExecResult:
         """Run `argv` in `cwd`; `env` is added to the allow-listed variables. Never raises on the child's failure.
 
         `read_only` lists paths the child must not change; with `keep_writes=False` what the child writes in
         `cwd` goes to a size-capped scratch that is thrown away (both enforced by bwrap only). With `report`, the
-        child finds the write end of a pipe in $HARNESS_REPORT_FD, and what it wrote comes back in `report`."""
+        child finds the write end of a pipe in $HARNESS_REPORT_FD, and what it wrote comes back in `report`.
+        `gateway` (a Unix socket; isolating backends only) is what the child reaches at 127.0.0.1:GATEWAY_PORT."""
+        if gateway is not None:
+            raise ValueError("the process sandbox shares the host's network: give the agent the gateway's TCP URL")
         pipe = os.pipe() if report else None
         return self._run(list(argv), cwd, self._env(cwd, env, pipe), timeout_s, pipe)
 
@@ -173,31 +217,34 @@ class BwrapSandbox(ProcessSandbox):
     """
 
     name = "bwrap"
+    isolates_network = True  # a private loopback only; an agent's gateway is bound in as a Unix socket
 
-    def __init__(self, output_cap_bytes: int = 1_000_000, limits: Limits = Limits(), share_net: bool = False):
+    def __init__(self, output_cap_bytes: int = 1_000_000, limits: Limits = Limits()):
         super().__init__(output_cap_bytes, limits)
-        self.share_net = share_net
         self.as_root = os.geteuid() == 0
 
     def exec(self, argv: Sequence[str], cwd: Path, env: Mapping[str, str], timeout_s: float,
-             read_only: Sequence[Path] = (), keep_writes: bool = True, report: bool = False) -> ExecResult:
+             read_only: Sequence[Path] = (), keep_writes: bool = True, report: bool = False,
+             gateway: Optional[Path] = None) -> ExecResult:
         cwd = Path(cwd).resolve()
         if self.as_root and keep_writes:
             _hand_over(cwd, NOBODY)
         pipe = os.pipe() if report else None
         inner_env = self._env(cwd, env, pipe)
         inner_env["TMPDIR"] = "/tmp"
-        wrapped = self._wrap(list(argv), cwd, inner_env, [Path(p).resolve() for p in read_only], keep_writes)
+        argv = list(argv)
+        if gateway is not None:
+            argv = [sys.executable, "-c", _RELAY, GATEWAY_SOCKET, str(GATEWAY_PORT), *argv]
+        wrapped = self._wrap(argv, cwd, inner_env, [Path(p).resolve() for p in read_only], keep_writes, gateway)
         return self._run(wrapped, cwd, {"PATH": os.environ.get("PATH", "")}, timeout_s, pipe)
 
     def _returncode(self, code: int) -> int:
         # bwrap reports a child killed by signal N as exit status 128 + N; say it the way Popen does.
         return -(code - 128) if 128 < code < 128 + signal.NSIG else code
 
-    def _wrap(self, argv: list[str], cwd: Path, env: dict, read_only: list[Path], keep_writes: bool) -> list[str]:
-        namespaces = ["--unshare-ipc", "--unshare-pid", "--unshare-uts", "--unshare-cgroup-try"]
-        if not self.share_net:
-            namespaces.append("--unshare-net")  # a private loopback only
+    def _wrap(self, argv: list[str], cwd: Path, env: dict, read_only: list[Path], keep_writes: bool,
+              gateway: Optional[Path]) -> list[str]:
+        namespaces = ["--unshare-ipc", "--unshare-pid", "--unshare-uts", "--unshare-cgroup-try", "--unshare-net"]
         if not self.as_root:
             namespaces.append("--unshare-user")
         wrapped = ["bwrap", *namespaces, "--die-with-parent", "--new-session", "--hostname", "sandbox"]
@@ -226,6 +273,8 @@ class BwrapSandbox(ProcessSandbox):
             read_only = [*read_only, *sorted(cwd.iterdir())]
         for path in dict.fromkeys(read_only):  # inside the work dir, these are mounted over it
             wrapped += ["--ro-bind", str(path), str(path)]
+        if gateway is not None:  # the one way out: connecting to a socket needs it bound writable
+            wrapped += ["--perms", "0755", "--dir", "/run", "--bind", str(gateway), GATEWAY_SOCKET]
         wrapped += ["--chdir", str(cwd), "--clearenv"]
         for key, value in env.items():
             wrapped += ["--setenv", key, value]
@@ -254,7 +303,7 @@ def bwrap_available() -> bool:
     return shutil.which("bwrap") is not None
 
 
-def make_sandbox(cfg: SandboxConfig, share_net: bool = False) -> ProcessSandbox:
+def make_sandbox(cfg: SandboxConfig) -> ProcessSandbox:
     """Build the configured backend; `auto` picks bwrap where it is installed, else process with a warning."""
     kind = cfg.kind
     if kind is SandboxKind.auto:
@@ -263,5 +312,5 @@ def make_sandbox(cfg: SandboxConfig, share_net: bool = False) -> ProcessSandbox:
             log.warning("bubblewrap (bwrap) is not installed: untrusted code runs in the weaker process sandbox")
     limits = Limits(cfg.memory_mb, cfg.processes, cfg.file_mb, cfg.open_files, cfg.output_mb, cfg.disk_mb)
     if kind is SandboxKind.bwrap:
-        return BwrapSandbox(cfg.output_cap_bytes, limits, share_net=share_net)
+        return BwrapSandbox(cfg.output_cap_bytes, limits)
     return ProcessSandbox(cfg.output_cap_bytes, limits)

@@ -48,9 +48,12 @@ class Generator(Protocol):
 
 
 class Sandbox(Protocol):
+    isolates_network: bool  # True: the child has no network but a private loopback (and a gateway bound in)
+
     def exec(self, argv: Sequence[str], cwd: Path, env: Mapping[str, str], timeout_s: float,
-             read_only: Sequence[Path] = ()) -> "ExecResult":
-        """Run untrusted code; the child's failures and timeouts are data in the result, never exceptions."""
+             read_only: Sequence[Path] = (), keep_writes: bool = True, report: bool = False,
+             gateway: Optional[Path] = None) -> "ExecResult":
+        """Run untrusted code; the child's failures and limits are data in the result, never exceptions."""
 
 
 class Scorer(Protocol):

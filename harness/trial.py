@@ -45,8 +45,7 @@ def configured_spec(cfg: HarnessConfig) -> Spec:
 
 
 def needs_for(cfg: HarnessConfig) -> Needs:
-    return Needs(make_sandbox(cfg.sandbox), cfg.model.name, Path(cfg.downloads_dir),
-                 agent_sandbox=make_sandbox(cfg.sandbox, share_net=True))
+    return Needs(make_sandbox(cfg.sandbox), cfg.model.name, Path(cfg.downloads_dir))
 
 
 def define_trial(cfg: HarnessConfig, spec: Spec) -> dict:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import urllib.error
 import urllib.request
 
@@ -12,6 +13,7 @@ from harness.config import ModelConfig
 from harness.errors import ProviderError
 from harness.gateway import Gateway
 from harness.gateway_server import GatewayServer
+from harness.sandbox import BwrapSandbox, bwrap_available
 from tests.openai_server import OpenAIServer, Step
 
 
@@ -59,3 +61,35 @@ def test_a_provider_that_stays_down_is_a_502_and_is_remembered(gateway_to):
             status, payload = post(server.base_url, {"messages": [{"role": "user", "content": "x"}]}, server.api_key)
     assert status == 502 and "upstream" in payload["error"]["message"]
     assert isinstance(server.failure, ProviderError) and len(provider.requests) == 2
+
+
+PROBE = """
+import json, os, sys, urllib.request
+def get(url, key=None, body=None):
+    request = urllib.request.Request(url, data=json.dumps(body).encode() if body else None,
+                                     headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=3) as response:
+            return json.load(response)["choices"][0]["message"]["content"]
+    except OSError as exc:
+        return type(exc).__name__
+body = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+print(json.dumps({"gateway": get(os.environ["OPENAI_BASE_URL"] + "/chat/completions", os.environ["OPENAI_API_KEY"], body),
+                  "provider": get(sys.argv[1] + "/chat/completions", "sk-guess", body),
+                  "internet": get("http://1.1.1.1/")}))
+"""
+
+
+@pytest.mark.skipif(not bwrap_available(), reason="bubblewrap is not installed (.ci/run installs it)")
+def test_a_sandboxed_agent_reaches_the_gateway_and_nothing_else(gateway_to, tmp_path):
+    with OpenAIServer([Step(content="via the gateway")]) as provider:
+        socket = tmp_path / "gw.sock"
+        with GatewayServer(gateway_to(provider), temperature=0.0, seed=0, unix_socket=socket) as server:
+            env = {"OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": server.api_key}
+            work = tmp_path / "work"
+            work.mkdir()
+            result = BwrapSandbox().exec([sys.executable, "-c", PROBE, provider.base_url], cwd=work, env=env,
+                                         timeout_s=30, gateway=socket)
+    seen = json.loads(result.stdout)
+    assert seen["gateway"] == "via the gateway" and len(provider.requests) == 1, (seen, result.stderr)
+    assert seen["provider"] == "URLError" and seen["internet"] == "URLError"
