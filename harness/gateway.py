@@ -19,6 +19,7 @@ from harness.cache import CacheMode, ResponseCache, request_key
 from harness.config import ModelConfig
 from harness.errors import ConfigError, ProviderError
 from harness.redact import redact
+from harness.synthetic_provider import GROUND_TRUTH_KEY
 
 # litellm fetches its price map from the network at import time unless told otherwise.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -209,7 +210,7 @@ class Gateway:
         return Reply(
             content=choice.message.content, tool_calls=calls, finish_reason=choice.finish_reason or "",
             prompt_tokens=pt, completion_tokens=ct, cost_usd=self._cost(response, pt, ct), latency_s=latency,
-            attempts=attempts, ground_truth=hidden.get("harness_ground_truth"),
+            attempts=attempts, ground_truth=hidden.get(GROUND_TRUTH_KEY),
         )
 
     def _cost(self, response: Any, prompt_tokens: int, completion_tokens: int) -> Optional[float]:

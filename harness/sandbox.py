@@ -12,6 +12,7 @@ Both kill the whole process tree at the wall-clock or output limit and cap what 
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import resource
@@ -303,13 +304,20 @@ def bwrap_available() -> bool:
     return shutil.which("bwrap") is not None
 
 
+@functools.lru_cache(maxsize=None)
+def _warn_once(message: str) -> None:  # make_sandbox runs for every trial; once per process is enough
+    log.warning(message)
+
+
 def make_sandbox(cfg: SandboxConfig) -> ProcessSandbox:
     """Build the configured backend; `auto` picks bwrap where it is installed, else process with a warning."""
     kind = cfg.kind
     if kind is SandboxKind.auto:
         kind = SandboxKind.bwrap if bwrap_available() else SandboxKind.process
         if kind is SandboxKind.process:
-            log.warning("bubblewrap (bwrap) is not installed: untrusted code runs in the weaker process sandbox")
+            _warn_once("bubblewrap (bwrap) is not installed: untrusted code runs in the weaker process sandbox")
+    if kind is SandboxKind.process and os.geteuid() == 0:
+        _warn_once("the process sandbox runs untrusted code as root, with no isolation: install bubblewrap")
     limits = Limits(cfg.memory_mb, cfg.processes, cfg.file_mb, cfg.open_files, cfg.output_mb, cfg.disk_mb)
     if kind is SandboxKind.bwrap:
         return BwrapSandbox(cfg.output_cap_bytes, limits)

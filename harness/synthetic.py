@@ -91,7 +91,8 @@ def estimate_tokens(text: str) -> int:
     return max(1, (len(text) + 3) // 4)
 
 
-def _prompt(messages: list[dict]) -> str:
+def prompt_text(messages: list[dict]) -> str:
+    """Every message's content, one after another: what the synthetic model reads and counts tokens of."""
     return "\n".join(str(m.get("content") or "") for m in messages)
 
 
@@ -123,7 +124,7 @@ def tool_turn(messages: list[dict], tool_names: set[str], params: dict, temperat
 
 
 def _choose(messages: list[dict], params: dict, temperature: float, seed: Optional[int]):
-    prompt = _prompt(messages)
+    prompt = prompt_text(messages)
     spec_root = find_spec(Path(params["specs_dir"]), prompt, params.get("spec_texts"))
     if spec_root is None:
         return None, "unknown_spec"

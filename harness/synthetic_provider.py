@@ -38,7 +38,7 @@ def register() -> None:
                                               function=Function(name=name, arguments=json.dumps(arguments)))
                 for i, (name, arguments) in enumerate(calls)
             ] or None
-            prompt_tokens = synthetic.estimate_tokens(synthetic._prompt(messages))
+            prompt_tokens = synthetic.estimate_tokens(synthetic.prompt_text(messages))
             completion_tokens = synthetic.estimate_tokens((text or "") + json.dumps([c[1] for c in calls]))
             reply = ModelResponse(
                 model=f"{PROVIDER}/{kwargs['model']}",
