@@ -91,7 +91,7 @@ class SandboxConfig:
     file_mb: int = 256  # RLIMIT_FSIZE
     open_files: int = 1024  # RLIMIT_NOFILE
     output_mb: int = 64  # stdout + stderr together; past this the child is killed and the status says so
-    disk_mb: int = 512  # each scratch tmpfs under bwrap (/tmp, and the work dir while scoring)
+    disk_mb: int = 512  # each scratch tmpfs under bwrap, and the most a host dir the child writes may hold
 
 
 @dataclass

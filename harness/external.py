@@ -64,6 +64,8 @@ class CommandAgent:
         if server.failure is not None:
             raise server.failure
         ending = (f"agent timed out after {self.timeout_s:g} s" if result.timed_out
+                  else "agent killed: its output passed the sandbox's limit" if result.output_exceeded
+                  else "agent killed: its work dir passed the sandbox's disk limit" if result.disk_exceeded
                   else f"agent exited {result.returncode} after {server.requests} model call(s)")
         if not result.success:
             ending += f": {redact(result.stderr.strip()[-300:])}"

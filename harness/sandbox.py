@@ -82,10 +82,11 @@ class ExecResult:
     seconds: float
     output_exceeded: bool = False  # stdout + stderr passed the output limit, and the child was killed for it
     report: str = ""  # what the child wrote to the report channel (exec with report=True)
+    disk_exceeded: bool = False  # the host dir the child may write outgrew the disk limit; it was killed for it
 
     @property
     def success(self) -> bool:
-        return self.returncode == 0 and not self.timed_out and not self.output_exceeded
+        return self.returncode == 0 and not (self.timed_out or self.output_exceeded or self.disk_exceeded)
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ class Limits:
     file_mb: int = 256  # largest file a child may write
     open_files: int = 1024
     output_mb: int = 64  # stdout + stderr together; past this the child is killed (a flood, like a timeout)
-    disk_mb: int = 512  # size of each scratch tmpfs under bwrap (/tmp, and the work dir when scoring)
+    disk_mb: int = 512  # each scratch tmpfs under bwrap; a host dir the child writes is watched for the same
 
     def apply(self, cpu_s: float) -> None:
         """Set the rlimits in the child, just before exec."""
@@ -128,7 +129,7 @@ class ProcessSandbox:
         if gateway is not None:
             raise ValueError("the process sandbox shares the host's network: give the agent the gateway's TCP URL")
         pipe = os.pipe() if report else None
-        return self._run(list(argv), cwd, self._env(cwd, env, pipe), timeout_s, pipe)
+        return self._run(list(argv), cwd, self._env(cwd, env, pipe), timeout_s, pipe, watched=Path(cwd))
 
     def _env(self, cwd: Path, env: Mapping[str, str], pipe: Optional[tuple[int, int]]) -> dict[str, str]:
         child_env = {k: os.environ[k] for k in ENV_ALLOW_LIST if k in os.environ}
@@ -138,7 +139,7 @@ class ProcessSandbox:
         return child_env
 
     def _run(self, argv: list[str], cwd: Path, env: dict, timeout_s: float,
-             pipe: Optional[tuple[int, int]]) -> ExecResult:
+             pipe: Optional[tuple[int, int]], watched: Optional[Path]) -> ExecResult:
         start = time.monotonic()
         report = pipe is not None
         report_r, report_w = pipe if report else (None, None)
@@ -154,18 +155,31 @@ class ProcessSandbox:
         drains = [_Drain(proc.stdout, self.output_cap_bytes, flood), _Drain(proc.stderr, self.output_cap_bytes, flood)]
         if report:
             drains.append(_Drain(open(report_r, "rb"), self.output_cap_bytes * 8, None))
-        timed_out = False
-        try:
-            proc.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            timed_out = True
+        timed_out, disk_exceeded = self._wait(proc, timeout_s, watched)
         _kill_group(proc.pid)  # also takes down grandchildren left behind by a finished child
         proc.wait()
         for drain in drains:
             drain.join(timeout=5)  # a grandchild that left the group may hold a pipe open: do not wait for it
         return ExecResult(self._returncode(proc.returncode), drains[0].text(), drains[1].text(),
                           timed_out and not flood.exceeded, time.monotonic() - start, flood.exceeded,
-                          drains[2].text() if report else "")
+                          drains[2].text() if report else "", disk_exceeded)
+
+    def _wait(self, proc: subprocess.Popen, timeout_s: float, watched: Optional[Path]) -> tuple[bool, bool]:
+        """Wait until the child ends or the time limit: (timed out, disk exceeded).
+
+        A host dir the child may write has no quota of its own, so it is measured every quarter second and the
+        child killed once it passes `disk_mb`. A fast writer overshoots by what it writes in that time."""
+        deadline = time.monotonic() + timeout_s
+        limit = self.limits.disk_mb * 1024 * 1024
+        while True:
+            try:
+                proc.wait(timeout=max(0.0, min(0.25, deadline - time.monotonic())))
+                return False, False
+            except subprocess.TimeoutExpired:
+                if time.monotonic() >= deadline:
+                    return True, False
+                if watched is not None and _disk_usage(watched, limit) > limit:
+                    return False, True
 
     def _returncode(self, code: int) -> int:
         return code
@@ -237,7 +251,8 @@ class BwrapSandbox(ProcessSandbox):
         if gateway is not None:
             argv = [sys.executable, "-c", _RELAY, GATEWAY_SOCKET, str(GATEWAY_PORT), *argv]
         wrapped = self._wrap(argv, cwd, inner_env, [Path(p).resolve() for p in read_only], keep_writes, gateway)
-        return self._run(wrapped, cwd, {"PATH": os.environ.get("PATH", "")}, timeout_s, pipe)
+        return self._run(wrapped, cwd, {"PATH": os.environ.get("PATH", "")}, timeout_s, pipe,
+                         watched=cwd if keep_writes else None)  # a scoring run writes only to its capped tmpfs
 
     def _returncode(self, code: int) -> int:
         # bwrap reports a child killed by signal N as exit status 128 + N; say it the way Popen does.
@@ -283,6 +298,20 @@ class BwrapSandbox(ProcessSandbox):
             argv = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--inh-caps=-all",
                     "--bounding-set=-all", "--no-new-privs", "--", *argv]
         return wrapped + ["--", *argv]
+
+
+def _disk_usage(folder: Path, stop_above: int) -> int:
+    """Bytes allocated under `folder` (sparse files count what they hold), counting no further than `stop_above`."""
+    total = 0
+    for root, dirs, files in os.walk(folder):
+        for name in dirs + files:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_blocks * 512
+            except OSError:
+                pass
+        if total > stop_above:
+            break
+    return total
 
 
 def _hand_over(folder: Path, uid: int) -> None:

@@ -97,6 +97,8 @@ def judge(result: ExecResult, time_limit_s: float) -> Score:
     tests = stream.tests if stream.complete else ()
     if result.output_exceeded:
         return Score(ScoreStatus.output, tests, result.seconds, "stdout + stderr passed the sandbox's output limit")
+    if result.disk_exceeded:
+        return Score(ScoreStatus.disk, tests, result.seconds, "the work dir passed the sandbox's disk limit")
     clean = stream.complete and all(t.outcome in (TestOutcome.passed, TestOutcome.skipped) for t in stream.tests)
     if not clean:  # only a run that went wrong is searched for the limit it hit (a fork bomb also runs out of time)
         evidence = "\n".join([result.stderr[-20000:], *(t.crash for t in stream.tests)])

@@ -124,3 +124,10 @@ def test_every_shipped_reference_passes_its_suite(name, backend):
     result = score(spec, spec.reference_dir, backend())
     failed = [t.test_id for t in result.tests if t.outcome is not TestOutcome.passed]
     assert result.status is ScoreStatus.scored and len(result.tests) >= 15 and not failed, (result.detail, failed)
+
+
+def test_a_run_killed_at_a_limit_is_named_for_it_even_with_a_clean_report():
+    report = events(START, PASS, {"event": "end", "tests": 1, "exitstatus": 0})
+    for flag, status in (("disk_exceeded", ScoreStatus.disk), ("output_exceeded", ScoreStatus.output)):
+        result = judge(ExecResult(0, "", "", False, 0.1, report=report, **{flag: True}), time_limit_s=5)
+        assert result.status is status
