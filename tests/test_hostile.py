@@ -60,17 +60,31 @@ FORGE = """
         for n in ("test_small", "test_negative", "test_zero")] + [{"event": "end", "tests": 3, "exitstatus": 0}]
     os.write(fd, "".join(json.dumps(line) + "\\n" for line in lines).encode())
     """
-LOOK_FOR_KEYS = f"""
-    import os, pathlib
-    marker = {PLANTED_KEY[:11]!r}  # the key's prefix: the source must not hold the key it hunts for
-    found = any(marker in v for v in os.environ.values())
-    for place in ["/root/.ssh", "/root/.bash_history", "/proc/1/environ", os.path.expanduser("~/.ssh/id_rsa")]:
-        try:
-            found = found or marker in pathlib.Path(place).read_text(errors="replace")
-        except OSError:
-            pass
-    print(dict(os.environ))  # were a key there, the harness must keep it out of every file it writes
-    """
+def look_for_keys(home: Path) -> str:
+    """An attack that hunts for the planted key in the environment, the harness's home and pid 1's environment."""
+    return textwrap.dedent(f"""
+        import os, pathlib
+        marker = {PLANTED_KEY[:11]!r}  # the key's prefix: the source must not hold the key it hunts for
+        found = any(marker in v for v in os.environ.values())
+        places = [{str(home / ".ssh" / "id_rsa")!r}, "/root/.ssh/id_rsa", "/root/.ssh/id_ed25519", "/proc/1/environ",
+                  os.path.expanduser("~/.ssh/id_rsa")]
+        for place in places:
+            try:
+                found = found or marker in pathlib.Path(place).read_text(errors="replace")
+            except OSError:
+                pass
+        print(dict(os.environ))  # were a key there, the harness must keep it out of every file it writes
+        """)
+
+
+def plant_home(tmp_path: Path) -> Path:
+    """A home for the harness with the planted key in ~/.ssh: the code under test must not read it."""
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh" / "id_rsa").write_text(PLANTED_KEY)
+    return home
+
+
 CORRECT_UNLESS_FOUND = "def add(a, b):\n    return 0 if found else a + b\n"
 
 
@@ -192,7 +206,8 @@ def test_writing_outside_the_work_dir_is_refused(tmp_path):
 
 def test_keys_in_the_environment_and_home_are_out_of_reach(tmp_path, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", PLANTED_KEY)
-    assert all_passed(run(tmp_path, LOOK_FOR_KEYS, CORRECT_UNLESS_FOUND))
+    monkeypatch.setenv("HOME", str(plant_home(tmp_path)))
+    assert all_passed(run(tmp_path, look_for_keys(tmp_path / "home"), CORRECT_UNLESS_FOUND))
 
 
 def test_no_network_not_even_the_hosts_loopback(tmp_path):
@@ -247,22 +262,23 @@ SWEEP_CASES = {  # case -> (implementation, the status its record must carry)
     "flood": (textwrap.dedent(FLOOD) + CORRECT, "output"),
     "fill-disk": (textwrap.dedent(FILL_DISK) + CORRECT, "disk"),
     "forge": (textwrap.dedent(FORGE) + WRONG, "tampered"),
-    "keys": (textwrap.dedent(LOOK_FOR_KEYS) + CORRECT_UNLESS_FOUND, "scored"),  # scored and passing: found nothing
+    "keys": (None, "scored"),  # look_for_keys(home): scored and passing, as it found nothing
 }
 
 
 def test_a_sweep_over_the_corpus_records_each_attack_and_harms_nothing(tmp_path):
     specs, cases, runs = tmp_path / "specs", tmp_path / "cases", tmp_path / "runs"
     make_spec(specs, time_limit_s=5)
+    home = plant_home(tmp_path)
     for name, (source, _) in SWEEP_CASES.items():
         (cases / name).mkdir(parents=True)
-        (cases / name / "adder.py").write_text(source)
+        (cases / name / "adder.py").write_text(source or look_for_keys(home) + CORRECT_UNLESS_FOUND)
     before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
     proc = run_harness(f"runs_dir={runs}", f"specs_dir={specs}", "spec=semver", "spec.name=adder",
                        "experiment.name=hostile", "generator=import", "sandbox=bwrap", "sandbox.processes=64",
                        "sandbox.disk_mb=128", "temperature=0.0", "seed=0",
                        "generator.import_path=" + ",".join(str(cases / name) for name in SWEEP_CASES),
-                       env={"OPENAI_API_KEY": PLANTED_KEY}, timeout=300)
+                       env={"OPENAI_API_KEY": PLANTED_KEY, "HOME": str(home)}, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     records = [json.loads(p.read_text()) for p in (runs / "hostile" / "trials").glob("*.json")]
     got = {Path(r["config"]["generator"]["import_path"]).name: (r["status"], r["passed_all"]) for r in records}
