@@ -20,12 +20,12 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Callable, Mapping, Optional, Sequence
+from typing import Mapping, Optional, Sequence
 
+from harness.capture import Drain, OutputLimit, disk_usage
 from harness.config import SandboxConfig, SandboxKind
 
 log = logging.getLogger(__name__)
@@ -151,10 +151,10 @@ class ProcessSandbox:
         )
         if report:
             os.close(report_w)
-        flood = _Flood(self.limits.output_mb * 1024 * 1024, lambda: _kill_group(proc.pid))
-        drains = [_Drain(proc.stdout, self.output_cap_bytes, flood), _Drain(proc.stderr, self.output_cap_bytes, flood)]
+        flood = OutputLimit(self.limits.output_mb * 1024 * 1024, lambda: _kill_group(proc.pid))
+        drains = [Drain(proc.stdout, self.output_cap_bytes, flood), Drain(proc.stderr, self.output_cap_bytes, flood)]
         if report:
-            drains.append(_Drain(open(report_r, "rb"), self.output_cap_bytes * 8, None))
+            drains.append(Drain(open(report_r, "rb"), self.output_cap_bytes * 8, None))
         timed_out, disk_exceeded = self._wait(proc, timeout_s, watched)
         _kill_group(proc.pid)  # also takes down grandchildren left behind by a finished child
         proc.wait()
@@ -178,49 +178,11 @@ class ProcessSandbox:
             except subprocess.TimeoutExpired:
                 if time.monotonic() >= deadline:
                     return True, False
-                if watched is not None and _disk_usage(watched, limit) > limit:
+                if watched is not None and disk_usage(watched, limit) > limit:
                     return False, True
 
     def _returncode(self, code: int) -> int:
         return code
-
-
-class _Flood:
-    """Counts output across a child's streams and fires `kill` once when it passes `limit` bytes."""
-
-    def __init__(self, limit: int, kill: Callable[[], None]):
-        self.limit, self.kill, self.seen, self.exceeded = limit, kill, 0, False
-        self._lock = threading.Lock()
-
-    def add(self, n: int) -> None:
-        with self._lock:
-            self.seen += n
-            if self.seen > self.limit and not self.exceeded:
-                self.exceeded = True
-                self.kill()
-
-
-class _Drain(threading.Thread):
-    """Reads a stream to its end, keeping the first `keep` bytes."""
-
-    def __init__(self, stream: BinaryIO, keep: int, flood: Optional[_Flood]):
-        super().__init__(daemon=True)
-        self.stream, self.keep, self.flood = stream, keep, flood
-        self.kept, self.total = bytearray(), 0
-        self.start()
-
-    def run(self) -> None:
-        with self.stream:
-            while chunk := self.stream.read1(65536):
-                self.total += len(chunk)
-                if len(self.kept) < self.keep:
-                    self.kept += chunk[: self.keep - len(self.kept)]
-                if self.flood:
-                    self.flood.add(len(chunk))
-
-    def text(self) -> str:
-        text = bytes(self.kept).decode("utf-8", errors="replace")
-        return text + (f"\n[output truncated by the harness: {self.total} bytes]" if self.total > self.keep else "")
 
 
 class BwrapSandbox(ProcessSandbox):
@@ -298,20 +260,6 @@ class BwrapSandbox(ProcessSandbox):
             argv = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--inh-caps=-all",
                     "--bounding-set=-all", "--no-new-privs", "--", *argv]
         return wrapped + ["--", *argv]
-
-
-def _disk_usage(folder: Path, stop_above: int) -> int:
-    """Bytes allocated under `folder` (sparse files count what they hold), counting no further than `stop_above`."""
-    total = 0
-    for root, dirs, files in os.walk(folder):
-        for name in dirs + files:
-            try:
-                total += os.lstat(os.path.join(root, name)).st_blocks * 512
-            except OSError:
-                pass
-        if total > stop_above:
-            break
-    return total
 
 
 def _hand_over(folder: Path, uid: int) -> None:
