@@ -46,9 +46,9 @@ class CommandAgent:
         workdir = prepare_workdir(ctx.workdir / "work", spec)
         impl = self._copy_agent(ctx.workdir / "agent")
         # A short path: Unix socket paths are limited to about 100 bytes, and a trial's folder can be deeper.
-        sockets = Path(tempfile.mkdtemp(prefix="harness-gw-")) if self.sandbox.isolates_network else None
-        socket = sockets / "gateway.sock" if sockets else None
-        with GatewayServer(ctx.gateway, ctx.temperature, ctx.seed, unix_socket=socket) as server:
+        with tempfile.TemporaryDirectory(prefix="harness-gw-") as sockets, GatewayServer(
+                ctx.gateway, ctx.temperature, ctx.seed,
+                unix_socket=Path(sockets) / "gateway.sock" if self.sandbox.isolates_network else None) as server:
             values = dict(prompt=self.task, task=self.task, model=self.model_name, base_url=server.base_url,
                           api_key=server.api_key, workdir=str(workdir), cwd=str(workdir), python=sys.executable,
                           impl=str(impl or ""))
@@ -56,9 +56,7 @@ class CommandAgent:
             env = {"OPENAI_API_KEY": server.api_key, "OPENAI_BASE_URL": server.base_url,
                    **self.env}
             result = self.sandbox.exec(argv, cwd=workdir, env=env, timeout_s=self.timeout_s,
-                                       read_only=[impl] if impl else [], gateway=socket)
-        if sockets:
-            shutil.rmtree(sockets, ignore_errors=True)
+                                       read_only=[impl] if impl else [], gateway=server.unix_socket)
         (ctx.workdir / "agent.stdout").write_text(redact(result.stdout), encoding="utf-8")
         (ctx.workdir / "agent.stderr").write_text(redact(result.stderr), encoding="utf-8")
         if server.failure is not None:

@@ -12,6 +12,7 @@ Both kill the whole process tree at the wall-clock or output limit and cap what 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import os
@@ -141,19 +142,18 @@ class ProcessSandbox:
     def _run(self, argv: list[str], cwd: Path, env: dict, timeout_s: float,
              pipe: Optional[tuple[int, int]], watched: Optional[Path]) -> ExecResult:
         start = time.monotonic()
-        report = pipe is not None
-        report_r, report_w = pipe if report else (None, None)
+        report_r, report_w = pipe or (None, None)
         # Pipes, drained by threads that keep a capped prefix: a flood costs neither memory nor disk on the host.
         proc = subprocess.Popen(
             argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            start_new_session=True, pass_fds=(report_w,) if report else (),
+            start_new_session=True, pass_fds=(report_w,) if pipe else (),
             preexec_fn=lambda: self.limits.apply(timeout_s),
         )
-        if report:
+        if pipe:
             os.close(report_w)
         flood = OutputLimit(self.limits.output_mb * 1024 * 1024, lambda: _kill_group(proc.pid))
         drains = [Drain(proc.stdout, self.output_cap_bytes, flood), Drain(proc.stderr, self.output_cap_bytes, flood)]
-        if report:
+        if pipe:
             drains.append(Drain(open(report_r, "rb"), self.output_cap_bytes * 8, None))
         timed_out, disk_exceeded = self._wait(proc, timeout_s, watched)
         _kill_group(proc.pid)  # also takes down grandchildren left behind by a finished child
@@ -162,7 +162,7 @@ class ProcessSandbox:
             drain.join(timeout=5)  # a grandchild that left the group may hold a pipe open: do not wait for it
         return ExecResult(self._returncode(proc.returncode), drains[0].text(), drains[1].text(),
                           timed_out and not flood.exceeded, time.monotonic() - start, flood.exceeded,
-                          drains[2].text() if report else "", disk_exceeded)
+                          drains[2].text() if pipe else "", disk_exceeded)
 
     def _wait(self, proc: subprocess.Popen, timeout_s: float, watched: Optional[Path]) -> tuple[bool, bool]:
         """Wait until the child ends or the time limit: (timed out, disk exceeded).
@@ -295,7 +295,7 @@ def make_sandbox(cfg: SandboxConfig) -> ProcessSandbox:
             _warn_once("bubblewrap (bwrap) is not installed: untrusted code runs in the weaker process sandbox")
     if kind is SandboxKind.process and os.geteuid() == 0:
         _warn_once("the process sandbox runs untrusted code as root, with no isolation: install bubblewrap")
-    limits = Limits(cfg.memory_mb, cfg.processes, cfg.file_mb, cfg.open_files, cfg.output_mb, cfg.disk_mb)
+    limits = Limits(**{f.name: getattr(cfg, f.name) for f in dataclasses.fields(Limits)})  # same names as config
     if kind is SandboxKind.bwrap:
         return BwrapSandbox(cfg.output_cap_bytes, limits)
     return ProcessSandbox(cfg.output_cap_bytes, limits)

@@ -5,6 +5,9 @@ from __future__ import annotations
 import pandas as pd
 
 from harness.analysis import chain_summary
+from harness.records import RETRIED_STATUSES, TrialStatus
+
+RETRIED = [s.value for s in RETRIED_STATUSES]
 
 
 def summarize(results: pd.DataFrame) -> str:
@@ -17,7 +20,7 @@ def summarize(results: pd.DataFrame) -> str:
     table = pd.DataFrame({
         "trials": grouped.size(),
         "scored": grouped["status"].apply(lambda s: int((s == "scored").sum())),
-        "infra_err": grouped["status"].apply(lambda s: int(s.isin(["infra_error", "error"]).sum())),
+        "infra_err": grouped["status"].apply(lambda s: int(s.isin(RETRIED).sum())),
         "other": grouped["status"].apply(_other_endings),
         "pass_rate": grouped["pass_rate"].mean().round(3),
         "passed_all": grouped["passed_all"].mean().round(3),
@@ -31,5 +34,5 @@ def summarize(results: pd.DataFrame) -> str:
 
 
 def _other_endings(statuses: pd.Series) -> str:
-    counts = statuses[~statuses.isin(["scored", "infra_error", "error"])].value_counts()
+    counts = statuses[~statuses.isin([TrialStatus.scored.value, *RETRIED])].value_counts()
     return " ".join(f"{status}:{n}" for status, n in sorted(counts.items())) or "-"
