@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from scripted_server import ScriptedServer
+from scripted_server import ScriptedServer, answer, tool_reply
 
 DEFAULT_TASK = "Complete the scripted task."
 RUN_TIMEOUT_S = 60
@@ -42,6 +42,8 @@ class Run:
     process_cwd: Path  # where the agent process was started
     key: str
     elapsed: float
+    stopped: str = ""  # why the suite killed the agent: "until", "timeout" or "stall"; "" when it exited itself
+    early: bool = False  # set by run_cases: the run ended before all its calls were answered
 
     @property
     def requests(self):
@@ -61,7 +63,8 @@ class Run:
         return [line for line in self.stderr.splitlines() if line.startswith(prefix)]
 
     def describe(self):
-        return (f"exit {self.returncode}, {len(self.requests)} requests, {self.elapsed:.1f} s\n"
+        how = f"killed by the suite ({self.stopped})" if self.stopped else f"exit {self.returncode}"
+        return (f"{how}, {len(self.requests)} requests, {self.elapsed:.1f} s\n"
                 f"--- stdout ---\n{self.stdout[-1500:]}\n--- stderr ---\n{self.stderr[-3000:]}")
 
 
@@ -85,13 +88,14 @@ def _command(server, workspace, key, task, omit, extra_args):
 
 def run_agent(workspace, steps, *, fallback=None, task=DEFAULT_TASK, omit=(), extra_args=(), stdin=None,
               hold_stdin_open=False, env=None, key=None, proc_cwd=None, proxy=False, until=None,
-              timeout=RUN_TIMEOUT_S):
-    """Run the agent once and return a Run.
+              timeout=RUN_TIMEOUT_S, stall_s=None):
+    """Run the agent once and return a Run. The agent's failures are data on the Run, never exceptions.
 
     `stdin`: text fed to the agent then closed (default: /dev/null). `hold_stdin_open`: give the agent a pipe that
     stays open until it exits. `until`: a predicate on the server; once true the agent is killed (for runs that
-    would otherwise wait through back-off). `proxy`: make the server the agent's HTTPS proxy. Every run also
-    checks that the API key never reached the output.
+    would otherwise wait through back-off). `proxy`: make the server the agent's HTTPS proxy. `timeout` (the
+    whole run) and `stall_s` (no new request for that long) kill the agent; the Run's `stopped` says which.
+    test_secrets.py checks every run's output for its API key.
     """
     workspace = Path(workspace)
     workspace.mkdir(parents=True, exist_ok=True)
@@ -101,10 +105,11 @@ def run_agent(workspace, steps, *, fallback=None, task=DEFAULT_TASK, omit=(), ex
         command = _command(server, workspace, key, task, omit, extra_args)
         env = {**(env or {}), **({"HTTPS_PROXY": f"http://127.0.0.1:{server.port}"} if proxy else {})}
         started = time.monotonic()
-        returncode, out, err = _execute(command, _environment(env), proc_cwd, stdin, hold_stdin_open,
-                                        until and (lambda: until(server)), timeout)
-        run = Run(returncode, out, err, server, workspace, Path(proc_cwd), key, time.monotonic() - started)
-    assert key not in run.stdout and key not in run.stderr, "the API key was printed:\n" + run.describe()
+        watch = _Watch(server, until, timeout, stall_s)
+        returncode, out, err = _execute(command, _environment(env), proc_cwd, stdin, hold_stdin_open, watch)
+        stopped = watch.reason
+        run = Run(returncode, out, err, server, workspace, Path(proc_cwd), key, time.monotonic() - started,
+                  stopped)
     return run
 
 
@@ -141,38 +146,56 @@ def _scratch_dir(workspace):
     return path
 
 
-def _execute(command, env, cwd, stdin, hold_stdin_open, stop_when, timeout):
+class _Watch:
+    """Decides when the suite stops waiting for an agent: a predicate came true, the run or a step took too long."""
+
+    def __init__(self, server, until, timeout, stall_s):
+        self.server, self.until, self.stall_s = server, until, stall_s
+        self.deadline = time.monotonic() + timeout
+        self.reason = ""
+        self._seen, self._since = 0, time.monotonic()
+
+    def stop(self):
+        now = time.monotonic()
+        if len(self.server.requests) != self._seen:
+            self._seen, self._since = len(self.server.requests), now
+        if self.until and self.until(self.server):
+            self.reason = "until"
+        elif now > self.deadline:
+            self.reason = "timeout"
+        elif self.stall_s and now - self._since > self.stall_s:
+            self.reason = "stall"
+        return bool(self.reason)
+
+
+def _execute(command, env, cwd, stdin, hold_stdin_open, watch):
     read_end = write_end = None
     if hold_stdin_open:
         read_end, write_end = os.pipe()
     proc = subprocess.Popen(
-        command, cwd=cwd, env=env, text=True, start_new_session=True,
+        command, cwd=cwd, env=env, text=True, errors="replace", start_new_session=True,
         stdin=read_end if hold_stdin_open else (subprocess.PIPE if stdin is not None else subprocess.DEVNULL),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     if read_end is not None:
         os.close(read_end)
     try:
-        out, err = _communicate(proc, stdin, stop_when, time.monotonic() + timeout)
+        out, err = _communicate(proc, stdin, watch)
         return proc.returncode, out, err
     finally:
         if write_end is not None:
             os.close(write_end)
 
 
-def _communicate(proc, stdin, stop_when, deadline):
+def _communicate(proc, stdin, watch):
     pending_input = stdin
     while True:
         try:
-            out, err = proc.communicate(input=pending_input, timeout=0.2)
-            return out, err
+            return proc.communicate(input=pending_input, timeout=0.2)
         except subprocess.TimeoutExpired:
             pending_input = None  # communicate() already sent it on the first call
-        if (stop_when and stop_when()) or time.monotonic() > deadline:
+        if watch.stop():
             _kill_group(proc)
-            out, err = proc.communicate()
-            if not (stop_when and stop_when()):
-                raise AssertionError(f"agent still running after the time limit\nstderr:\n{err[-3000:]}")
-            return out, err
+            return proc.communicate()
 
 
 def _kill_group(proc):
@@ -180,3 +203,75 @@ def _kill_group(proc):
         os.killpg(proc.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
+
+
+# ---------------------------------------------------------------- tables of tool calls, one verdict per call
+
+TURNS_PER_RUN = 19  # calls per run, so that with the final answer a run stays within the default --max-turns 20
+CASE_STALL_S = 15  # a call that keeps the agent busy this long (no next request) is given up
+MAX_EARLY_ENDS = 3  # runs of one table that may end before their calls did; the rest are then not played
+
+
+@dataclass
+class CaseRun:
+    """The runs that played one table of tool calls, and the calls that got no result (id -> why)."""
+    runs: list
+    failures: dict
+    workspace: Path
+
+    @property
+    def completed(self):
+        """True when the first run played every call and exited 0: no call crashed or stalled the agent."""
+        return not self.failures and len(self.runs) >= 1 and all(r.returncode == 0 and not r.stopped
+                                                                 for r in self.runs)
+
+    def tool_results(self):
+        return {k: v for run in self.runs for k, v in run.tool_results().items()}
+
+    def result(self, call_id):
+        if call_id in self.failures:
+            raise AssertionError(self.failures[call_id])
+        results = self.tool_results()
+        assert call_id in results, f"no tool message for {call_id}\n" + self.describe()
+        return results[call_id]
+
+    def request_after(self, call_id):
+        """(time the call was sent, time the request carrying its result arrived)."""
+        self.result(call_id)
+        for run in self.runs:
+            requests = run.requests
+            for sent, carried in zip(requests, requests[1:]):
+                if any(m.get("tool_call_id") == call_id for m in carried.messages if m.get("role") == "tool"):
+                    return sent.time, carried.time
+        raise AssertionError(f"no request carried the result of {call_id}")
+
+    def describe(self):
+        return "\n".join(f"run {n + 1}: {run.describe()}" for n, run in enumerate(self.runs))
+
+
+def run_cases(workspace, calls, *, final="done", stall_s=CASE_STALL_S, **options):
+    """Play `calls` (each with its own id) one per turn, then a final answer, and return a CaseRun.
+
+    One tool call per turn means the result of call k reaches the server before call k+1 runs. An agent that
+    crashes, exits or stalls on a call leaves that call without a result: the call is recorded as a failure (its
+    tests fail, naming why) and the calls after it are played again in a fresh run in the same workspace, so a
+    crash on one case costs only that case's tests. `options` go to run_agent."""
+    pending, runs, failures = list(calls), [], {}
+    while pending:
+        if sum(r.early for r in runs) >= MAX_EARLY_ENDS:
+            for c in pending:
+                failures[c["id"]] = f"not played: the agent ended {MAX_EARLY_ENDS} runs early\n" + runs[-1].describe()
+            break
+        chunk = pending[:TURNS_PER_RUN]
+        run = run_agent(workspace, [tool_reply(c) for c in chunk] + [answer(final)], stall_s=stall_s, **options)
+        runs.append(run)
+        answered = run.tool_results()
+        done = next((i for i, c in enumerate(chunk) if c["id"] not in answered), len(chunk))
+        if done < len(chunk):
+            run.early = True
+            function = chunk[done]["function"]
+            failures[chunk[done]["id"]] = (f"the agent got no further than this call ({function['name']} "
+                                           f"{function['arguments'][:200]})\n" + run.describe())
+            done += 1
+        pending = pending[done:]
+    return CaseRun(runs, failures, Path(workspace))

@@ -14,6 +14,7 @@ from agentrun import run_many
 
 
 def pytest_configure(config):
+    config.addinivalue_line("markers", "clause(id, *texts): the spec clause a test checks and the texts stating it")
     impl = os.environ.get("HARNESS_IMPL_DIR")
     if not impl or not os.path.isfile(os.path.join(impl, "agent.py")):
         raise pytest.UsageError("set HARNESS_IMPL_DIR to a directory containing agent.py")

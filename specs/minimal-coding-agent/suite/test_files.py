@@ -1,12 +1,14 @@
 """Spec §6: read_file and write_file (paths, lines, encodings) and the ERROR results for malformed calls.
 
-All calls of a kind go in one scripted reply (ids name the cases), so one agent run covers a whole table.
+Each table of calls is played one call per turn (agentrun.run_cases): a call that crashes or stalls the agent
+fails its own tests, and the calls after it are played again in a fresh run.
 """
 import pytest
 
-from agentrun import run_agent
+from agentrun import run_cases
+from clauses import ours, paper
 from scenarios import make_files, registry
-from scripted_server import answer, call, tool_reply
+from scripted_server import call
 
 SCENARIOS = {}
 scenario = registry(SCENARIOS)
@@ -14,36 +16,41 @@ scenario = registry(SCENARIOS)
 POEM = "one\ntwo\nthree\nfour\n"
 READ_FILES = {"poem.txt": POEM, "noeol.txt": "alpha\nbeta", "crlf.txt": "a\r\nb\rc\nd\n",
               "sub/inner.txt": "inside\n", "latin.bin": b"ok\xff\n"}
-READ_CASES = {  # id -> (arguments, expected result, or None for an ERROR result)
-    "whole": ({"path": "poem.txt"}, POEM),
-    "middle": ({"path": "poem.txt", "start_line": 2, "end_line": 3}, "two\nthree\n"),
-    "from_line": ({"path": "poem.txt", "start_line": 3}, "three\nfour\n"),
-    "to_line": ({"path": "poem.txt", "end_line": 2}, "one\ntwo\n"),
-    "single": ({"path": "poem.txt", "start_line": 4, "end_line": 4}, "four\n"),
-    "end_clipped": ({"path": "poem.txt", "start_line": 3, "end_line": 99}, "three\nfour\n"),
-    "start_past_end": ({"path": "poem.txt", "start_line": 10}, ""),
-    "null_optional": ({"path": "poem.txt", "start_line": None, "end_line": 1}, "one\n"),
-    "no_final_newline": ({"path": "noeol.txt", "start_line": 2}, "beta"),
-    "crlf_kept": ({"path": "crlf.txt"}, "a\r\nb\rc\nd\n"),
-    "cr_is_not_a_line_end": ({"path": "crlf.txt", "start_line": 2, "end_line": 2}, "b\rc\n"),
-    "subdirectory": ({"path": "sub/inner.txt"}, "inside\n"),
-    "invalid_utf8": ({"path": "latin.bin"}, "ok\ufffd\n"),
-    "start_zero": ({"path": "poem.txt", "start_line": 0}, None),
-    "end_before_start": ({"path": "poem.txt", "start_line": 3, "end_line": 2}, None),
-    "missing_file": ({"path": "nope.txt"}, None),
-    "directory": ({"path": "sub"}, None),
-    "string_line_number": ({"path": "poem.txt", "start_line": "2"}, None),
+# id -> (arguments, expected text or None for an ERROR result, the text that states the case)
+READ_CASES = {
+    "whole": ({"path": "poem.txt"}, POEM, "paper"),
+    "middle": ({"path": "poem.txt", "start_line": 2, "end_line": 3}, "two\nthree\n", "paper"),
+    "from_line": ({"path": "poem.txt", "start_line": 3}, "three\nfour\n", "paper"),
+    "to_line": ({"path": "poem.txt", "end_line": 2}, "one\ntwo\n", "paper"),
+    "single": ({"path": "poem.txt", "start_line": 4, "end_line": 4}, "four\n", "paper"),
+    "no_final_newline": ({"path": "noeol.txt", "start_line": 2}, "beta", "paper"),
+    "subdirectory": ({"path": "sub/inner.txt"}, "inside\n", "paper"),
+    "missing_file": ({"path": "nope.txt"}, None, "paper"),
+    "directory": ({"path": "sub"}, None, "paper"),
+    "end_clipped": ({"path": "poem.txt", "start_line": 3, "end_line": 99}, "three\nfour\n", "ours"),
+    "start_past_end": ({"path": "poem.txt", "start_line": 10}, "", "ours"),
+    "null_optional": ({"path": "poem.txt", "start_line": None, "end_line": 1}, "one\n", "ours"),
+    "crlf_kept": ({"path": "crlf.txt"}, "a\r\nb\rc\nd\n", "ours"),
+    "cr_is_not_a_line_end": ({"path": "crlf.txt", "start_line": 2, "end_line": 2}, "b\rc\n", "ours"),
+    "invalid_utf8": ({"path": "latin.bin"}, "ok\ufffd\n", "ours"),
+    "start_zero": ({"path": "poem.txt", "start_line": 0}, None, "ours"),
+    "end_before_start": ({"path": "poem.txt", "start_line": 3, "end_line": 2}, None, "ours"),
+    "string_line_number": ({"path": "poem.txt", "start_line": "2"}, None, "ours"),
 }
-
-
 WRITE_SETUP = {"old.txt": "a much longer previous content\n" * 5, "adir/keep.txt": "k"}
-ERROR_CALLS = [
+MALFORMED_SETUP = {"poem.txt": POEM}
+MALFORMED_CALLS = [
     call("delete_everything", {"path": "poem.txt"}, id="unknown_tool"),
     call("write_file", raw='{"path": "bad.txt", "content": "x"', id="invalid_json"),
     call("write_file", raw='["bad.txt", "x"]', id="not_an_object"),
     call("write_file", {"content": "x"}, id="missing_path"),
     call("read_file", {"path": "poem.txt", "colour": "blue"}, id="extra_parameter"),
+    call("read_file", {"path": "poem.txt", "end_line": 1}, id="after_errors"),
 ]
+
+
+def cases(level, errors):
+    return [c for c, (_, expected, text) in READ_CASES.items() if text == level and (expected is None) == errors]
 
 
 def write_calls(ws):
@@ -61,123 +68,187 @@ def write_calls(ws):
 
 
 @scenario
-def files(ws):
-    """One run: a reply of reads, a reply of writes, a reply of malformed calls, then a normal call."""
-    make_files(ws, {**READ_FILES, **WRITE_SETUP})
-    reads = [call("read_file", args, id=case) for case, (args, _) in READ_CASES.items()]
-    reads.append(call("read_file", {"path": str(ws / "poem.txt")}, id="absolute_read"))
-    steps = [tool_reply(*reads), tool_reply(*write_calls(ws)), tool_reply(*ERROR_CALLS),
-             tool_reply(call("read_file", {"path": "poem.txt", "end_line": 1}, id="after_errors")),
-             answer("Survived.")]
-    return run_agent(ws, steps)
+def reads(ws):
+    make_files(ws, READ_FILES)
+    calls = [call("read_file", args, id=case) for case, (args, _, _) in READ_CASES.items()]
+    return run_cases(ws, calls + [call("read_file", {"path": str(ws / "poem.txt")}, id="absolute_read")])
 
 
-def test_files_run_completes(runs):
-    run = runs["files"]
-    assert run.returncode == 0, run.describe()
-    assert run.stdout == "Survived.\n"
+@scenario
+def writes(ws):
+    make_files(ws, WRITE_SETUP)
+    return run_cases(ws, write_calls(ws))
 
 
-@pytest.mark.parametrize("case", [c for c, (_, expected) in READ_CASES.items() if expected is not None])
-def test_read_file_returns_exact_lines(runs, case):
-    assert runs["files"].result(case) == READ_CASES[case][1]
+@scenario
+def malformed(ws):
+    make_files(ws, MALFORMED_SETUP)
+    return run_cases(ws, MALFORMED_CALLS, final="Survived.")
 
 
-@pytest.mark.parametrize("case", [c for c, (_, expected) in READ_CASES.items() if expected is None])
+# ---------------------------------------------------------------- read_file
+
+@paper("tools.read_file.lines")
+@pytest.mark.parametrize("case", cases("paper", errors=False))
+def test_read_file_returns_the_lines(runs, case):
+    # The paper does not say whether a range keeps its last line's newline.
+    assert runs["reads"].result(case).rstrip("\n") == READ_CASES[case][1].rstrip("\n")
+
+
+@paper("tools.read_file.errors")
+@pytest.mark.parametrize("case", cases("paper", errors=True))
 def test_read_file_errors(runs, case):
-    assert runs["files"].result(case).startswith("ERROR:")
+    assert runs["reads"].result(case).startswith("ERROR:")
 
 
+@ours("tools.read_file.exact_text")
+@pytest.mark.parametrize("case", [c for c, (_, expected, _) in READ_CASES.items() if expected is not None])
+def test_read_file_returns_exact_text(runs, case):
+    assert runs["reads"].result(case) == READ_CASES[case][1]
+
+
+@ours("tools.read_file.range_errors")
+@pytest.mark.parametrize("case", cases("ours", errors=True))
+def test_read_file_range_and_type_errors(runs, case):
+    assert runs["reads"].result(case).startswith("ERROR:")
+
+
+@ours("tools.paths.absolute")
 def test_read_file_absolute_path(runs):
-    assert runs["files"].result("absolute_read") == POEM
+    assert runs["reads"].result("absolute_read") == POEM
 
 
+# ---------------------------------------------------------------- write_file
+
+@paper("tools.write_file.create")
 def test_write_file_creates_file_and_returns_ok(runs):
-    run = runs["files"]
+    run = runs["writes"]
     assert run.result("create") == "OK"
     assert (run.workspace / "new.txt").read_bytes() == b"hello\n"
 
 
+@paper("tools.write_file.create")
 def test_write_file_relative_to_cwd_not_process_directory(runs):
-    run = runs["files"]
-    assert run.process_cwd != run.workspace
-    assert not (run.process_cwd / "new.txt").exists()
+    run = runs["writes"]
+    assert run.result("create") == "OK"
+    assert run.runs[0].process_cwd != run.workspace
+    assert not (run.runs[0].process_cwd / "new.txt").exists()
 
 
+@ours("tools.write_file.exact_bytes")
 def test_write_file_utf8_without_newline_translation(runs):
-    run = runs["files"]
+    run = runs["writes"]
     assert run.result("exact_bytes") == "OK"
     assert (run.workspace / "u.txt").read_bytes() == "caf\u00e9\r\nx".encode("utf-8")
 
 
+@paper("tools.write_file.parents")
 def test_write_file_creates_parent_directories(runs):
-    run = runs["files"]
+    run = runs["writes"]
     assert run.result("parents") == "OK"
     assert (run.workspace / "a/b/c/deep.txt").read_text() == "deep"
 
 
+@paper("tools.write_file.overwrite")
 def test_write_file_replaces_whole_file(runs):
-    run = runs["files"]
+    run = runs["writes"]
     assert run.result("overwrite") == "OK"
     assert (run.workspace / "old.txt").read_bytes() == b"short"
 
 
+@paper("tools.write_file.overwrite")
 def test_write_file_empty_content(runs):
-    run = runs["files"]
+    run = runs["writes"]
     assert run.result("empty") == "OK"
     assert (run.workspace / "empty.txt").read_bytes() == b""
 
 
+@ours("tools.paths.absolute")
 def test_write_file_absolute_path(runs):
-    run = runs["files"]
+    run = runs["writes"]
     assert run.result("absolute_write") == "OK"
     assert (run.workspace / "abs.txt").read_text() == "abs"
 
 
+@paper("tools.write_file.errors")
 def test_write_file_onto_directory_is_an_error(runs):
-    run = runs["files"]
+    run = runs["writes"]
     assert run.result("onto_directory").startswith("ERROR:")
     assert (run.workspace / "adir/keep.txt").read_text() == "k"
 
 
-def test_write_file_argument_errors_write_nothing(runs):
-    run = runs["files"]
-    missing = run.result("missing_content")
-    assert missing.startswith("ERROR:") and "content" in missing
+@paper("tools.arguments.missing")
+def test_write_file_missing_content_writes_nothing(runs):
+    run = runs["writes"]
+    assert run.result("missing_content").startswith("ERROR:")
+    assert not (run.workspace / "never.txt").exists()
+
+
+@ours("tools.arguments.missing_named")
+def test_write_file_missing_content_is_named(runs):
+    assert "content" in runs["writes"].result("missing_content")
+
+
+@ours("tools.arguments.types")
+def test_write_file_wrong_type_writes_nothing(runs):
+    run = runs["writes"]
     assert run.result("wrong_type").startswith("ERROR:")
-    assert not (run.workspace / "never.txt").exists() and not (run.workspace / "typed.txt").exists()
+    assert not (run.workspace / "typed.txt").exists()
 
 
-# ---------------------------------------------------------------- malformed calls (spec §6, arguments and errors)
+# ---------------------------------------------------------------- malformed calls
 
+@paper("loop.tool_errors_continue")
 def test_errors_do_not_end_the_loop(runs):
-    assert runs["files"].result("after_errors") == "one\n"
+    run = runs["malformed"]
+    assert run.completed, run.describe()
+    assert run.result("after_errors").rstrip("\n") == "one"
 
 
+@paper("tools.unknown")
+def test_unknown_tool_is_an_error(runs):
+    assert runs["malformed"].result("unknown_tool").startswith("ERROR:")
+    assert (runs["malformed"].workspace / "poem.txt").exists()
+
+
+@ours("tools.unknown_named")
 def test_unknown_tool_is_named_in_error(runs):
-    result = runs["files"].result("unknown_tool")
-    assert result.startswith("ERROR:") and "delete_everything" in result
-    assert (runs["files"].workspace / "poem.txt").exists()
+    assert "delete_everything" in runs["malformed"].result("unknown_tool")
 
 
+@paper("tools.arguments.invalid_json")
 def test_invalid_json_arguments_are_an_error(runs):
-    run = runs["files"]
+    run = runs["malformed"]
     assert run.result("invalid_json").startswith("ERROR:")
+    assert not (run.workspace / "bad.txt").exists()
+
+
+@ours("tools.arguments.not_an_object")
+def test_arguments_that_are_not_an_object_are_an_error(runs):
+    run = runs["malformed"]
     assert run.result("not_an_object").startswith("ERROR:")
     assert not (run.workspace / "bad.txt").exists()
 
 
+@paper("tools.arguments.missing")
+def test_missing_required_parameter_is_an_error(runs):
+    assert runs["malformed"].result("missing_path").startswith("ERROR:")
+
+
+@ours("tools.arguments.missing_named")
 def test_missing_required_parameter_is_named(runs):
-    result = runs["files"].result("missing_path")
-    assert result.startswith("ERROR:") and "path" in result
+    assert "path" in runs["malformed"].result("missing_path")
 
 
+@ours("tools.arguments.extra_ignored")
 def test_unknown_extra_parameters_are_ignored(runs):
-    assert runs["files"].result("extra_parameter") == POEM
+    assert runs["malformed"].result("extra_parameter") == POEM
 
 
+@ours("output.progress.every_call")
 def test_every_call_gets_progress_lines_even_when_it_fails(runs):
-    run = runs["files"]
-    calls = len(READ_CASES) + 1 + len(write_calls(run.workspace)) + len(ERROR_CALLS) + 1
-    assert len(run.lines("[tool] ")) == calls and len(run.lines("[result] ")) == calls
-    assert run.lines("[tool] delete_everything")
+    run = runs["malformed"]
+    assert run.completed, run.describe()
+    stderr = run.runs[0]
+    assert len(stderr.lines("[tool] ")) == len(MALFORMED_CALLS) == len(stderr.lines("[result] "))
+    assert stderr.lines("[tool] delete_everything")

@@ -1,5 +1,8 @@
 """Spec §3, §5, §6: the conversation the agent builds, tool definitions, turn limit, progress lines."""
+import re
+
 from agentrun import run_agent
+from clauses import ours, paper
 from scenarios import make_files, registry
 from scripted_server import answer, call, http_error, tool_reply
 
@@ -59,97 +62,159 @@ def finish_reasons(ws):
     return run_agent(ws, steps)
 
 
+def tool_names_logged(run):
+    """The tool named by each `[tool]` progress line, whatever layout follows the name."""
+    names = [re.match(r"\[tool\]\W*(\w+)", line) for line in run.lines("[tool]")]
+    return [m.group(1) if m else None for m in names]
+
+
+def same_call(sent, received):
+    return {k: sent.get(k) for k in ("id", "type", "function")} == received
+
+
 # ---------------------------------------------------------------- conversation structure
 
+@paper("loop.final_answer")
 def test_conversation_completes(runs):
     run = runs["conversation"]
     assert run.returncode == 0, run.describe()
-    assert run.stdout == "Finished.\n"
+    assert run.stdout.strip() == "Finished."
     assert len(run.requests) == 3
 
 
+@paper("loop.start")
 def test_first_request_has_system_then_task(runs):
-    system, user = runs["conversation"].requests[0].messages
+    run = runs["conversation"]
+    assert run.requests, run.describe()
+    system, user = run.requests[0].messages
     assert system["role"] == "system" and isinstance(system["content"], str) and system["content"].strip()
-    assert user == {"role": "user", "content": "Make notes."}
+    assert user["role"] == "user" and user["content"] == "Make notes."
 
 
+@paper("tools.definitions")
 def test_tool_definitions_offered_in_every_request(runs):
-    for request in runs["conversation"].requests:
+    run = runs["conversation"]
+    assert run.requests, run.describe()
+    expected = {name: (properties, required) for name, properties, required in EXPECTED_TOOLS}
+    for request in run.requests:
+        offered = {}
+        for tool in request.body["tools"]:
+            assert tool["type"] == "function"
+            parameters = tool["function"]["parameters"]
+            assert parameters["type"] == "object", tool
+            offered[tool["function"]["name"]] = ({k: v["type"] for k, v in parameters["properties"].items()},
+                                                 sorted(parameters.get("required", [])))
+        assert offered == {name: (props, sorted(req)) for name, (props, req) in expected.items()}
+
+
+@ours("tools.definitions.order_and_descriptions")
+def test_tool_definitions_in_order_with_descriptions(runs):
+    run = runs["conversation"]
+    assert run.requests, run.describe()
+    for request in run.requests:
         tools = request.body["tools"]
         assert [t["function"]["name"] for t in tools] == [name for name, _, _ in EXPECTED_TOOLS]
-        for tool, (name, properties, required) in zip(tools, EXPECTED_TOOLS):
-            assert tool["type"] == "function"
-            function = tool["function"]
-            assert isinstance(function["description"], str) and function["description"].strip(), name
-            parameters = function["parameters"]
-            assert parameters["type"] == "object", name
-            assert {k: v["type"] for k, v in parameters["properties"].items()} == properties, name
-            assert sorted(parameters["required"]) == sorted(required), name
+        for tool in tools:
+            description = tool["function"].get("description")
+            assert isinstance(description, str) and description.strip(), tool["function"]["name"]
 
 
+@paper("loop.assistant_appended")
 def test_assistant_message_appended_with_tool_calls_as_received(runs):
-    messages = runs["conversation"].requests[1].messages
-    assert messages[:2] == runs["conversation"].requests[0].messages
+    run = runs["conversation"]
+    assert len(run.requests) >= 2, run.describe()
+    messages = run.requests[1].messages
+    assert messages[:2] == run.requests[0].messages
     assistant = messages[2]
     assert assistant["role"] == "assistant"
     assert assistant["content"] == "Writing, then reading back."
-    sent = [{"id": c["id"], "type": c["type"], "function": c["function"]} for c in assistant["tool_calls"]]
-    assert sent == [WRITE, READ]
+    received = assistant.get("tool_calls") or []
+    assert len(received) == 2 and all(same_call(c, sent) for c, sent in zip(received, [WRITE, READ]))
 
 
+@paper("loop.tool_messages")
 def test_tool_messages_follow_in_call_order_with_ids(runs):
-    messages = runs["conversation"].requests[1].messages
+    run = runs["conversation"]
+    assert len(run.requests) >= 2, run.describe()
+    messages = run.requests[1].messages
     assert len(messages) == 5
-    assert [(m["role"], m["tool_call_id"]) for m in messages[3:]] == [("tool", "call_write"), ("tool", "call_read")]
+    assert [(m["role"], m.get("tool_call_id")) for m in messages[3:]] == [("tool", "call_write"),
+                                                                         ("tool", "call_read")]
     assert messages[3]["content"] == "OK"
 
 
+@paper("loop.tool_calls_in_order")
 def test_tool_calls_of_one_reply_run_in_order(runs):
-    assert runs["conversation"].result("call_read") == "first line\n"
+    assert runs["conversation"].result("call_read").rstrip("\n") == "first line"
 
 
+@paper("loop.accumulates")
 def test_conversation_grows_by_appending(runs):
-    second, third = runs["conversation"].requests[1:3]
+    run = runs["conversation"]
+    assert len(run.requests) == 3, run.describe()
+    second, third = run.requests[1:3]
     assert third.messages[:5] == second.messages
     assert [m["role"] for m in third.messages[5:]] == ["assistant", "tool", "tool"]
-    assert third.messages[6] == {"role": "tool", "tool_call_id": "call_list", "content": "notes.txt"}
+    assert (third.messages[6].get("tool_call_id"), third.messages[6]["content"].strip()) == ("call_list",
+                                                                                              "notes.txt")
 
 
+@ours("loop.assistant_message_shape")
 def test_assistant_without_tool_calls_has_no_tool_calls_key(runs):
     run = runs["finish_reasons"]
+    assert len(run.requests) >= 2, run.describe()
     assistant = run.requests[1].messages[2]
     assert assistant["role"] == "assistant" and assistant["content"] == "Partial"
     assert "tool_calls" not in assistant
 
 
+@ours("loop.assistant_message_shape")
+def test_tool_calls_sent_back_exactly_as_received(runs):
+    assistant = runs["conversation"].requests[1].messages[2]
+    assert [{"id": c["id"], "type": c["type"], "function": c["function"]} for c in assistant["tool_calls"]] == [
+        WRITE, READ]
+    assert runs["conversation"].requests[2].messages[6] == {"role": "tool", "tool_call_id": "call_list",
+                                                            "content": "notes.txt"}
+
+
 # ---------------------------------------------------------------- finish reasons and the turn limit
 
+@ours("loop.finish_reason")
 def test_no_tool_calls_but_length_leads_to_another_turn(runs):
     run = runs["finish_reasons"]
     assert run.returncode == 0, run.describe()
     assert len(run.requests) == 3 and run.stdout == "Complete.\n"
 
 
+@ours("loop.finish_reason")
 def test_tool_calls_run_even_when_finish_reason_is_stop(runs):
     run = runs["finish_reasons"]
     assert (run.workspace / "s.txt").read_text() == "s"
     assert run.result("call_s") == "OK"
 
 
+@paper("cli.max_turns.default")
 def test_max_turns_defaults_to_20(runs):
     run = runs["default_max_turns"]
     assert run.returncode == 1, run.describe()
     assert len(run.requests) == 20
+
+
+@ours("cli.max_turns.warning")
+def test_max_turns_warning_on_stderr(runs):
+    run = runs["default_max_turns"]
+    assert run.returncode == 1, run.describe()
     assert run.stdout == "" and run.lines("[warning] ")
 
 
+@paper("cli.max_turns.option")
 def test_max_turns_option_limits_requests(runs):
     run = runs["three_max_turns"]
     assert run.returncode == 1, run.describe()
-    assert len(run.requests) == 3 and run.lines("[warning] ")
+    assert len(run.requests) == 3
 
 
+@paper("loop.last_turn_tools_run")
 def test_tool_calls_of_the_last_turn_still_run(runs):
     run = runs["three_max_turns"]
     assert (run.workspace / "last.txt").read_text() == "written in turn 3"
@@ -157,14 +222,22 @@ def test_tool_calls_of_the_last_turn_still_run(runs):
 
 # ---------------------------------------------------------------- progress lines
 
-def test_progress_lines_for_each_tool_call(runs):
+@paper("output.progress")
+def test_a_tool_line_and_a_result_line_per_call_on_stderr(runs):
     run = runs["conversation"]
-    tools = run.lines("[tool] ")
-    assert [line.split()[1] for line in tools] == ["write_file", "read_file", "list_files", "read_file"]
-    assert tools[1] == "[tool] read_file " + READ["function"]["arguments"]
+    assert tool_names_logged(run) == ["write_file", "read_file", "list_files", "read_file"], run.describe()
+    assert len(run.lines("[result]")) == 4
+    assert "[tool]" not in run.stdout
+
+
+@ours("output.progress.format")
+def test_progress_lines_show_raw_arguments_and_results(runs):
+    run = runs["conversation"]
+    assert run.lines("[tool] ")[1] == "[tool] read_file " + READ["function"]["arguments"]
     assert run.lines("[result] ")[:3] == ["[result] OK", "[result] first line\\n", "[result] notes.txt"]
 
 
+@ours("output.progress.format")
 def test_progress_lines_escape_newlines_and_cut_at_200(runs):
     run = runs["conversation"]
     assert run.lines("[tool] ")[3] == "[tool] read_file " + LONG_ARGUMENTS[:200]

@@ -1,16 +1,21 @@
-"""Spec §4: the API key is never printed nor returned by a tool; it is replaced by [REDACTED].
+"""Spec §4 (paper: Security Considerations): the API key is never printed; ours adds [REDACTED] everywhere.
 
-Every run in the suite also checks that its key is absent from stdout and stderr (agentrun.run_agent), and
-test_retries.py checks error lines that quote the key.
+The paper says only that keys are never logged: the agent's own output (progress, warnings, errors) must not
+carry its key. Our restatement also redacts the key where a tool or the model brings it back, and from error
+text a server quotes.
 """
 import json
 
-from agentrun import new_key, run_agent
+from agentrun import CaseRun, new_key, run_agent
+from clauses import ours, paper
 from scenarios import make_files, registry
 from scripted_server import answer, call, tool_reply
 
 SCENARIOS = {}
 scenario = registry(SCENARIOS)
+
+# Runs in which the key reaches the agent's output only through text the model, a tool or the server supplies.
+KEY_ECHOED_BY_OTHERS = {"key_in_tool_output", "key_rejected"}
 
 
 @scenario
@@ -25,16 +30,35 @@ def key_in_tool_output(ws):
     return run_agent(ws, steps, key=key, omit={"--api-key"}, env={"OPENAI_API_KEY": key})
 
 
-def test_key_never_printed(runs):
-    run = runs["key_in_tool_output"]
-    assert run.returncode == 0, run.describe()
-    assert run.key not in run.stdout + run.stderr
+def every_run(runs):
+    for name in runs:
+        try:
+            found = runs[name]
+        except AssertionError:
+            continue  # a scenario that failed to run is reported by its own tests
+        for run in (found.runs if isinstance(found, CaseRun) else [found]):
+            yield name, run
 
 
+@paper("secrets.never_logged")
+def test_key_never_in_the_agents_own_output(runs):
+    leaks = [name for name, run in every_run(runs) if name not in KEY_ECHOED_BY_OTHERS
+             and run.key in run.stdout + run.stderr]
+    assert not leaks, f"the API key was printed in runs {sorted(set(leaks))}"
+
+
+@ours("secrets.redacted")
+def test_key_never_printed_even_when_echoed(runs):
+    leaks = [name for name, run in every_run(runs) if run.key in run.stdout + run.stderr]
+    assert not leaks, f"the API key was printed in runs {sorted(set(leaks))}"
+
+
+@ours("secrets.redacted")
 def test_key_redacted_in_final_answer(runs):
     assert runs["key_in_tool_output"].stdout == "The key is [REDACTED].\n"
 
 
+@ours("secrets.redacted")
 def test_key_redacted_in_tool_results(runs):
     run = runs["key_in_tool_output"]
     assert json.loads(run.result("echo"))["stdout"] == "[REDACTED]\n"
@@ -42,6 +66,7 @@ def test_key_redacted_in_tool_results(runs):
     assert run.result("read") == "API_KEY=[REDACTED]\n"
 
 
+@ours("secrets.redacted")
 def test_key_redacted_in_progress_lines(runs):
     run = runs["key_in_tool_output"]
     assert "[REDACTED]" in run.lines("[tool] run_shell")[0]
