@@ -75,6 +75,8 @@ class TrialRecord:
     score_seconds: float
     generation: int = 0
     parent_trial_id: Optional[str] = None
+    spec_text: str = "ours"  # the text the model was given: "ours" (spec.md) or "upstream" (the pinned original)
+    selection: str = "all"  # the tests that judged it: "all", or the clause tags they carry ("paper")
     harness_version: str = __version__
     git_sha: str = field(default_factory=lambda: git_sha())
     created_at: str = ""
@@ -142,7 +144,7 @@ class RecordStore:
 
 
 ROW_ORDER = ["spec", "model", "generator", "temperature", "seed", "sample", "generation", "trial_id"]
-TEST_COLUMNS = ["trial_id", "test_id", "outcome", "seconds"]
+TEST_COLUMNS = ["trial_id", "test_id", "clause", "outcome", "seconds"]
 
 
 def build_tables(run_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -152,7 +154,8 @@ def build_tables(run_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     results = pd.DataFrame([{c: r.get(c) for c in columns} for r in records], columns=columns)
     results = results.sort_values(ROW_ORDER, kind="stable").reset_index(drop=True)
     tests = pd.DataFrame(
-        [{"trial_id": r["trial_id"], **t} for r in records for t in r.get("tests", [])], columns=TEST_COLUMNS
+        [{"trial_id": r["trial_id"], "clause": "", **t} for r in records for t in r.get("tests", [])],
+        columns=TEST_COLUMNS
     ).sort_values(["trial_id", "test_id"], kind="stable").reset_index(drop=True)
     for name, frame in (("results", results), ("tests", tests)):
         _write_table(frame, Path(run_dir) / name)

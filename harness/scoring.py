@@ -49,6 +49,11 @@ class TestResult:
     outcome: TestOutcome
     seconds: float
     crash: str = ""  # the error's one-line summary, for a test that did not pass
+    clause: str = ""  # the spec clause the test checks, when the suite names one
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome in (TestOutcome.passed, TestOutcome.skipped)
 
 
 @dataclass(frozen=True)
@@ -61,12 +66,18 @@ class Score:
     def count(self, outcome: TestOutcome) -> int:
         return sum(t.outcome is outcome for t in self.tests)
 
+    @property
+    def passed(self) -> bool:
+        """The suite ran and every test it reported passed (or was skipped)."""
+        return self.status is ScoreStatus.scored and bool(self.tests) and all(t.ok for t in self.tests)
+
 
 def score(spec: Spec, impl_dir: Path, sandbox: Sandbox, fail_fast: bool = False) -> Score:
     """Copy the implementation and the hidden suite to a fresh directory and run pytest there with a time limit.
 
     Outcomes come back over a pipe from our plugin (harness/pytest_report.py), not from a file the code under
-    test could rewrite. `fail_fast` stops at the first failing test (for mutation analysis)."""
+    test could rewrite. Only the tests that judge the spec's text run (`spec.judged_by`, by clause tag).
+    `fail_fast` stops at the first failing test (for mutation analysis)."""
     shadowed = shadowing(impl_dir, spec.suite_dir)
     if shadowed:
         return Score(ScoreStatus.tampered, (), 0.0, shadowed)
@@ -80,7 +91,7 @@ def score(spec: Spec, impl_dir: Path, sandbox: Sandbox, fail_fast: bool = False)
         argv = [
             sys.executable, "-m", "pytest", str(work / "suite"), "-q", "-s", "--tb=short", "-p", "no:cacheprovider",
             "-p", "harness_report", "-c", str(work / "pytest.ini"), "--rootdir", str(work / "suite"),
-        ] + (["-x"] if fail_fast else [])
+        ] + (["-x"] if fail_fast else []) + (["--harness-select", ",".join(spec.judged_by)] if spec.judged_by else [])
         env = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "HARNESS_IMPL_DIR": str(work / "impl"),
                "PYTHONPATH": str(work)}
         # Under bwrap everything here is read-only and the code's own writes land in a capped, discarded tmpfs.
@@ -154,7 +165,7 @@ def read_stream(text: str) -> Stream:
                     return Stream(tuple(tests), False, f"line {number + 1}: {event['id']} reported twice")
                 seen.add(event["id"])
                 tests.append(TestResult(event["id"], TestOutcome(event["outcome"]), float(event["seconds"]),
-                                        str(event.get("crash", ""))))
+                                        str(event.get("crash", "")), str(event.get("clause", ""))))
         except (ValueError, KeyError, TypeError) as exc:
             return Stream(tuple(tests), False, f"line {number + 1} is not a report event ({exc.__class__.__name__})")
     return Stream(tuple(tests), False)

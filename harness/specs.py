@@ -15,6 +15,9 @@ from harness.pins import Pin, fetch
 IGNORED_PARTS = {"__pycache__", ".pytest_cache"}
 
 
+ALL_TESTS = "all"  # a text judged by every test of the suite
+
+
 @dataclass(frozen=True)
 class Spec:
     name: str
@@ -27,6 +30,13 @@ class Spec:
     upstream: Optional[Pin]  # the original text this spec restates, when there is one
     spec_sha256: str
     suite_sha256: str
+    text_name: str = "ours"  # which text `text` is: "ours" or "upstream"
+    judged_by: tuple[str, ...] = ()  # clause tags whose tests judge this text; () means every test
+
+    @property
+    def selection(self) -> str:
+        """The tests that judge this text, as a short label: "all", or the clause tags joined by "+"."""
+        return "+".join(self.judged_by) or ALL_TESTS
 
     @property
     def suite_dir(self) -> Path:
@@ -80,13 +90,17 @@ def load_spec(specs_dir: Path, name: str, *, upstream: bool = False, cache_dir: 
         raise SpecError(f"spec '{name}': reference/ lacks entry file(s) {missing}")
     if not any(root.joinpath("suite").glob("test_*.py")):
         raise SpecError(f"spec '{name}': suite/ holds no test_*.py file")
-    pin = Pin(**manifest["upstream"]) if manifest.get("upstream") else None
-    if upstream and pin is None:
+    texts = _read_texts(name, manifest)
+    text_name = "upstream" if upstream else "ours"
+    if text_name not in texts:
         raise SpecError(f"spec '{name}' declares no upstream text; use spec.text=ours")
+    pin = texts["upstream"][0] if "upstream" in texts else None
     if upstream:
         text = fetch(pin, cache_dir).read_text(encoding="utf-8")
     else:
         text = (root / "spec.md").read_text(encoding="utf-8")
+    if not text.strip():
+        raise SpecError(f"spec '{name}': the {text_name} text is empty ({pin.url if upstream else root / 'spec.md'})")
     command = manifest.get("agent_command")
     return Spec(
         name=name,
@@ -99,7 +113,31 @@ def load_spec(specs_dir: Path, name: str, *, upstream: bool = False, cache_dir: 
         upstream=pin,
         spec_sha256=sha256_text(text),
         suite_sha256=sha256_tree(root / "suite"),
+        text_name=text_name,
+        judged_by=texts[text_name][1],
     )
+
+
+def _read_texts(name: str, manifest: dict) -> dict[str, tuple[Optional[Pin], tuple[str, ...]]]:
+    """name -> (pin, clause tags judging it) for the texts a manifest declares; our spec.md always exists.
+
+    `texts: {ours: {judged_by: all}, upstream: {url, sha256, judged_by: [paper]}}`. An older manifest's
+    top-level `upstream: {url, sha256}` declares an upstream text judged by every test."""
+    declared = manifest.get("texts") or ({"upstream": manifest["upstream"]} if manifest.get("upstream") else {})
+    if not isinstance(declared, dict) or not set(declared) <= {"ours", "upstream"}:
+        raise SpecError(f"spec '{name}': manifest texts may be 'ours' and 'upstream' only, got {declared!r}")
+    texts: dict[str, tuple[Optional[Pin], tuple[str, ...]]] = {"ours": (None, ())}
+    for key, entry in declared.items():
+        entry = dict(entry or {})
+        tags = entry.pop("judged_by", ALL_TESTS)
+        if tags != ALL_TESTS and not (isinstance(tags, list) and tags and all(isinstance(t, str) for t in tags)):
+            raise SpecError(f"spec '{name}': texts.{key}.judged_by must be 'all' or a list of clause tags")
+        if key == "upstream" and set(entry) != {"url", "sha256"}:
+            raise SpecError(f"spec '{name}': texts.upstream needs url and sha256 (and optionally judged_by)")
+        if key == "ours" and entry:
+            raise SpecError(f"spec '{name}': texts.ours takes only judged_by, got {sorted(entry)}")
+        texts[key] = (Pin(**entry) if key == "upstream" else None, () if tags == ALL_TESTS else tuple(sorted(tags)))
+    return texts
 
 
 def _read_manifest(root: Path) -> dict:

@@ -11,12 +11,15 @@ RETRIED = [s.value for s in RETRIED_STATUSES]
 
 
 def summarize(results: pd.DataFrame) -> str:
-    """Per spec x model x generator: trials, statuses, mean pass rate, share passing all tests, cost.
+    """Per spec x text x model x generator: trials, statuses, mean pass rate, share passing all tests, cost.
 
-    `other` counts the trials that ended neither scored nor as an infra error, by status (`timeout:2 memory:1`)."""
+    `text` is the text the model was given and the tests that judged it (`ours/all`, `upstream/paper`). `other`
+    counts the trials that ended neither scored nor as an infra error, by status (`timeout:2 memory:1`)."""
     if results.empty:
         return "no trials recorded"
-    grouped = results.groupby(["spec", "model", "generator"], sort=True)
+    # cost_usd is None for models without a price: an all-None column must still sum to NaN, not fail.
+    results = results.assign(text=text_label(results), cost_usd=pd.to_numeric(results["cost_usd"], errors="coerce"))
+    grouped = results.groupby(["spec", "text", "model", "generator"], sort=True)
     table = pd.DataFrame({
         "trials": grouped.size(),
         "scored": grouped["status"].apply(lambda s: int((s == "scored").sum())),
@@ -31,6 +34,12 @@ def summarize(results: pd.DataFrame) -> str:
         text += "\n\nbootstrap chains (reproduced: generations 0 and 1 both pass every test)\n"
         text += chain_summary(results).round(3).to_string()
     return text
+
+
+def text_label(results: pd.DataFrame) -> pd.Series:
+    """`<text>/<selection>` per row; records written before texts were selectable read as `ours/all`."""
+    columns = [results.get(c, pd.Series(index=results.index, dtype=object)) for c in ("spec_text", "selection")]
+    return columns[0].fillna("ours").astype(str) + "/" + columns[1].fillna("all").astype(str)
 
 
 def _other_endings(statuses: pd.Series) -> str:

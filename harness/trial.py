@@ -58,8 +58,8 @@ def define_trial(cfg: HarnessConfig, spec: Spec) -> dict:
     model = {k: plain["model"][k] for k in ("litellm_model", "api_base", "synthetic")} if needs_model(
         cfg.generator) else None
     return dict(spec=spec.name, spec_text=cfg.spec.text.value, spec_sha256=spec.spec_sha256,
-                suite_sha256=spec.suite_sha256, generator=generator, model=model, temperature=cfg.temperature,
-                seed=cfg.seed, sample=cfg.sample)
+                suite_sha256=spec.suite_sha256, selection=spec.selection, generator=generator, model=model,
+                temperature=cfg.temperature, seed=cfg.seed, sample=cfg.sample)
 
 
 def run_trial(cfg: HarnessConfig) -> list[TrialOutcome]:
@@ -107,7 +107,7 @@ def _run_one(cfg: HarnessConfig, spec: Spec, generator: Generator, store: Record
         suite_sha256=spec.suite_sha256, generator=label or cfg.generator.kind,
         model=cfg.model.name if gateway else "-", litellm_model=cfg.model.litellm_model if gateway else "-",
         temperature=cfg.temperature, seed=cfg.seed, sample=cfg.sample, generation=generation,
-        parent_trial_id=parent_id, created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        parent_trial_id=parent_id, spec_text=spec.text_name, selection=spec.selection, created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         config=to_plain(cfg), **_usage_fields(gateway.usage if gateway else Usage()), **fields,
     )
     store.write(record)
@@ -154,7 +154,8 @@ def _fields(status: TrialStatus, detail: str, gen_seconds: float, score_seconds:
         pass_rate=counts[TestOutcome.passed] / total if total else 0.0,
         passed_all=status is TrialStatus.scored and total > 0 and counts[TestOutcome.passed] == total,
         impl_lines=impl_lines, gen_seconds=round(gen_seconds, 4), score_seconds=round(score_seconds, 4),
-        tests=tuple({"test_id": t.test_id, "outcome": t.outcome.value, "seconds": t.seconds} for t in tests),
+        tests=tuple({"test_id": t.test_id, "clause": t.clause, "outcome": t.outcome.value, "seconds": t.seconds}
+                    for t in tests),
     )
 
 

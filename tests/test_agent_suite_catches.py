@@ -1,41 +1,55 @@
-"""The minimal-coding-agent suite must reject broken agents.
+"""The minimal-coding-agent suite must reject broken agents, and name the clause each one breaks.
 
-Each variant is the reference implementation with one textual patch. The suite is copied to a fresh directory
-and run in a subprocess, the way the scorer runs it, on the patched copy; pytest must report failing tests
-(exit status 1), not pass and not break for another reason. Variants run only the suite files that concern
-them, to keep this module fast.
+Each variant is the reference implementation with one textual patch. It is scored by the real scorer, in the
+sandbox, on a copy of the spec whose suite keeps only the modules that concern the variant (to keep this module
+fast), once judged by every test (`spec.text=ours`) and once by the paper clauses only (`spec.text=upstream`). The
+failing tests must be exactly those of the clauses the patch breaks.
 """
-import os
+from __future__ import annotations
+
+import dataclasses
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-SPEC_DIR = Path(__file__).resolve().parents[1] / "specs" / "minimal-coding-agent"
-REFERENCE = SPEC_DIR / "reference" / "agent.py"
+from harness.config import SandboxConfig
+from harness.sandbox import make_sandbox
+from harness.scoring import ScoreStatus, score
+from harness.specs import load_spec
+from tests.conftest import ROOT
 
-# name -> ([(old text, new text), ...], suite selection: a file, or file::test)
+SPEC = "minimal-coding-agent"
+REFERENCE = ROOT / "specs" / SPEC / "reference" / "agent.py"
+
+# name -> (patches [(old, new)], suite modules kept, clauses broken: {clause: stated by the paper?})
 VARIANTS = {
     "max_turns_default_100": (
         [('parser.add_argument("--max-turns", type=int, default=20)',
           'parser.add_argument("--max-turns", type=int, default=100)')],
-        ["test_loop.py::test_max_turns_defaults_to_20"]),
+        ["test_loop.py"], {"cli.max_turns.default": True, "cli.max_turns.warning": False}),
     "run_shell_wrong_json_shape": (
         [('{"stdout": cap_stream(out.decode', '{"output": cap_stream(out.decode'),
          ('"exit_code": proc.returncode', '"returncode": proc.returncode')],
-        ["test_shell.py"]),
+        ["test_shell.py"], None),  # nearly every run_shell clause reads the JSON: checked below
     "no_output_caps": (
         [("    if len(text) <= STREAM_CAP:\n        return text\n",
           "    if True:  # caps removed\n        return text\n")],
-        ["test_shell.py"]),
+        ["test_shell.py"], {"tools.run_shell.cap": True, "tools.run_shell.cap_notice": False}),
     "prints_api_key": (
         [("    redact = Redactor(options.api_key)\n",
           "    redact = Redactor(options.api_key)\n"
           "    print(f\"[debug] using API key {options.api_key}\", file=sys.stderr)\n")],
-        ["test_secrets.py"]),
+        ["test_cli.py", "test_secrets.py"], {"secrets.never_logged": True, "secrets.redacted": False}),
 }
+
+
+def variant_spec(tmp_path, modules):
+    specs = tmp_path / "specs"
+    shutil.copytree(ROOT / "specs" / SPEC, specs / SPEC, ignore=shutil.ignore_patterns("__pycache__"))
+    for test_module in (specs / SPEC / "suite").glob("test_*.py"):
+        if test_module.name not in modules:
+            test_module.unlink()
+    return load_spec(specs, SPEC)
 
 
 def patched_copy(tmp_path, patches):
@@ -49,24 +63,21 @@ def patched_copy(tmp_path, patches):
     return impl
 
 
-def run_suite(tmp_path, impl, selection):
-    suite = tmp_path / "suite"
-    shutil.copytree(SPEC_DIR / "suite", suite, ignore=shutil.ignore_patterns("__pycache__"))
-    env = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "HARNESS_IMPL_DIR": str(impl),
-           "PYTHONDONTWRITEBYTECODE": "1"}
-    command = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *selection]
-    return subprocess.run(command, cwd=suite, env=env, capture_output=True, text=True, timeout=300)
+def failing_clauses(spec, impl, judged_by=()):
+    result = score(dataclasses.replace(spec, judged_by=judged_by), impl, make_sandbox(SandboxConfig()))
+    assert result.status is ScoreStatus.scored, result.detail
+    assert all(t.clause for t in result.tests)
+    return {t.clause for t in result.tests if not t.ok}
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
-def test_suite_rejects_broken_variant(tmp_path, variant):
-    patches, selection = VARIANTS[variant]
-    result = run_suite(tmp_path, patched_copy(tmp_path, patches), selection)
-    assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]
-    assert " failed" in result.stdout
-
-
-def test_suite_passes_unmodified_reference(tmp_path):
-    result = run_suite(tmp_path, patched_copy(tmp_path, []), [])
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert " passed" in result.stdout and " failed" not in result.stdout
+def test_suite_rejects_broken_variant_and_names_its_clauses(tmp_path, variant):
+    patches, modules, broken = VARIANTS[variant]
+    spec, impl = variant_spec(tmp_path, modules), patched_copy(tmp_path, patches)
+    under_ours, under_paper = failing_clauses(spec, impl), failing_clauses(spec, impl, ("paper",))
+    if broken is None:  # the result's shape: every clause that reads it fails, and nothing outside run_shell
+        assert "tools.run_shell.result" in under_ours and all(c.startswith("tools.run_shell.") for c in under_ours)
+        assert "tools.run_shell.result" in under_paper
+        return
+    assert under_ours == set(broken)
+    assert under_paper == {clause for clause, in_paper in broken.items() if in_paper}

@@ -14,5 +14,17 @@ def test_the_summary_says_how_the_failed_trials_ended():
         "pass_rate": [1.0, 0.5, 0, 0, 0, 0, 0], "passed_all": [True] + [False] * 6, "cost_usd": 0.001,
     })
     line = summarize(results).splitlines()[-1].split()
-    assert line[3:6] == ["7", "2", "1"]  # trials, scored, infra_err
-    assert line[6:9] == ["memory:2", "tampered:1", "timeout:1"]
+    assert line[:4] == ["s", "ours/all", "m", "g"]  # records without spec_text and selection read as ours/all
+    assert line[4:7] == ["7", "2", "1"]  # trials, scored, infra_err
+    assert line[7:10] == ["memory:2", "tampered:1", "timeout:1"]
+
+
+def test_the_summary_keeps_texts_apart():
+    results = pd.DataFrame({
+        "spec": "s", "model": "m", "generator": "g", "status": "scored", "generation": 0,
+        "spec_text": ["ours", "upstream"], "selection": ["all", "paper"], "pass_rate": [1.0, 0.5],
+        "passed_all": [True, False], "cost_usd": None,
+    })
+    ours, upstream = summarize(results).splitlines()[-2:]
+    assert "ours/all" in ours and ours.split()[-3:-1] == ["1.0", "1.0"]
+    assert "upstream/paper" in upstream and upstream.split()[-3:-1] == ["0.5", "0.0"]

@@ -1,0 +1,53 @@
+"""Benchmark: one scoring run of a spec's suite on its reference, per text the spec declares.
+
+    python benchmarks/suite_time.py [--spec minimal-coding-agent] [--repeat 3]
+
+Scores the reference in the default sandbox, judged once by every test (spec.text=ours) and once by the tests of
+the upstream text's selection where the spec declares one (the paper clauses), and prints the median wall time of
+each and whether every test passed. The target for minimal-coding-agent: a full run in at most 45 s here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import statistics
+import time
+from pathlib import Path
+
+import yaml
+
+from harness.config import SandboxConfig
+from harness.sandbox import make_sandbox
+from harness.scoring import score
+from harness.specs import load_spec
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--spec", default="minimal-coding-agent")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    spec = load_spec(ROOT / "specs", args.spec)
+    manifest = yaml.safe_load((spec.root / "manifest.yaml").read_text())
+    upstream = (manifest.get("texts") or {}).get("upstream") or {}
+    selections = {"ours/all": ()}
+    if upstream.get("judged_by", "all") != "all":
+        selections["upstream/" + "+".join(upstream["judged_by"])] = tuple(upstream["judged_by"])
+    sandbox = make_sandbox(SandboxConfig())
+    print(f"{args.spec}: reference, {args.repeat} scoring runs per selection, {type(sandbox).__name__}")
+    for label, judged_by in selections.items():
+        times, outcomes = [], set()
+        for _ in range(args.repeat):
+            start = time.monotonic()
+            result = score(dataclasses.replace(spec, judged_by=judged_by), spec.reference_dir, sandbox)
+            times.append(time.monotonic() - start)
+            outcomes.add(f"{sum(t.ok for t in result.tests)}/{len(result.tests)} {result.status.value}")
+        runs = ", ".join(f"{t:.1f}" for t in times)
+        print(f"  {label:<16} median {statistics.median(times):.1f} s ({runs}); {' | '.join(sorted(outcomes))}")
+
+
+if __name__ == "__main__":
+    main()
