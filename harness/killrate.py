@@ -70,8 +70,10 @@ def blast_report(scored: list[MutantScore], suite_size: int) -> list[str]:
     if not radii:
         return ["blast radius: no mutant was killed"]
     p90 = radii[min(len(radii) - 1, int(0.9 * len(radii)))]
+    spread = " ".join(f"{width}:{n}" for width, n in sorted(Counter(radii).items()))
     lines = [f"blast radius over {len(radii)} killed mutants (tests failed, of {suite_size}): "
-             f"median {statistics.median(radii):g}, p90 {p90}, max {radii[-1]}"]
+             f"median {statistics.median(radii):g}, p90 {p90}, max {radii[-1]}",
+             f"  tests failed:mutants  {spread}"]
     for s in sorted(scored, key=lambda s: -(suite_size if s.blast < 0 else s.blast)):
         width = suite_size if s.blast < 0 else s.blast
         if s.killed and width > WIDE_SHARE * suite_size:

@@ -104,3 +104,17 @@ def paper(clause):
 def ours(clause):
     """Only our restatement states this clause."""
     return pytest.mark.clause(clause, "ours", what=CLAUSES[clause])
+
+
+def check_each(cases, check):
+    """Run `check(case)` for every case of one clause and fail once, naming each case that failed and why.
+
+    A clause is one test, however many cases pin it down: a bug in one behaviour costs one test, so pass rates
+    count clauses met rather than how many cases a suite happens to list for a clause."""
+    failed = []
+    for case in cases:
+        try:
+            check(case)
+        except AssertionError as exc:
+            failed.append(f"{case}: {(str(exc).strip().splitlines() or ['assertion failed'])[0][:300]}")
+    assert not failed, f"{len(failed)} of {len(cases)} cases failed: " + "; ".join(failed)

@@ -3,10 +3,8 @@
 Each table of calls is played one call per turn (agentrun.run_cases): a call that crashes or stalls the agent
 fails its own tests, and the calls after it are played again in a fresh run.
 """
-import pytest
-
 from agentrun import run_cases
-from clauses import ours, paper
+from clauses import check_each, ours, paper
 from scenarios import make_files, registry
 from scripted_server import call
 
@@ -89,28 +87,31 @@ def malformed(ws):
 # ---------------------------------------------------------------- read_file
 
 @paper("tools.read_file.lines")
-@pytest.mark.parametrize("case", cases("paper", errors=False))
-def test_read_file_returns_the_lines(runs, case):
-    # The paper does not say whether a range keeps its last line's newline.
-    assert runs["reads"].result(case).rstrip("\n") == READ_CASES[case][1].rstrip("\n")
+def test_read_file_returns_the_lines(runs):
+    def check(case):  # the paper does not say whether a range keeps its last line's newline
+        assert runs["reads"].result(case).rstrip("\n") == READ_CASES[case][1].rstrip("\n")
+    check_each(cases("paper", errors=False), check)
 
 
 @paper("tools.read_file.errors")
-@pytest.mark.parametrize("case", cases("paper", errors=True))
-def test_read_file_errors(runs, case):
-    assert runs["reads"].result(case).startswith("ERROR:")
+def test_read_file_errors(runs):
+    check_each(cases("paper", errors=True), lambda case: _is_error(runs["reads"].result(case)))
 
 
 @ours("tools.read_file.exact_text")
-@pytest.mark.parametrize("case", [c for c, (_, expected, _) in READ_CASES.items() if expected is not None])
-def test_read_file_returns_exact_text(runs, case):
-    assert runs["reads"].result(case) == READ_CASES[case][1]
+def test_read_file_returns_exact_text(runs):
+    def check(case):
+        assert runs["reads"].result(case) == READ_CASES[case][1]
+    check_each([c for c, (_, expected, _) in READ_CASES.items() if expected is not None], check)
 
 
 @ours("tools.read_file.range_errors")
-@pytest.mark.parametrize("case", cases("ours", errors=True))
-def test_read_file_range_and_type_errors(runs, case):
-    assert runs["reads"].result(case).startswith("ERROR:")
+def test_read_file_range_and_type_errors(runs):
+    check_each(cases("ours", errors=True), lambda case: _is_error(runs["reads"].result(case)))
+
+
+def _is_error(result):
+    assert result.startswith("ERROR:"), result[:200]
 
 
 @ours("tools.paths.absolute")

@@ -6,10 +6,8 @@ agree on; `ours` tests compare the exact result.
 """
 import re
 
-import pytest
-
 from agentrun import run_cases
-from clauses import ours, paper
+from clauses import check_each, ours, paper
 from scenarios import make_files, registry
 from scripted_server import call
 
@@ -102,16 +100,19 @@ def matches(result):
 
 
 @paper("tools.list_files.glob")
-@pytest.mark.parametrize("case", PAPER_LIST_CASES)
-def test_list_files_names_the_matching_paths(runs, case):
+def test_list_files_names_the_matching_paths(runs):
     run = runs["listing"]
-    assert listed(run.result(case), run.workspace) == listed(LIST_CASES[case][1], run.workspace)
+
+    def check(case):
+        assert listed(run.result(case), run.workspace) == listed(LIST_CASES[case][1], run.workspace)
+    check_each(PAPER_LIST_CASES, check)
 
 
 @ours("tools.list_files.exact")
-@pytest.mark.parametrize("case", LIST_CASES)
-def test_list_files_exact(runs, case):
-    assert runs["listing"].result(case) == LIST_CASES[case][1]
+def test_list_files_exact(runs):
+    def check(case):
+        assert runs["listing"].result(case) == LIST_CASES[case][1]
+    check_each(list(LIST_CASES), check)
 
 
 @paper("tools.arguments.missing")
@@ -125,9 +126,10 @@ def test_list_files_names_the_missing_pattern(runs):
 
 
 @paper("tools.search_text.matches")
-@pytest.mark.parametrize("case", PAPER_SEARCH_CASES)
-def test_search_text_finds_the_matching_lines(runs, case):
-    assert matches(runs["searching"].result(case)) == matches(SEARCH_CASES[case][1])
+def test_search_text_finds_the_matching_lines(runs):
+    def check(case):
+        assert matches(runs["searching"].result(case)) == matches(SEARCH_CASES[case][1])
+    check_each(PAPER_SEARCH_CASES, check)
 
 
 @paper("tools.search_text.matches")
@@ -145,9 +147,10 @@ def test_search_text_returns_up_to_200_results(runs):
 
 
 @ours("tools.search_text.exact")
-@pytest.mark.parametrize("case", [c for c, (_, expected) in SEARCH_CASES.items() if expected is not None])
-def test_search_text_exact(runs, case):
-    assert runs["searching"].result(case) == SEARCH_CASES[case][1]
+def test_search_text_exact(runs):
+    def check(case):
+        assert runs["searching"].result(case) == SEARCH_CASES[case][1]
+    check_each([c for c, (_, expected) in SEARCH_CASES.items() if expected is not None], check)
 
 
 @paper("tools.arguments.missing")
