@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Optional
 
-from harness.atomic import write_json_atomic
+from harness.atomic import locked, write_json_atomic
 from harness.records import RecordStore
 
 STOP_FILE = "budget-stop.txt"  # the last refusal, for the end-of-sweep summary
@@ -48,16 +48,21 @@ class Budget:
         return None
 
     @contextmanager
-    def claim(self, tid: str) -> Iterator[None]:
-        """Mark a trial as running with its estimate, for the other workers' arithmetic and the progress line."""
-        self.claims.mkdir(parents=True, exist_ok=True)
+    def admit(self, tid: str) -> Iterator[Optional[str]]:
+        """Refuse the trial (yield why) or claim its estimate until it ends (yield None), for the other workers'
+        arithmetic and the progress line. Deciding and claiming happen under the experiment's budget lock, so two
+        processes cannot both fit into the last dollar."""
         path = self.claims / f"{tid}.json"
-        estimate = self.spent_and_estimate()[1] if self.max_cost_usd is not None else 0.0
-        write_json_atomic(path, {"estimate_usd": estimate, "pid": os.getpid()})
+        with locked(self.store.run_dir / ".budget.lock"):
+            refusal = self.refusal()
+            if refusal is None:
+                estimate = self.spent_and_estimate()[1] if self.max_cost_usd is not None else 0.0
+                write_json_atomic(path, {"estimate_usd": estimate, "pid": os.getpid()})
         try:
-            yield
+            yield refusal
         finally:
-            path.unlink(missing_ok=True)
+            if refusal is None:
+                path.unlink(missing_ok=True)
 
 
 def _alive(pid: int) -> bool:

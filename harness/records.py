@@ -77,6 +77,7 @@ class TrialRecord:
     parent_trial_id: Optional[str] = None
     spec_text: str = "ours"  # the text the model was given: "ours" (spec.md) or "upstream" (the pinned original)
     selection: str = "all"  # the tests that judged it: "all", or the clause tags they carry ("paper")
+    sandbox: str = ""  # the sandbox backend that ran the code ("bwrap" or "process"), never "auto"
     harness_version: str = __version__
     git_sha: str = field(default_factory=lambda: git_sha())
     created_at: str = ""
@@ -119,6 +120,10 @@ class RecordStore:
 
     def path(self, tid: str) -> Path:
         return self.trials_dir / f"{tid}.json"
+
+    def lock_path(self, tid: str) -> Path:
+        """Held (flock) by the process running the trial."""
+        return self.trials_dir / ".locks" / f"{tid}.lock"
 
     def artifacts(self, tid: str) -> Path:
         """Folder for a trial's transcript, implementation and logs."""

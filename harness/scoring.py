@@ -91,6 +91,8 @@ def score(spec: Spec, impl_dir: Path, sandbox: Sandbox, fail_fast: bool = False)
         argv = [
             sys.executable, "-m", "pytest", str(work / "suite"), "-q", "-s", "--tb=short", "-p", "no:cacheprovider",
             "-p", "harness_report", "-c", str(work / "pytest.ini"), "--rootdir", str(work / "suite"),
+            # pytest's temp dirs inside the work dir: never shared with (or cleaned up after) other pytest runs
+            "--basetemp", str(work / "tmp"),
         ] + (["-x"] if fail_fast else []) + (["--harness-select", ",".join(spec.judged_by)] if spec.judged_by else [])
         env = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "HARNESS_IMPL_DIR": str(work / "impl"),
                "PYTHONPATH": str(work)}

@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Optional
 
+from harness.atomic import locked
 from harness.budget import Budget
 from harness.cache import CacheMiss, ResponseCache
 from harness.config import HarnessConfig, SpecText, to_plain
@@ -80,13 +81,18 @@ def run_one(cfg: HarnessConfig, spec: Spec, generator: Generator, defining: dict
     store = RecordStore(Path(cfg.runs_dir) / cfg.experiment.name)
     if store.is_done(tid):
         return TrialOutcome(store.load(tid), skipped=True)
-    budget = Budget(store.run_dir, cfg.max_cost_usd)
-    refusal = budget.refusal()
-    if refusal:
-        log.warning("%s [%s]", refusal, tid)
-        return TrialOutcome(None, skipped=True, refused=refusal)
-    with budget.claim(tid):
-        return _run_one(cfg, spec, generator, store, tid, uses_model, generation, parent_id, label)
+    # Several harness processes may share an experiment (two sweeps, launcher workers): a trial runs in one only.
+    with locked(store.lock_path(tid), wait=False) as mine:
+        if not mine:
+            log.warning("trial %s is running in another harness process; left to it", tid)
+            return TrialOutcome(None, skipped=True, refused="running in another harness process")
+        if store.is_done(tid):  # another process finished it between our first look and the lock
+            return TrialOutcome(store.load(tid), skipped=True)
+        with Budget(store.run_dir, cfg.max_cost_usd).admit(tid) as refusal:
+            if refusal:
+                log.warning("%s [%s]", refusal, tid)
+                return TrialOutcome(None, skipped=True, refused=refusal)
+            return _run_one(cfg, spec, generator, store, tid, uses_model, generation, parent_id, label)
 
 
 def _run_one(cfg: HarnessConfig, spec: Spec, generator: Generator, store: RecordStore, tid: str, uses_model: bool,
@@ -107,7 +113,8 @@ def _run_one(cfg: HarnessConfig, spec: Spec, generator: Generator, store: Record
         suite_sha256=spec.suite_sha256, generator=label or cfg.generator.kind,
         model=cfg.model.name if gateway else "-", litellm_model=cfg.model.litellm_model if gateway else "-",
         temperature=cfg.temperature, seed=cfg.seed, sample=cfg.sample, generation=generation,
-        parent_trial_id=parent_id, spec_text=spec.text_name, selection=spec.selection, created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        parent_trial_id=parent_id, spec_text=spec.text_name, selection=spec.selection,
+        sandbox=make_sandbox(cfg.sandbox).name, created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         config=to_plain(cfg), **_usage_fields(gateway.usage if gateway else Usage()), **fields,
     )
     store.write(record)

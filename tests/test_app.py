@@ -11,7 +11,7 @@ from tests.conftest import PLANTED_KEY, ROOT, run_harness
 
 REQUIRED_COLUMNS = """trial_id experiment spec spec_sha256 suite_sha256 generator model temperature seed status
 tests_total tests_passed tests_failed tests_errored pass_rate passed_all prompt_tokens completion_tokens cost_usd
-gen_seconds score_seconds harness_version git_sha created_at""".split()
+gen_seconds score_seconds spec_text selection sandbox harness_version git_sha created_at""".split()
 
 
 def test_demo_table_has_every_cell_and_column(demo_results):
@@ -20,6 +20,8 @@ def test_demo_table_has_every_cell_and_column(demo_results):
     assert demo_results["temperature"].nunique() >= 3 and demo_results["seed"].nunique() >= 3
     assert demo_results["trial_id"].is_unique
     assert (demo_results["status"] == "scored").all()
+    assert set(demo_results["sandbox"]) <= {"bwrap", "process"}  # the backend that ran, never "auto"
+    assert set(demo_results["spec_text"]) == {"ours"} and set(demo_results["selection"]) == {"all"}
 
 
 def test_reference_answers_pass_and_mutants_are_marked(demo_results):
