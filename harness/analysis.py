@@ -13,8 +13,11 @@ from typing import Iterable
 
 import pandas as pd
 
-# Not the model's fault (provider outages, harness bugs): such trials leave every denominator.
-EXCLUDED_STATUSES = frozenset({"infra_error", "error"})
+from harness.records import RETRIED_STATUSES
+
+# Not the model's fault (provider outages, harness bugs): such trials leave every denominator. One definition,
+# the statuses a re-run retries (harness.records), used by every table, summary and plot.
+EXCLUDED_STATUSES = frozenset(s.value for s in RETRIED_STATUSES)
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
@@ -122,33 +125,48 @@ def _with_roots(rows: pd.DataFrame) -> pd.DataFrame:
 def chains(results: pd.DataFrame) -> pd.DataFrame:
     """One row per bootstrap chain (the rows linked by parent_trial_id back to a generation-0 trial).
 
-    Columns: root (generation 0's trial id), model, temperature, seed, generations (how many were recorded),
-    survived = the number of leading generations 0, 1, ... that pass every test (a chain whose generation 0
-    fails survives 0), reproduced = generations 0 and 1 both pass every test (the paper's question: did the
-    agent re-implement itself?).
+    Columns: root (generation 0's trial id), model, temperature, seed, generations (how many were recorded with a
+    status that counts), survived = the number of leading generations 0, 1, ... that pass every test (a chain
+    whose generation 0 fails survives 0), reproduced = generations 0 and 1 both pass every test (the paper's
+    question: did the agent re-implement itself?). `reproduced` is None (unknown) when generation 0 passed but
+    generation 1 has no counted record (an infra error, or not run yet): that chain says nothing either way.
     """
-    rows = _with_roots(model_failures(results)).sort_values(["root", "generation"])
+    rows = _counted_with_roots(results).sort_values(["root", "generation"])
     out = []
     for chain_root, chain in rows.groupby("root", sort=True):
         passed = list(chain["passed_all"].astype(bool))
         survived = next((i for i, ok in enumerate(passed) if not ok), len(passed))
         first = chain.iloc[0]
+        generation_1 = (chain["generation"] == 1).any()
+        reproduced = (passed[0] and passed[1]) if generation_1 and chain["generation"].iloc[0] == 0 else (
+            False if chain["generation"].iloc[0] == 0 and not passed[0] else None)
         out.append({"root": chain_root, "model": first["model"], "temperature": first["temperature"],
                     "seed": first["seed"], "generations": len(chain), "survived": survived,
-                    "reproduced": len(passed) > 1 and passed[0] and passed[1]})
+                    "reproduced": reproduced})
     return pd.DataFrame(out, columns=["root", "model", "temperature", "seed", "generations", "survived",
                                       "reproduced"])
 
 
+def _counted_with_roots(results: pd.DataFrame) -> pd.DataFrame:
+    """Counted rows, each with its chain's root found over all rows, so an excluded generation 0 does not
+    split its chain."""
+    rooted = _with_roots(results)
+    return rooted.loc[~rooted["status"].isin(EXCLUDED_STATUSES)].copy()
+
+
 def chain_summary(results: pd.DataFrame, by: Iterable[str] = ("model", "temperature")) -> pd.DataFrame:
-    """Per group: chains, the share that reproduced themselves (with a Wilson interval), mean and max survival."""
+    """Per group: chains, how many have a known outcome, the share of those that reproduced themselves (with a
+    Wilson interval), mean and max survival. Chains whose reproduction is unknown (see `chains`) leave the
+    denominator of `reproduced`."""
     table = chains(results)
     by = list(by)
     rows = []
     for key, group in table.groupby(by, sort=True):
-        low, high = wilson_interval(int(group["reproduced"].sum()), len(group))
+        known = group["reproduced"].dropna().astype(bool)
+        low, high = wilson_interval(int(known.sum()), len(known))
         rows.append({**dict(zip(by, key if isinstance(key, tuple) else (key,))), "chains": len(group),
-                     "reproduced": group["reproduced"].mean(), "wilson_low": low, "wilson_high": high,
+                     "known": len(known), "reproduced": known.mean() if len(known) else float("nan"),
+                     "wilson_low": low, "wilson_high": high,
                      "mean_survived": group["survived"].mean(), "max_survived": group["survived"].max()})
     return pd.DataFrame(rows).set_index(by) if rows else pd.DataFrame()
 
@@ -156,32 +174,49 @@ def chain_summary(results: pd.DataFrame, by: Iterable[str] = ("model", "temperat
 def survival_by_generation(results: pd.DataFrame, by: Iterable[str] = ("model", "temperature")) -> pd.DataFrame:
     """Per group and generation g = 0 .. G (G the highest generation in the table): how many chains reach g alive.
 
-    Over the c chains of a group (see `chains`; rows with status infra_error or error are dropped first), with
-    s_g of them having a recorded generation g that passes every test:
+    A chain's generation g is known alive when it is recorded with a counted status and passes every test; known
+    dead when it is recorded and fails, or when an earlier generation left no implementation (the chain ended
+    there); unknown otherwise (recorded as infra_error or error, or never run because the sweep was shallower).
+    Over the c_g chains of a group whose generation g is known, with s_g of them alive:
 
-        share = s_g / c,   with its 95 % Wilson interval (see `wilson_interval`)
+        share = s_g / c_g,   with its 95 % Wilson interval (see `wilson_interval`)
 
-    A chain that stopped before g (its last generation left no code, or the run was shallower) counts in c but
-    not in s_g. Unlike `chains`' `survived`, a generation g that passes after a failing g - 1 still counts.
-    Columns: the `by` columns, generation, chains (c), survivors (s_g), share, wilson_low, wilson_high.
+    Unknown generations leave the denominator: an outage never counts as a chain dying. Unlike `chains`'
+    `survived`, a generation g that passes after a failing g - 1 still counts.
+    Columns: the `by` columns, generation, chains (c_g), survivors (s_g), share, wilson_low, wilson_high.
     """
     by = list(by)
     columns = [*by, "generation", "chains", "survivors", "share", "wilson_low", "wilson_high"]
-    rows = _with_roots(model_failures(results))
+    rows = _counted_with_roots(results)
     if rows.empty:
         return pd.DataFrame(columns=columns)
     last = int(rows["generation"].max())
     out = []
     for key, group in rows.groupby(by, sort=True):
         key = dict(zip(by, key if isinstance(key, tuple) else (key,)))
-        n_chains = group["root"].nunique()
-        passing = group[group["passed_all"].fillna(False).astype(bool)]
+        states = [_generation_states(chain, last) for _, chain in group.groupby("root")]
         for g in range(last + 1):
-            alive = passing.loc[passing["generation"] == g, "root"].nunique()
-            low, high = wilson_interval(alive, n_chains)
-            out.append({**key, "generation": g, "chains": n_chains, "survivors": alive,
-                        "share": alive / n_chains, "wilson_low": low, "wilson_high": high})
+            known = [state[g] for state in states if state[g] is not None]
+            alive = sum(known)
+            low, high = wilson_interval(alive, len(known))
+            out.append({**key, "generation": g, "chains": len(known), "survivors": alive,
+                        "share": alive / len(known) if known else float("nan"), "wilson_low": low,
+                        "wilson_high": high})
     return pd.DataFrame(out, columns=columns)
+
+
+def _generation_states(chain: pd.DataFrame, last: int) -> list:
+    """True (alive), False (dead) or None (unknown) for generations 0 .. last of one chain's counted rows."""
+    by_generation = {int(r["generation"]): r for _, r in chain.iterrows()}
+    states, ended = [], False
+    for g in range(last + 1):
+        row = by_generation.get(g)
+        if row is not None:
+            states.append(bool(row["passed_all"]) if pd.notna(row["passed_all"]) else False)
+            ended = row["status"] == "no_code"  # nothing for the next generation to run: the chain ends here
+        else:
+            states.append(False if ended else None)
+    return states
 
 
 FAILING_OUTCOMES = frozenset({"failed", "errored"})

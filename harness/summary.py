@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from harness.analysis import chain_summary
+from harness.analysis import chain_summary, model_failures
 from harness.records import RETRIED_STATUSES, TrialStatus
 
 RETRIED = [s.value for s in RETRIED_STATUSES]
@@ -19,14 +19,17 @@ def summarize(results: pd.DataFrame) -> str:
         return "no trials recorded"
     # cost_usd is None for models without a price: an all-None column must still sum to NaN, not fail.
     results = results.assign(text=text_label(results), cost_usd=pd.to_numeric(results["cost_usd"], errors="coerce"))
-    grouped = results.groupby(["spec", "text", "model", "generator"], sort=True)
+    keys = ["spec", "text", "model", "generator"]
+    grouped = results.groupby(keys, sort=True)
+    counted = model_failures(results).astype({"pass_rate": float, "passed_all": float}).groupby(keys, sort=True)
     table = pd.DataFrame({
         "trials": grouped.size(),
         "scored": grouped["status"].apply(lambda s: int((s == "scored").sum())),
         "infra_err": grouped["status"].apply(lambda s: int(s.isin(RETRIED).sum())),
         "other": grouped["status"].apply(_other_endings),
-        "pass_rate": grouped["pass_rate"].mean().round(3),
-        "passed_all": grouped["passed_all"].mean().round(3),
+        # Infra and harness errors are not the model's: they leave the denominators (see analysis.model_failures).
+        "pass_rate": counted["pass_rate"].mean().round(3),
+        "passed_all": counted["passed_all"].mean().round(3),
         "cost_usd": grouped["cost_usd"].sum(min_count=1).round(4),
     })
     text = table.to_string()

@@ -163,11 +163,39 @@ def test_survival_by_generation_counts_passing_generations_over_all_chains():
         {"trial_id": "e1", "parent_trial_id": "e0", "generation": 1, "passed_all": True, "status": "infra_error"},
     ]).assign(model="m", temperature=0.0, seed=9)], ignore_index=True)
     table = survival_by_generation(rows).set_index("generation")
-    assert list(table.index) == [0, 1, 2, 3] and (table["chains"] == 5).all()
-    # g=0: a0 b0 e0; g=1: a1 d1 (b1 fails, e1 excluded); g=2: a2; g=3: a3 fails.
+    assert list(table.index) == [0, 1, 2, 3]
+    # Known generations only: e1 (infra) and every generation never recorded leave the denominator.
+    # g=0: a0 b0 c0 d0 e0, alive a0 b0 e0; g=1: a1 b1 d1, alive a1 d1; g=2: a2; g=3: a3 fails.
+    assert table["chains"].tolist() == [5, 3, 1, 1]
     assert table["survivors"].tolist() == [3, 2, 1, 0]
-    assert table["share"].tolist() == pytest.approx([3 / 5, 2 / 5, 1 / 5, 0.0])
-    assert (table.loc[1, "wilson_low"], table.loc[1, "wilson_high"]) == pytest.approx(wilson_interval(2, 5))
+    assert table["share"].tolist() == pytest.approx([3 / 5, 2 / 3, 1.0, 0.0])
+    assert (table.loc[1, "wilson_low"], table.loc[1, "wilson_high"]) == pytest.approx(wilson_interval(2, 3))
+
+
+def test_a_chain_that_left_no_code_is_dead_in_later_generations():
+    rows = pd.DataFrame([
+        {"trial_id": "f0", "parent_trial_id": None, "generation": 0, "passed_all": True, "status": "scored"},
+        {"trial_id": "f1", "parent_trial_id": "f0", "generation": 1, "passed_all": False, "status": "no_code"},
+        {"trial_id": "g0", "parent_trial_id": None, "generation": 0, "passed_all": True, "status": "scored"},
+        {"trial_id": "g1", "parent_trial_id": "g0", "generation": 1, "passed_all": True, "status": "scored"},
+        {"trial_id": "g2", "parent_trial_id": "g1", "generation": 2, "passed_all": True, "status": "scored"},
+    ]).assign(model="m", temperature=0.0, seed=0)
+    table = survival_by_generation(rows).set_index("generation")
+    assert table["chains"].tolist() == [2, 2, 2] and table["survivors"].tolist() == [2, 1, 1]
+
+
+def test_an_infra_error_never_counts_as_a_chain_failing_to_reproduce():
+    rows = pd.concat([_chain_rows(), pd.DataFrame([
+        {"trial_id": "e0", "parent_trial_id": None, "generation": 0, "passed_all": True, "status": "scored"},
+        {"trial_id": "e1", "parent_trial_id": "e0", "generation": 1, "passed_all": False, "status": "infra_error"},
+        {"trial_id": "x0", "parent_trial_id": None, "generation": 0, "passed_all": False, "status": "error"},
+        {"trial_id": "x1", "parent_trial_id": "x0", "generation": 1, "passed_all": True, "status": "scored"},
+    ]).assign(model="m", temperature=0.0, seed=9)], ignore_index=True)
+    table = chains(rows).set_index("root")
+    assert table.loc["e0", "reproduced"] is None  # unknown, not False
+    assert "x1" not in table.index  # an excluded generation 0 does not split its chain off
+    row = chain_summary(rows).loc[("m", 0.0)]
+    assert (row["chains"], row["known"]) == (5, 3) and row["reproduced"] == pytest.approx(1 / 3)
 
 
 def test_survival_by_generation_splits_groups_and_handles_no_rows():

@@ -28,3 +28,13 @@ def test_the_summary_keeps_texts_apart():
     ours, upstream = summarize(results).splitlines()[-2:]
     assert "ours/all" in ours and ours.split()[-3:-1] == ["1.0", "1.0"]
     assert "upstream/paper" in upstream and upstream.split()[-3:-1] == ["0.5", "0.0"]
+
+
+def test_infra_errors_leave_the_pass_rate_denominators():
+    results = pd.DataFrame({
+        "spec": "s", "model": "m", "generator": "g", "status": ["scored", "infra_error", "error"], "generation": 0,
+        "pass_rate": [1.0, 0.0, 0.0], "passed_all": [True, False, False], "cost_usd": 0.001,
+    })
+    line = summarize(results).splitlines()[-1].split()
+    assert line[4:7] == ["3", "1", "2"]  # trials, scored, infra_err
+    assert line[8:10] == ["1.0", "1.0"]  # pass_rate and passed_all over the one counted trial, not 0.333
