@@ -22,12 +22,13 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from harness.cache import CacheMode
-from harness.config import PROJECT_ROOT, HarnessConfig, register_configs, to_typed
+from harness.config import PROJECT_ROOT, HarnessConfig, register_configs, to_typed, validate
 from harness.errors import HarnessError
 from harness.redact import redact_logs
 from harness.gateway import check_credentials
 from harness.generate import make_generator, needs_model
 from harness.progress import JOBS_VARIABLE, show
+from harness.sandbox import check_sandbox
 from harness.chain import check_chain
 from harness.trial import configured_spec, needs_for, run_trial
 
@@ -59,7 +60,12 @@ def main() -> None:
         except (HarnessError, HydraException, OmegaConfBaseException) as exc:
             print(f"harness: error: {one_line(exc)}", file=sys.stderr)
             sys.exit(2)
-    _app()
+    try:
+        _app()
+    except KeyboardInterrupt:
+        print("harness: interrupted; finished trials are recorded and the interrupted one is marked "
+              "`interrupted` with what it spent; run the same command again to resume", file=sys.stderr)
+        sys.exit(130)
 
 
 def preflight(argv: list[str]) -> None:
@@ -96,6 +102,8 @@ def _values(override) -> list[str]:
 
 def check(cfg: HarnessConfig) -> None:
     """Everything that can be known wrong before a trial runs."""
+    validate(cfg)
+    check_sandbox(cfg.sandbox)
     spec = configured_spec(cfg)
     if cfg.generator.kind == "chain":
         check_chain(cfg, spec)

@@ -21,6 +21,7 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from harness.config import PROJECT_ROOT, HarnessConfig, register_configs
+from harness.errors import ConfigError, HarnessError
 from harness.records import RecordStore, build_tables
 
 CONFIGS = "configs.jsonl"
@@ -45,9 +46,14 @@ def replay(archive: Path, runs_dir: Path, specs_dir: Path) -> Path:
     """Re-run every job of the archive against its cache only; returns the replayed experiment folder."""
     from harness.trial import run_trial  # imported late: it pulls in the whole pipeline
 
-    with tarfile.open(archive, "r:gz") as tar:
-        tar.extractall(runs_dir / ".replay", filter="data")
     source = runs_dir / ".replay"
+    try:
+        with tarfile.open(archive, "r:gz") as tar:
+            tar.extractall(source, filter="data")
+    except (tarfile.TarError, OSError, EOFError) as exc:  # truncated, not gzip, or an unsafe member
+        raise ConfigError(f"{archive} is not a readable harness archive ({type(exc).__name__}: {exc})") from exc
+    if not (source / CONFIGS).is_file():
+        raise ConfigError(f"{archive} holds no {CONFIGS}: make archives with `harness-archive export`")
     run_dir = None
     for line in (source / CONFIGS).read_text().splitlines():
         cfg = _replay_config(json.loads(line), runs_dir, specs_dir, source / "cache")
@@ -83,7 +89,10 @@ def main(argv: list[str] | None = None) -> None:
     else:
         if not args.archive.is_file():
             sys.exit(f"harness-archive: error: no archive at {args.archive}")
-        print(f"replayed into {replay(args.archive, args.runs_dir, args.specs_dir)}")
+        try:
+            print(f"replayed into {replay(args.archive, args.runs_dir, args.specs_dir)}")
+        except HarnessError as exc:
+            sys.exit(f"harness-archive: error: {exc}")
 
 
 if __name__ == "__main__":

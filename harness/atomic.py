@@ -32,6 +32,15 @@ def write_json_atomic(path: Path, data: Any) -> None:
     write_bytes_atomic(path, json.dumps(data, indent=1, sort_keys=True, default=str).encode("utf-8"))
 
 
+def quarantine(path: Path) -> Path:
+    """Move a corrupt file into `corrupt/` beside it, under a name that never overwrites an earlier one."""
+    folder = path.parent / "corrupt"
+    folder.mkdir(exist_ok=True)
+    target = folder / f"{path.name}.{os.getpid()}.{len(list(folder.iterdir()))}"
+    os.replace(path, target)
+    return target
+
+
 @contextmanager
 def locked(path: Path, wait: bool = True) -> Iterator[bool]:
     """Hold an exclusive flock on `path` (created if needed); yields False at once when `wait` is off and another

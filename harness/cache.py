@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from enum import Enum
 from pathlib import Path
 from typing import Any, Optional
 
-from harness.atomic import write_json_atomic
+from harness.atomic import quarantine, write_json_atomic
 from harness.errors import HarnessError
+
+log = logging.getLogger(__name__)
 
 # Request fields that never change the answer, or must never be stored.
 NOT_IN_KEY = {"api_key", "timeout", "max_retries", "drop_params", "harness_synthetic"}
@@ -57,6 +60,9 @@ class ResponseCache:
             return None
         try:
             return json.loads(self.path(key).read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError):  # a torn or edited entry: moved aside, then a miss like any other
+            log.warning("cache entry %s is corrupt; moved to %s", self.path(key), quarantine(self.path(key)))
+            return self.get(key, describe)
         except FileNotFoundError:
             if self.mode is CacheMode.replay:
                 raise CacheMiss(f"replay: no recorded response for {describe} (cache key {key[:16]}) "

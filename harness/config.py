@@ -6,6 +6,7 @@ override fails while Hydra composes the config, before anything runs.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -137,3 +138,39 @@ def to_typed(cfg: Any) -> HarnessConfig:
 def to_plain(cfg: HarnessConfig) -> dict:
     """The resolved config as JSON-ready data, for provenance in records."""
     return OmegaConf.to_container(OmegaConf.structured(cfg), resolve=True, enum_to_str=True)
+
+
+# name -> (smallest allowed, largest allowed or None), checked before anything runs. Below these a sandbox cannot
+# even start Python, so a trial's failure would be the limit's, not the model's.
+RANGES = {
+    "temperature": (0.0, 2.0), "sample": (0, None), "max_cost_usd": (1e-9, None),
+    "model.max_tokens": (1, None), "model.timeout_s": (0.001, None), "model.max_attempts": (1, None),
+    "model.backoff_s": (0.0, None), "generator.max_turns": (1, None), "generator.max_total_tokens": (1, None),
+    "generator.timeout_s": (0.001, None), "generator.depth": (0, None),
+    "sandbox.memory_mb": (256, None), "sandbox.processes": (16, None), "sandbox.file_mb": (1, None),
+    "sandbox.open_files": (64, None), "sandbox.output_mb": (1, None), "sandbox.disk_mb": (16, None),
+    "sandbox.output_cap_bytes": (1024, None),
+}
+
+
+def validate(cfg: HarnessConfig) -> None:
+    """Raise ConfigError naming the first setting outside its range (see RANGES), or an unusable path."""
+    from harness.errors import ConfigError  # errors imports nothing of ours; kept local to show it is the only use
+
+    for dotted, (low, high) in RANGES.items():
+        value = cfg
+        for part in dotted.split("."):
+            value = getattr(value, part)
+        if value is None:
+            continue
+        if value < low or (high is not None and value > high):
+            bound = f"between {low:g} and {high:g}" if high is not None else f"at least {low:g}"
+            raise ConfigError(f"{dotted}={value} is out of range: it must be {bound}")
+    if not str(cfg.runs_dir).strip():
+        raise ConfigError("runs_dir is empty; give a folder, e.g. runs_dir=runs")
+    runs = Path(cfg.runs_dir).expanduser()
+    existing = next(p for p in [runs, *runs.parents] if p.exists())
+    if not existing.is_dir():
+        raise ConfigError(f"runs_dir={cfg.runs_dir}: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(f"runs_dir={cfg.runs_dir}: {existing} is not writable")

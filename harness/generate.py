@@ -132,7 +132,9 @@ def _import(cfg: GeneratorConfig, needs: Needs) -> Generator:
     if cfg.import_url:
         if not cfg.import_sha256:
             raise ConfigError("generator.import_url needs generator.import_sha256 (the pin that makes it reproducible)")
-        return PinnedFileGenerator(Pin(cfg.import_url, cfg.import_sha256), needs.cache_dir)
+        pin = Pin(cfg.import_url, cfg.import_sha256)
+        fetch(pin, needs.cache_dir)  # a 404 or a wrong sha256 is the user's one-line error now, not a trial's
+        return PinnedFileGenerator(pin, needs.cache_dir)
     folder = Path(cfg.import_path or "").expanduser()
     if not cfg.import_path or not folder.is_dir():
         raise ConfigError("generator=import needs generator.import_path=<an existing folder> or "

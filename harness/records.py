@@ -10,6 +10,7 @@ import dataclasses
 import functools
 import hashlib
 import json
+import logging
 import os
 import subprocess
 from dataclasses import dataclass, field
@@ -20,9 +21,11 @@ from typing import Any, Optional
 import pandas as pd
 
 from harness import __version__
-from harness.atomic import write_json_atomic
+from harness.atomic import quarantine, write_json_atomic
 from harness.config import PROJECT_ROOT
 from harness.redact import redact
+
+log = logging.getLogger(__name__)
 
 
 class TrialStatus(str, Enum):
@@ -37,9 +40,10 @@ class TrialStatus(str, Enum):
     tampered = "tampered"  # a forged or garbled report, or a file shadowing a module the suite or pytest imports
     infra_error = "infra_error"  # the provider kept failing: not the model's fault; retried on the next run
     error = "error"  # a harness bug, caught at the trial boundary; retried on the next run
+    interrupted = "interrupted"  # stopped by the user (Ctrl-C); its spend is kept, and it is retried
 
 
-RETRIED_STATUSES = {TrialStatus.infra_error, TrialStatus.error}
+RETRIED_STATUSES = {TrialStatus.infra_error, TrialStatus.error, TrialStatus.interrupted}
 
 
 @dataclass(frozen=True)
@@ -130,10 +134,8 @@ class RecordStore:
         return self.trials_dir / tid
 
     def load(self, tid: str) -> Optional[dict]:
-        try:
-            return json.loads(self.path(tid).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return None
+        """The record, or None when there is none (a corrupt one is moved aside and counts as none)."""
+        return _read_json(self.path(tid))
 
     def is_done(self, tid: str) -> bool:
         """A trial is done once recorded with a status that is not retried on the next run."""
@@ -145,7 +147,21 @@ class RecordStore:
         write_json_atomic(self.path(record.trial_id), redact(data))
 
     def all(self) -> list[dict]:
-        return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(self.trials_dir.glob("*.json"))]
+        return [r for r in map(_read_json, sorted(self.trials_dir.glob("*.json"))) if r is not None]
+
+
+def _read_json(path: Path) -> Optional[dict]:
+    """A JSON file's content; None when it does not exist, or when it is corrupt, in which case it is moved into a
+    `corrupt/` folder beside it (named in a warning) so that the trial runs again instead of failing every job."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (ValueError, UnicodeDecodeError) as exc:
+        aside = quarantine(path)
+        log.warning("%s is corrupt (%s); moved to %s, and its trial will run again", path, type(exc).__name__, aside)
+        return None
+
 
 
 ROW_ORDER = ["spec", "model", "generator", "temperature", "seed", "sample", "generation", "trial_id"]

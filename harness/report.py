@@ -98,7 +98,10 @@ def main(argv: list[str] | None = None) -> None:
     results_path, tests_path = run_dir / "results.parquet", run_dir / "tests.parquet"
     if not results_path.is_file():
         parser.error(f"no results table at {results_path}")
-    results = pd.read_parquet(results_path)
+    try:
+        results = pd.read_parquet(results_path)
+    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+        parser.error(f"cannot read {results_path} ({type(exc).__name__}); rebuild it by re-running the sweep")
     names = args.notebooks or default_notebooks(results)
     out = run_dir / "report"
     out.mkdir(exist_ok=True)

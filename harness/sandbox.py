@@ -21,6 +21,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,7 @@ from typing import Mapping, Optional, Sequence
 
 from harness.capture import Drain, OutputLimit, disk_usage
 from harness.config import SandboxConfig, SandboxKind
+from harness.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -155,8 +157,10 @@ class ProcessSandbox:
         drains = [Drain(proc.stdout, self.output_cap_bytes, flood), Drain(proc.stderr, self.output_cap_bytes, flood)]
         if pipe:
             drains.append(Drain(open(report_r, "rb"), self.output_cap_bytes * 8, None))
-        timed_out, disk_exceeded = self._wait(proc, timeout_s, watched)
-        _kill_group(proc.pid)  # also takes down grandchildren left behind by a finished child
+        try:
+            timed_out, disk_exceeded = self._wait(proc, timeout_s, watched)
+        finally:  # also takes down grandchildren left behind by a finished child, and everything on Ctrl-C
+            _kill_group(proc.pid)
         proc.wait()
         for drain in drains:
             drain.join(timeout=5)  # a grandchild that left the group may hold a pipe open: do not wait for it
@@ -299,3 +303,25 @@ def make_sandbox(cfg: SandboxConfig) -> ProcessSandbox:
     if kind is SandboxKind.bwrap:
         return BwrapSandbox(cfg.output_cap_bytes, limits)
     return ProcessSandbox(cfg.output_cap_bytes, limits)
+
+
+def check_sandbox(cfg: SandboxConfig) -> None:
+    """Preflight: the configured backend exists and can start Python within its limits, so that a limit set too
+    low (or a missing bubblewrap) is the user's one-line error, not a failure recorded against a model."""
+    if cfg.kind is SandboxKind.bwrap and not bwrap_available():
+        raise ConfigError("sandbox=bwrap, but bubblewrap is not installed: apt-get install bubblewrap "
+                          "(or sandbox=auto to fall back to the weaker process sandbox)")
+    _start_python(*(getattr(cfg, f.name) for f in dataclasses.fields(cfg)))
+
+
+@functools.lru_cache(maxsize=None)
+def _start_python(*values) -> None:  # once per distinct sandbox config and process
+    cfg = SandboxConfig(*values)
+    with tempfile.TemporaryDirectory(prefix="harness-sandbox-check-") as tmp:
+        result = make_sandbox(cfg).exec([sys.executable, "-c", "import json, subprocess"], cwd=Path(tmp), env={},
+                                        timeout_s=30)
+    if not result.success:
+        detail = (result.stderr.strip().splitlines() or [f"exit status {result.returncode}"])[-1][:200]
+        raise ConfigError(f"the {cfg.kind.value} sandbox cannot start Python with these limits "
+                          f"(memory_mb={cfg.memory_mb}, processes={cfg.processes}, open_files={cfg.open_files}): "
+                          f"{detail}")

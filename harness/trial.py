@@ -107,7 +107,12 @@ def _run_one(cfg: HarnessConfig, spec: Spec, generator: Generator, store: Record
                           cache=ResponseCache(Path(cfg.cache.dir), cfg.cache.mode))
         gateway.spec_texts[spec.name] = spec.text  # lets the synthetic model recognise an upstream text too
     ctx = GenerationContext(gateway, cfg.temperature, cfg.seed, artifacts)
-    fields = _run_stages(cfg, spec, generator, ctx)
+    interrupted = None
+    try:
+        fields = _run_stages(cfg, spec, generator, ctx)
+    except KeyboardInterrupt as exc:  # recorded with what it spent, then the sweep stops; retried next run
+        interrupted = exc
+        fields = _fields(TrialStatus.interrupted, "interrupted by the user (Ctrl-C)", 0.0, 0.0)
     record = TrialRecord(
         trial_id=tid, experiment=cfg.experiment.name, spec=spec.name, spec_sha256=spec.spec_sha256,
         suite_sha256=spec.suite_sha256, generator=label or cfg.generator.kind,
@@ -118,6 +123,8 @@ def _run_one(cfg: HarnessConfig, spec: Spec, generator: Generator, store: Record
         config=to_plain(cfg), **_usage_fields(gateway.usage if gateway else Usage()), **fields,
     )
     store.write(record)
+    if interrupted is not None:
+        raise interrupted
     return TrialOutcome(store.load(tid), skipped=False)
 
 
