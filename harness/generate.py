@@ -7,6 +7,7 @@ that need no model (the spec's own reference, or an implementation made elsewher
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from dataclasses import dataclass
@@ -169,6 +170,29 @@ GENERATORS: dict[str, Callable[[GeneratorConfig, Needs], Generator]] = {
     "external": _external,
 }
 MODEL_GENERATORS = {"oneshot", "agent", "external"}
+# The generator settings each kind reads: a trial's id hashes these and no others, so a setting the selected
+# generator ignores (max_turns for a one-shot trial, say) never makes a new trial.
+GENERATOR_FIELDS = {
+    "oneshot": ("system_prompt",),
+    "reference": (),
+    "import": ("import_path", "import_url", "import_sha256"),
+    "agent": ("system_prompt", "task", "max_turns", "max_total_tokens"),
+    "external": ("command", "env", "pass_env", "task", "timeout_s"),
+}
+# What a chain reads beyond its generation 0's settings: later generations run the parent with the task, for up
+# to timeout_s. `depth` is left out on purpose: a deeper run of a chain extends a shallower one.
+CHAIN_FIELDS = ("gen0", "task", "timeout_s")
+
+
+def prompt_templates(kind: str) -> str:
+    """The fixed text a generator kind adds to every prompt (hashed into the trial id: editing it is a new trial)."""
+    if kind == "oneshot":
+        return OUTPUT_CONTRACT
+    if kind == "agent":
+        from harness.agent import TOOLS
+
+        return json.dumps(TOOLS, sort_keys=True)
+    return ""
 
 
 def make_generator(cfg: GeneratorConfig, needs: Needs) -> Generator:

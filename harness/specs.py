@@ -30,6 +30,7 @@ class Spec:
     upstream: Optional[Pin]  # the original text this spec restates, when there is one
     spec_sha256: str
     suite_sha256: str
+    manifest_sha256: str = ""  # the manifest decides time limits, entry files and how an agent is run
     text_name: str = "ours"  # which text `text` is: "ours" or "upstream"
     judged_by: tuple[str, ...] = ()  # clause tags whose tests judge this text; () means every test
 
@@ -113,6 +114,7 @@ def load_spec(specs_dir: Path, name: str, *, upstream: bool = False, cache_dir: 
         upstream=pin,
         spec_sha256=sha256_text(text),
         suite_sha256=sha256_tree(root / "suite"),
+        manifest_sha256=hashlib.sha256((root / "manifest.yaml").read_bytes()).hexdigest(),
         text_name=text_name,
         judged_by=texts[text_name][1],
     )

@@ -22,12 +22,12 @@ from harness.cache import CacheMiss, ResponseCache
 from harness.config import HarnessConfig, SpecText, to_plain
 from harness.errors import ProviderError
 from harness.gateway import Gateway, Usage
-from harness.generate import Needs, make_generator, needs_model
+from harness.generate import CHAIN_FIELDS, GENERATOR_FIELDS, Needs, make_generator, needs_model, prompt_templates
 from harness.records import RecordStore, TrialRecord, TrialStatus, trial_id
 from harness.sandbox import make_sandbox
 from harness.scoring import Score, TestOutcome, score
 from harness.seams import Generation, GenerationContext, Generator
-from harness.specs import Spec, load_spec
+from harness.specs import Spec, load_spec, sha256_text, sha256_tree
 
 log = logging.getLogger(__name__)
 
@@ -50,17 +50,33 @@ def needs_for(cfg: HarnessConfig) -> Needs:
 
 
 def define_trial(cfg: HarnessConfig, spec: Spec) -> dict:
-    """What makes a trial this trial; its hash is the trial id. Changing any of these starts a new trial."""
+    """What makes a trial this trial; its hash is the trial id. Changing any of these starts a new trial.
+
+    Everything that can change an outcome is in: the text given and its hash, the manifest, the suite and the
+    tests selected, the settings the selected generator reads (GENERATOR_FIELDS; nothing it ignores), the
+    content of what it reads (an imported folder, the reference tree, its prompt template), the model's
+    settings, the sandbox's limits and backend, and temperature, seed and sample."""
     plain = to_plain(cfg)
-    # depth is left out: a deeper chain extends a shallower one instead of starting over.
-    generator = {k: v for k, v in plain["generator"].items() if v not in (None, [], {}) and k != "depth"}
+    kinds = [cfg.generator.gen0, "chain"] if cfg.generator.kind == "chain" else [cfg.generator.kind]
+    fields = [*GENERATOR_FIELDS.get(kinds[0], ()), *(CHAIN_FIELDS if "chain" in kinds else ())]
+    generator = {"kind": cfg.generator.kind, **{k: plain["generator"][k] for k in sorted(set(fields))}}
     if generator.get("import_path"):
-        generator["import_path"] = str(Path(generator["import_path"]).expanduser().resolve())
-    model = {k: plain["model"][k] for k in ("litellm_model", "api_base", "synthetic")} if needs_model(
-        cfg.generator) else None
+        folder = Path(generator["import_path"]).expanduser().resolve()
+        generator["import_path"] = str(folder)
+        generator["import_sha256"] = sha256_tree(folder) if folder.is_dir() else None
+    uses_model = needs_model(cfg.generator)
+    model = {k: v for k, v in plain["model"].items() if k not in MODEL_MECHANICS} if uses_model else None
+    reads_reference = kinds[0] == "reference" or (uses_model and cfg.model.synthetic is not None)
     return dict(spec=spec.name, spec_text=cfg.spec.text.value, spec_sha256=spec.spec_sha256,
-                suite_sha256=spec.suite_sha256, selection=spec.selection, generator=generator, model=model,
+                manifest_sha256=spec.manifest_sha256, suite_sha256=spec.suite_sha256, selection=spec.selection,
+                reference_sha256=sha256_tree(spec.reference_dir) if reads_reference else None,
+                templates=sha256_text("".join(prompt_templates(k) for k in kinds)), generator=generator,
+                model=model, sandbox={**plain["sandbox"], "kind": make_sandbox(cfg.sandbox).name},
                 temperature=cfg.temperature, seed=cfg.seed, sample=cfg.sample)
+
+
+# Model settings that change how a call is made, not what it answers: left out of the trial id.
+MODEL_MECHANICS = ("api_key_env", "timeout_s", "max_attempts", "backoff_s")
 
 
 def run_trial(cfg: HarnessConfig) -> list[TrialOutcome]:

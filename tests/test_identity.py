@@ -1,0 +1,95 @@
+"""A trial is exactly its inputs: change anything that can change an outcome and it is a new trial; change a
+setting the trial never reads and it is the same trial (so a re-run skips it)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+
+from harness import generate
+from harness.app import CONF_DIR
+from harness.config import to_typed
+from harness.records import trial_id
+from harness.trial import configured_spec, define_trial
+from tests.conftest import ROOT
+
+
+@pytest.fixture
+def specs(tmp_path) -> Path:
+    for name in ("wordfreq", "minimal-coding-agent"):
+        shutil.copytree(ROOT / "specs" / name, tmp_path / "specs" / name, ignore=shutil.ignore_patterns("__pycache__"))
+    return tmp_path / "specs"
+
+
+def tid(specs: Path, *overrides: str) -> str:
+    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+        cfg = to_typed(compose("config", overrides=[f"specs_dir={specs}", "spec=wordfreq", "temperature=0.5",
+                                                    "seed=1", *overrides]))
+    return trial_id(**define_trial(cfg, configured_spec(cfg)))
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, (path, old)
+    path.write_text(text.replace(old, new, 1))
+
+
+CHANGES = {  # name -> (overrides, an edit of the spec folder or None); each must make a new trial
+    "temperature": (["temperature=0.6"], None),
+    "seed": (["seed=2"], None),
+    "sample": (["sample=1"], None),
+    "max_tokens": (["model.max_tokens=1000"], None),
+    "model_name": (["model.name=synthetic-copy"], None),  # same litellm_model, another config
+    "synthetic_curve": (["model.synthetic.curve_rates=[0.2,0.7]"], None),
+    "memory_mb": (["sandbox.memory_mb=2048"], None),
+    "system_prompt": (["generator.system_prompt=Be terse."], None),
+    "spec_text": ([], lambda s: edit(s / "wordfreq" / "spec.md", "wordfreq", "wordfreq ")),
+    "time_limit": ([], lambda s: edit(s / "wordfreq" / "manifest.yaml", "time_limit_s:", "time_limit_s: 1 #")),
+    "suite": ([], lambda s: (s / "wordfreq" / "suite" / "test_more.py").write_text("def test_x():\n    pass\n")),
+    "reference_for_synthetic": ([], lambda s: edit(s / "wordfreq" / "reference" / "wordfreq.py", "\n", "\n# edited\n")),
+}
+
+
+@pytest.mark.parametrize("change", CHANGES)
+def test_every_input_that_can_change_an_outcome_is_a_new_trial(specs, change):
+    overrides, edit_spec = CHANGES[change]
+    before = tid(specs)
+    if edit_spec:
+        edit_spec(specs)
+    assert tid(specs, *overrides) != before
+
+
+def test_an_edited_prompt_template_is_a_new_trial(specs, monkeypatch):
+    before = tid(specs)
+    monkeypatch.setattr(generate, "OUTPUT_CONTRACT", generate.OUTPUT_CONTRACT + "\nOne more rule.")
+    assert tid(specs) != before
+
+
+def test_a_broken_reference_is_a_new_control_trial(specs):
+    before = tid(specs, "generator=reference")
+    edit(specs / "wordfreq" / "reference" / "wordfreq.py", "\n", "\nraise SystemExit(3)\n")
+    assert tid(specs, "generator=reference") != before
+
+
+def test_new_files_in_an_imported_folder_are_a_new_trial(specs, tmp_path):
+    folder = tmp_path / "impl"
+    folder.mkdir()
+    (folder / "wordfreq.py").write_text("print('v1')\n")
+    before = tid(specs, "generator=import", f"generator.import_path={folder}")
+    (folder / "helper.py").write_text("X = 1\n")
+    assert tid(specs, "generator=import", f"generator.import_path={folder}") != before
+
+
+@pytest.mark.parametrize("ignored", ["generator.max_turns=99", "generator.gen0=import", "generator.task=other",
+                                     "generator.depth=7", "model.max_attempts=9", "model.timeout_s=5"])
+def test_a_setting_the_trial_never_reads_keeps_its_id(specs, ignored):
+    assert tid(specs, ignored) == tid(specs)
+
+
+def test_a_deeper_chain_extends_a_shallower_one(specs):
+    chain = ["spec=minimal-coding-agent", "generator=chain", "generator.gen0=reference"]
+    assert tid(specs, *chain, "generator.depth=1") == tid(specs, *chain, "generator.depth=3")
+    assert tid(specs, *chain, "generator.task=do it") != tid(specs, *chain)
