@@ -36,9 +36,9 @@ def retry_drop(ws):
 @scenario
 def retries_within_turns(ws):
     # Three turns, each failing once first. With --max-turns 3 the run only succeeds if retries are not turns.
-    steps = [http_error(500), tool_reply(call("list_files", {"pattern": "*"})),
-             http_error(503), tool_reply(call("list_files", {"pattern": "*"})),
-             drop(), answer("Recovered.")]
+    def probe():  # answered with an ERROR: message, so no tool's code runs (see test_loop.py)
+        return tool_reply(call("no_such_tool", {}))
+    steps = [http_error(500), probe(), http_error(503), probe(), drop(), answer("Recovered.")]
     return run_agent(ws, steps, extra_args=["--max-turns", "3"])
 
 
