@@ -67,6 +67,14 @@ def make_spec(root: Path, name: str = "adder", reference: str = "def add(a, b):\
 
 
 @pytest.fixture
+def deep_ok(tmp_path) -> Path:
+    """tmp_path, for a test that leaves a folder deeper than Python's recursion limit: pytest's own clean-up of
+    old temp dirs (shutil.rmtree) would crash on it in a later session, so `rm -rf` removes it at teardown."""
+    yield tmp_path
+    subprocess.run(["rm", "-rf", str(tmp_path)], check=False)
+
+
+@pytest.fixture
 def tiny_specs(tmp_path) -> Path:
     """A specs dir holding one tiny spec, `adder`."""
     make_spec(tmp_path / "specs")
