@@ -8,12 +8,13 @@ import os
 import pytest
 
 from harness import agent as agent_module
-from harness.agent import BuiltinAgent, Workspace, collect_implementation
+from harness.agent import BuiltinAgent, Workspace, collect_implementation, prepare_workdir
 from harness.config import SandboxConfig
 from harness.sandbox import BwrapSandbox, ProcessSandbox, bwrap_available
 from harness.seams import GenerationContext
 from harness.specs import load_spec
 from harness.untrusted import TreeCaps
+from tests.conftest import deep
 from tests.test_synthetic import synthetic_gateway
 
 CAPS = TreeCaps.of(SandboxConfig())
@@ -142,3 +143,11 @@ def test_a_search_that_backtracks_for_hours_is_stopped_at_the_tool_time_limit(co
     (confined.root / "b.txt").write_text("a" * 40 + "!\n")
     result = confined.call("search_text", json.dumps({"pattern": "(a+)+$", "glob": "b.txt"}))
     assert result == "ERROR: search_text ran past 2 s and was stopped"
+
+
+def test_a_retried_trial_gets_a_fresh_work_dir_however_deep_the_last_one_dug(tiny_specs, deep_ok):
+    work = deep_ok / "work"
+    work.mkdir()
+    deep(work)
+    prepare_workdir(work, load_spec(tiny_specs, "adder"))
+    assert [p.name for p in work.iterdir()] == ["spec.md"]

@@ -19,7 +19,7 @@ from harness.sandbox import ProcessSandbox, bwrap_available
 from harness.seams import GenerationContext
 from harness.specs import load_spec
 from harness.untrusted import TreeCaps
-from tests.conftest import PLANTED_KEY, ROOT, make_spec, run_harness
+from tests.conftest import PLANTED_KEY, ROOT, deep, make_spec, run_harness
 
 ROOT_SECRET = "root-only-secret-4c2b9e1d7a"
 OUTSIDE_SECRET = "outside-secret-8d3f6a0b2e"
@@ -46,22 +46,6 @@ def outside(tmp_path: Path) -> dict[str, Path]:
     return {"planted": place / "planted.txt", "dir": place / "dir", "root_only": root_only, "big": big}
 
 
-def deep(folder: Path, levels: int = 1100) -> None:
-    """A folder `levels` deep; made with relative mkdirs, as an agent would."""
-    here = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        for _ in range(levels):
-            os.mkdir("d", dir_fd=here)
-            below = os.open("d", os.O_RDONLY | os.O_DIRECTORY, dir_fd=here)
-            os.close(here)
-            here = below
-        fd = os.open("deep.txt", os.O_WRONLY | os.O_CREAT, dir_fd=here)
-        os.write(fd, PLANTED_SECRET.encode())
-        os.close(fd)
-    finally:
-        os.close(here)
-
-
 def hostile_tree(tmp_path: Path, folder: Path) -> Path:
     """One correct adder.py among every kind of entry a tree must not hand over."""
     places = outside(tmp_path)
@@ -75,7 +59,7 @@ def hostile_tree(tmp_path: Path, folder: Path) -> Path:
         (folder / f"link-to-big-{i}").symlink_to(places["big"])
     (folder / "blob.bin").write_bytes(bytes(range(256)))
     os.mkfifo(folder / "pipe")
-    deep(folder)
+    deep(folder, PLANTED_SECRET)
     return folder
 
 
