@@ -55,8 +55,8 @@ class Workspace:
     The file tools run in the sandbox rather than in this process, although they confine themselves (no `..`, no
     absolute path, no link at any step): under bwrap, a mistake in that confinement would still meet a root
     holding only the work dir and the system, and the sandbox's time and memory limits bound what a tool call
-    costs (a regex can backtrack for hours; Python's `re` has no timeout). The price is a sandbox start per call,
-    tens of milliseconds next to a model's seconds.
+    costs (a regex can backtrack for hours; Python's `re` has no timeout). The price is a Python start per call:
+    0.2-0.3 s measured on this busy 2-core machine (under either backend), next to a model's seconds per turn.
     """
 
     def __init__(self, root: Path, sandbox: Sandbox, caps: TreeCaps):
