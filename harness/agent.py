@@ -1,24 +1,31 @@
 """The built-in agent generator: a tool-using loop inside the harness, through the gateway, in a work dir.
 
 Its five tools mirror the minimal coding agent's (read_file, write_file, run_shell, list_files, search_text).
-File tools are confined to the work dir; shell commands run in the sandbox. What the work dir holds at the end,
-apart from the spec, is the implementation.
+All five run in the sandbox, in the work dir: shell commands as they are, the four file tools as
+harness/filetools.py, a script that refuses `..`, absolute paths and links. What the work dir holds at
+the end, apart from the spec, is the implementation: its regular text files, read without following a link.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
-import re
-import shutil
+import sys
+import tempfile
 from pathlib import Path
-from typing import Callable
 
+from harness import untrusted
+from harness.capture import remove_tree
 from harness.seams import Generation, GenerationContext, Sandbox
-from harness.specs import Spec, iter_files
+from harness.specs import Spec
+from harness.untrusted import TreeCaps, read_tree
 
 OUTPUT_CAP = 10_000
-MAX_MATCHES = 200
 SPEC_FILE = "spec.md"
+FILE_TOOLS = ("read_file", "write_file", "list_files", "search_text")
+FILE_TOOL_SCRIPT = Path(untrusted.__file__).resolve().with_name("filetools.py")
+FILE_TOOL_FILES = (FILE_TOOL_SCRIPT, Path(untrusted.__file__).resolve())  # all the script imports, but the stdlib
+FILE_TOOL_TIMEOUT_S = 30.0  # a file tool is quick; past this (a pathological regex, say) it is stopped
 
 
 def _schema(name: str, description: str, required: list[str], **props: str) -> dict:
@@ -43,77 +50,70 @@ TOOLS = [
 
 
 class Workspace:
-    """Executes tool calls in one directory. Every failure is an `ERROR: ...` string, never an exception."""
+    """Executes tool calls in one directory. Every failure is an `ERROR: ...` string, never an exception.
 
-    def __init__(self, root: Path, sandbox: Sandbox):
-        self.root = root.resolve()
-        self.sandbox = sandbox
-        self.handlers: dict[str, Callable[..., str]] = {
-            "read_file": self.read_file, "write_file": self.write_file, "run_shell": self.run_shell,
-            "list_files": self.list_files, "search_text": self.search_text,
-        }
+    The file tools run in the sandbox rather than in this process, although they confine themselves (no `..`, no
+    absolute path, no link at any step): under bwrap, a mistake in that confinement would still meet a root
+    holding only the work dir and the system, and the sandbox's time and memory limits bound what a tool call
+    costs (a regex can backtrack for hours; Python's `re` has no timeout). The price is a Python start per call:
+    0.2-0.3 s measured on this busy 2-core machine (under either backend), next to a model's seconds per turn.
+    """
+
+    def __init__(self, root: Path, sandbox: Sandbox, caps: TreeCaps):
+        self.root, self.sandbox, self.caps = root.resolve(), sandbox, caps
 
     def call(self, name: str, arguments: str) -> str:
-        if name not in self.handlers:
+        if name != "run_shell" and name not in FILE_TOOLS:
             return f"ERROR: unknown tool {name!r}"
         try:
             args = json.loads(arguments or "{}")
-            if not isinstance(args, dict):
-                return "ERROR: arguments must be a JSON object"
-            return self.handlers[name](**args)
         except json.JSONDecodeError as exc:
             return f"ERROR: arguments are not valid JSON ({exc.msg})"
-        except TypeError as exc:  # missing or unexpected parameter
+        if not isinstance(args, dict):
+            return "ERROR: arguments must be a JSON object"
+        if name != "run_shell":
+            return self._file_tool(name, args)
+        try:
+            return self.run_shell(**args)
+        except (TypeError, ValueError, OSError) as exc:  # a missing or unexpected parameter, a bad timeout
             return f"ERROR: {exc}"
-        except (OSError, ValueError, re.error) as exc:
-            return f"ERROR: {exc}"
-
-    def _path(self, path: str) -> Path:
-        target = (self.root / path).resolve()
-        if not target.is_relative_to(self.root):
-            raise ValueError(f"{path} is outside the work dir")
-        return target
-
-    def read_file(self, path: str, start_line: int = 1, end_line: int | None = None) -> str:
-        lines = self._path(path).read_text(encoding="utf-8").splitlines(keepends=True)
-        return "".join(lines[max(start_line, 1) - 1: end_line])
-
-    def write_file(self, path: str, content: str) -> str:
-        target = self._path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(content, encoding="utf-8")
-        return "OK"
 
     def run_shell(self, command: str, timeout: int = 30) -> str:
         result = self.sandbox.exec(["bash", "-c", command], cwd=self.root, env={}, timeout_s=float(timeout))
         return json.dumps({"stdout": result.stdout[:OUTPUT_CAP], "stderr": result.stderr[:OUTPUT_CAP],
                            "exit_code": result.returncode if not result.timed_out else -1})
 
-    def list_files(self, pattern: str) -> str:
-        return "\n".join(sorted(p.relative_to(self.root).as_posix() for p in self.root.glob(pattern) if p.is_file()))
-
-    def search_text(self, pattern: str, glob: str = "**/*") -> str:
-        regex, hits = re.compile(pattern), []
-        for path in sorted(p for p in self.root.glob(glob) if p.is_file()):
-            for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
-                if regex.search(line):
-                    hits.append(f"{path.relative_to(self.root).as_posix()}:{number}: {line}")
-        return "\n".join(hits[:MAX_MATCHES])
+    def _file_tool(self, name: str, args: dict) -> str:
+        """One file tool call, run by harness/filetools.py in the sandbox; the request is passed as a file."""
+        with tempfile.TemporaryDirectory(prefix="harness-tool-") as scratch:
+            request = Path(scratch) / "request.json"
+            request.write_text(json.dumps({"tool": name, "args": args, "caps": dataclasses.asdict(self.caps)}))
+            request.chmod(0o644)  # bwrap as root runs the tool as nobody
+            result = self.sandbox.exec([sys.executable, "-I", "-S", "-B", str(FILE_TOOL_SCRIPT), str(request)],
+                                       cwd=self.root, env={}, timeout_s=FILE_TOOL_TIMEOUT_S,
+                                       read_only=[*FILE_TOOL_FILES, request])
+        if result.timed_out:
+            return f"ERROR: {name} ran past {FILE_TOOL_TIMEOUT_S:g} s and was stopped"
+        if not result.success:
+            return f"ERROR: {name} failed (exit {result.returncode}): {result.stderr.strip()[-300:]}"
+        return result.stdout
 
 
 def prepare_workdir(workdir: Path, spec: Spec) -> Path:
     """A fresh work dir holding only the spec, as the paper's agents were given it."""
-    shutil.rmtree(workdir, ignore_errors=True)  # a retried trial starts from the spec alone again
+    remove_tree(workdir)  # a retried trial starts from the spec alone again, however deep the last one dug
     workdir.mkdir(parents=True)
     (workdir / SPEC_FILE).write_text(spec.text, encoding="utf-8")
     return workdir
 
 
-def collect_implementation(workdir: Path, spec: Spec, note: str = "") -> Generation:
-    """What an agent left in its work dir, minus the spec. A single .py file under another name is accepted
-    as the spec's single entry file, since the task only says "a single python file"."""
-    files = {p.relative_to(workdir).as_posix(): p.read_text(encoding="utf-8", errors="replace")
-             for p in iter_files(workdir) if p.relative_to(workdir).as_posix() != SPEC_FILE}
+def collect_implementation(workdir: Path, spec: Spec, caps: TreeCaps, note: str = "") -> Generation:
+    """What an agent left in its work dir, minus the spec: its regular text files, read without following a link
+    (`note` says what was refused). A single .py file under another name is accepted as the spec's single entry
+    file, since the task only says "a single python file"."""
+    tree = read_tree(workdir, caps)
+    files = {rel: text for rel, text in tree.files.items() if rel != SPEC_FILE}
+    note = "; ".join(filter(None, [note, tree.note()]))
     python = [f for f in files if f.endswith(".py")]
     if len(spec.entry_files) == 1 and spec.entry_files[0] not in files and len(python) == 1:
         note = "; ".join(filter(None, [note, f"took {python[0]} as {spec.entry_files[0]}"]))
@@ -128,14 +128,15 @@ def collect_implementation(workdir: Path, spec: Spec, note: str = "") -> Generat
 class BuiltinAgent:
     """A tool loop: the model calls tools until it answers without one, or the turn or token limit is hit."""
 
-    def __init__(self, system_prompt: str, task: str, max_turns: int, max_total_tokens: int, sandbox: Sandbox):
+    def __init__(self, system_prompt: str, task: str, max_turns: int, max_total_tokens: int, sandbox: Sandbox,
+                 caps: TreeCaps):
         self.system_prompt, self.task = system_prompt, task
         self.max_turns, self.max_total_tokens = max_turns, max_total_tokens
-        self.sandbox = sandbox
+        self.sandbox, self.caps = sandbox, caps
 
     def generate(self, spec: Spec, ctx: GenerationContext) -> Generation:
         workdir = prepare_workdir(ctx.workdir / "work", spec)
-        workspace = Workspace(workdir, self.sandbox)
+        workspace = Workspace(workdir, self.sandbox, self.caps)
         messages = [{"role": "system", "content": self.system_prompt}, {"role": "user", "content": self.task}]
         note = f"stopped at the turn limit ({self.max_turns})"
         for _ in range(self.max_turns):
@@ -151,4 +152,4 @@ class BuiltinAgent:
             if used > self.max_total_tokens:
                 note = f"stopped at the token limit ({used} > {self.max_total_tokens})"
                 break
-        return collect_implementation(workdir, spec, note)
+        return collect_implementation(workdir, spec, self.caps, note)

@@ -49,7 +49,7 @@ def run_chain(cfg: HarnessConfig, spec: Spec) -> list[TrialOutcome]:
         if parent["status"] in ("no_code", "infra_error", "error") or not parent_impl.is_dir():
             break  # the parent left no implementation to run: the chain ends, its record says why
         agent = CommandAgent(spec.agent_command, cfg.generator.task, cfg.generator.timeout_s, needs.sandbox,
-                             cfg.model.name, impl_dir=parent_impl)
+                             cfg.model.name, needs.caps, impl_dir=parent_impl)
         defining = {**base, "generation": k, "parent_trial_id": parent["trial_id"]}
         outcomes.append(run_one(cfg, spec, agent, defining, uses_model=True, generation=k,
                                 parent_id=parent["trial_id"], label=label))

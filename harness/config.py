@@ -93,6 +93,10 @@ class SandboxConfig:
     open_files: int = 1024  # RLIMIT_NOFILE
     output_mb: int = 64  # stdout + stderr together; past this the child is killed and the status says so
     disk_mb: int = 512  # each scratch tmpfs under bwrap, and the most a host dir the child writes may hold
+    # Reading back a tree a child made (an agent's work dir; also an imported folder): at most this many entries
+    # (files, folders, links) and folders this deep; at most disk_mb of text in all (harness/untrusted.py).
+    tree_entries: int = 2000
+    tree_depth: int = 32
 
 
 @dataclass
@@ -149,7 +153,7 @@ RANGES = {
     "generator.timeout_s": (0.001, None), "generator.depth": (0, None),
     "sandbox.memory_mb": (256, None), "sandbox.processes": (16, None), "sandbox.file_mb": (1, None),
     "sandbox.open_files": (64, None), "sandbox.output_mb": (1, None), "sandbox.disk_mb": (16, None),
-    "sandbox.output_cap_bytes": (1024, None),
+    "sandbox.output_cap_bytes": (1024, None), "sandbox.tree_entries": (1, None), "sandbox.tree_depth": (1, None),
 }
 
 

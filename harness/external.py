@@ -8,7 +8,6 @@ trial's folder.
 
 from __future__ import annotations
 
-import shutil
 import string
 import sys
 import tempfile
@@ -21,6 +20,7 @@ from harness.gateway_server import GatewayServer
 from harness.redact import redact
 from harness.seams import Generation, GenerationContext, Sandbox
 from harness.specs import Spec
+from harness.untrusted import TreeCaps, read_tree, write_tree
 
 PLACEHOLDERS = {"prompt", "task", "model", "base_url", "api_key", "workdir", "cwd", "python", "impl"}
 
@@ -37,14 +37,15 @@ class CommandAgent:
     """Run `command` (a template) in a fresh work dir; the files it leaves there are the implementation."""
 
     def __init__(self, command: Sequence[str], task: str, timeout_s: float, sandbox: Sandbox, model_name: str,
-                 env: Optional[dict[str, str]] = None, impl_dir: Optional[Path] = None):
+                 caps: TreeCaps, env: Optional[dict[str, str]] = None, impl_dir: Optional[Path] = None):
         check_template(list(command))
         self.command, self.task, self.timeout_s = list(command), task, timeout_s
-        self.sandbox, self.model_name, self.env, self.impl_dir = sandbox, model_name, env or {}, impl_dir
+        self.sandbox, self.model_name, self.caps = sandbox, model_name, caps
+        self.env, self.impl_dir = env or {}, impl_dir
 
     def generate(self, spec: Spec, ctx: GenerationContext) -> Generation:
         workdir = prepare_workdir(ctx.workdir / "work", spec)
-        impl = self._copy_agent(ctx.workdir / "agent")
+        impl, copied = self._copy_agent(ctx.workdir / "agent")
         # A short path: Unix socket paths are limited to about 100 bytes, and a trial's folder can be deeper.
         with tempfile.TemporaryDirectory(prefix="harness-gw-") as sockets, GatewayServer(
                 ctx.gateway, ctx.temperature, ctx.seed,
@@ -67,12 +68,14 @@ class CommandAgent:
                   else f"agent exited {result.returncode} after {server.requests} model call(s)")
         if not result.success:
             ending += f": {redact(result.stderr.strip()[-300:])}"
-        return collect_implementation(workdir, spec, ending)
+        return collect_implementation(workdir, spec, self.caps, "; ".join(filter(None, [copied, ending])))
 
-    def _copy_agent(self, target: Path) -> Optional[Path]:
-        """The agent under test runs from a copy kept with the trial, outside the work dir it writes to."""
+    def _copy_agent(self, target: Path) -> tuple[Optional[Path], str]:
+        """The agent under test runs from a copy kept with the trial, outside the work dir it writes to: its
+        regular text files, read without following a link (shutil.copytree would copy what a link points at).
+        Returns the copy and what was left out of it."""
         if self.impl_dir is None:
-            return None
-        shutil.rmtree(target, ignore_errors=True)
-        shutil.copytree(self.impl_dir, target, ignore=shutil.ignore_patterns("__pycache__"))
-        return target
+            return None, ""
+        tree = read_tree(self.impl_dir, self.caps)
+        write_tree(target, tree.files)
+        return target, f"copy of the agent: {tree.note()}" if tree.refused or tree.stopped_at else ""

@@ -19,7 +19,8 @@ from harness.config import GeneratorConfig
 from harness.errors import ConfigError
 from harness.pins import Pin, fetch
 from harness.seams import Generation, GenerationContext, Generator, Sandbox
-from harness.specs import Spec, iter_files
+from harness.specs import Spec
+from harness.untrusted import TreeCaps, read_tree
 
 OUTPUT_CONTRACT = """\
 
@@ -106,18 +107,19 @@ class PinnedFileGenerator:
 
 
 class FolderGenerator:
-    """A control: the files of an existing folder, scored as they are."""
+    """A control: the regular text files of an existing folder, scored as they are. A folder to import may come
+    from anywhere (another harness, a generated agent's output), so it is read as untrusted: no link is followed."""
 
-    def __init__(self, folder: Optional[Path]):
-        self.folder = folder
+    def __init__(self, folder: Optional[Path], caps: TreeCaps):
+        self.folder, self.caps = folder, caps
 
     def generate(self, spec: Spec, ctx: GenerationContext) -> Generation:
         folder = self.folder or spec.reference_dir
-        files = {p.relative_to(folder).as_posix(): p.read_text(encoding="utf-8") for p in iter_files(folder)}
-        missing = [f for f in spec.entry_files if f not in files]
+        tree = read_tree(folder, self.caps)
+        missing = [f for f in spec.entry_files if f not in tree.files]
         if missing:
-            return Generation({}, f"{folder} lacks entry file(s) {missing}")
-        return Generation(files)
+            return Generation({}, "; ".join(filter(None, [tree.note(), f"{folder} lacks entry file(s) {missing}"])))
+        return Generation(tree.files, tree.note())
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,7 @@ class Needs:
     sandbox: Sandbox
     model_name: str
     cache_dir: Path
+    caps: TreeCaps  # how much of a tree of untrusted files (a work dir, an imported folder) is read
 
 
 def _import(cfg: GeneratorConfig, needs: Needs) -> Generator:
@@ -140,13 +143,13 @@ def _import(cfg: GeneratorConfig, needs: Needs) -> Generator:
     if not cfg.import_path or not folder.is_dir():
         raise ConfigError("generator=import needs generator.import_path=<an existing folder> or "
                           f"generator.import_url + generator.import_sha256; got import_path={cfg.import_path!r}")
-    return FolderGenerator(folder.resolve())
+    return FolderGenerator(folder.resolve(), needs.caps)
 
 
 def _agent(cfg: GeneratorConfig, needs: Needs) -> Generator:
     from harness.agent import BuiltinAgent
 
-    return BuiltinAgent(cfg.system_prompt, cfg.task, cfg.max_turns, cfg.max_total_tokens, needs.sandbox)
+    return BuiltinAgent(cfg.system_prompt, cfg.task, cfg.max_turns, cfg.max_total_tokens, needs.sandbox, needs.caps)
 
 
 def _external(cfg: GeneratorConfig, needs: Needs) -> Generator:
@@ -158,13 +161,13 @@ def _external(cfg: GeneratorConfig, needs: Needs) -> Generator:
     if missing:
         raise ConfigError(f"generator.pass_env names {missing}, which are not set in the environment")
     env = {**dict(cfg.env), **{name: os.environ[name] for name in cfg.pass_env}}
-    return CommandAgent(cfg.command, cfg.task, cfg.timeout_s, needs.sandbox, needs.model_name,
+    return CommandAgent(cfg.command, cfg.task, cfg.timeout_s, needs.sandbox, needs.model_name, needs.caps,
                         env=env)
 
 
 GENERATORS: dict[str, Callable[[GeneratorConfig, Needs], Generator]] = {
     "oneshot": lambda cfg, needs: OneShotGenerator(cfg.system_prompt),
-    "reference": lambda cfg, needs: FolderGenerator(None),
+    "reference": lambda cfg, needs: FolderGenerator(None, needs.caps),
     "import": _import,
     "agent": _agent,
     "external": _external,

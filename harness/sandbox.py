@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Optional, Sequence
 
-from harness.capture import Drain, OutputLimit, disk_usage
+from harness.capture import Drain, OutputLimit, disk_usage, entries
 from harness.config import SandboxConfig, SandboxKind
 from harness.errors import ConfigError
 
@@ -269,9 +269,8 @@ class BwrapSandbox(ProcessSandbox):
 def _hand_over(folder: Path, uid: int) -> None:
     """Let the unprivileged uid write in its work dir (and nowhere else)."""
     os.chown(folder, uid, uid)
-    for root, dirs, files in os.walk(folder):
-        for name in dirs + files:
-            os.chown(os.path.join(root, name), uid, uid, follow_symlinks=False)
+    for path, _ in entries(folder):
+        os.chown(path, uid, uid, follow_symlinks=False)
 
 
 def _kill_group(pgid: int) -> None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
+from harness.capture import remove_tree
 from harness.sandbox import ExecResult
 from harness.seams import Sandbox
 from harness.specs import Spec
@@ -81,8 +82,10 @@ def score(spec: Spec, impl_dir: Path, sandbox: Sandbox, fail_fast: bool = False)
     shadowed = shadowing(impl_dir, spec.suite_dir)
     if shadowed:
         return Score(ScoreStatus.tampered, (), 0.0, shadowed)
-    with tempfile.TemporaryDirectory(prefix="harness-score-") as tmp:
-        work = Path(tmp)
+    # Not TemporaryDirectory: its clean-up recurses, and under the process backend the code under test writes
+    # here (a folder deeper than Python's recursion limit would end the trial as a harness error).
+    work = Path(tempfile.mkdtemp(prefix="harness-score-"))
+    try:
         shutil.copytree(impl_dir, work / "impl", ignore=shutil.ignore_patterns("__pycache__"))
         shutil.copytree(spec.suite_dir, work / "suite", ignore=shutil.ignore_patterns("__pycache__"))
         (work / "pytest.ini").write_text(PYTEST_INI)
@@ -99,6 +102,8 @@ def score(spec: Spec, impl_dir: Path, sandbox: Sandbox, fail_fast: bool = False)
         # Under bwrap everything here is read-only and the code's own writes land in a capped, discarded tmpfs.
         result = sandbox.exec(argv, cwd=work, env=env, timeout_s=spec.time_limit_s, keep_writes=False, report=True,
                               read_only=[work / "suite", work / "pytest.ini", work / "harness_report.py"])
+    finally:
+        remove_tree(work)
     return judge(result, spec.time_limit_s)
 
 

@@ -8,7 +8,6 @@ A bootstrap chain (harness/chain.py) is a sequence of such trials, one per gener
 from __future__ import annotations
 
 import logging
-import shutil
 import time
 import traceback
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from harness.sandbox import make_sandbox
 from harness.scoring import Score, TestOutcome, score
 from harness.seams import Generation, GenerationContext, Generator
 from harness.specs import Spec, load_spec, sha256_text, sha256_tree
+from harness.untrusted import TreeCaps, write_tree
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ def configured_spec(cfg: HarnessConfig) -> Spec:
 
 
 def needs_for(cfg: HarnessConfig) -> Needs:
-    return Needs(make_sandbox(cfg.sandbox), cfg.model.name, Path(cfg.downloads_dir))
+    return Needs(make_sandbox(cfg.sandbox), cfg.model.name, Path(cfg.downloads_dir), TreeCaps.of(cfg.sandbox))
 
 
 def define_trial(cfg: HarnessConfig, spec: Spec) -> dict:
@@ -196,11 +196,7 @@ def _usage_fields(usage: Usage) -> dict:
 
 
 def _write_files(folder: Path, generation: Generation) -> Path:
-    shutil.rmtree(folder, ignore_errors=True)  # a retried trial must not inherit files from its last attempt
-    for rel, text in generation.files.items():
-        target = folder / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
+    write_tree(folder, generation.files)
     return folder
 
 

@@ -66,6 +66,31 @@ def make_spec(root: Path, name: str = "adder", reference: str = "def add(a, b):\
     return folder
 
 
+def deep(folder: Path, text: str = "", levels: int = 1100) -> None:
+    """A folder `levels` deep, holding a file with `text` at the bottom; made one level at a time, as an agent
+    would (Path.mkdir(parents=True) recurses)."""
+    here = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for _ in range(levels):
+            os.mkdir("d", dir_fd=here)
+            below = os.open("d", os.O_RDONLY | os.O_DIRECTORY, dir_fd=here)
+            os.close(here)
+            here = below
+        fd = os.open("deep.txt", os.O_WRONLY | os.O_CREAT, dir_fd=here)
+        os.write(fd, text.encode())
+        os.close(fd)
+    finally:
+        os.close(here)
+
+
+@pytest.fixture
+def deep_ok(tmp_path) -> Path:
+    """tmp_path, for a test that leaves a folder deeper than Python's recursion limit: pytest's own clean-up of
+    old temp dirs (shutil.rmtree) would crash on it in a later session, so `rm -rf` removes it at teardown."""
+    yield tmp_path
+    subprocess.run(["rm", "-rf", str(tmp_path)], check=False)
+
+
 @pytest.fixture
 def tiny_specs(tmp_path) -> Path:
     """A specs dir holding one tiny spec, `adder`."""

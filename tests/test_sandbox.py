@@ -50,3 +50,33 @@ def test_the_report_channel_carries_what_the_child_wrote_there(backend, tmp_path
     code = "import os\nos.write(int(os.environ['HARNESS_REPORT_FD']), b'{\"event\": \"start\"}\\n')\n"
     result = backend().exec([sys.executable, "-c", code], cwd=tmp_path, env={}, timeout_s=30, report=True)
     assert result.success and result.report == '{"event": "start"}\n'
+
+
+DEEP = """
+import os, time
+for _ in range(1100):
+    os.mkdir("d")
+    os.chdir("d")
+time.sleep(1)  # the disk watch measures the work dir meanwhile
+"""
+
+
+@pytest.mark.parametrize("backend", BACKENDS, ids=lambda b: b.name)
+def test_a_folder_deeper_than_pythons_recursion_limit_is_measured_and_handed_over(backend, deep_ok):
+    sandbox = backend()
+    first = sandbox.exec([sys.executable, "-c", DEEP], cwd=deep_ok, env={}, timeout_s=60)
+    again = sandbox.exec(["true"], cwd=deep_ok, env={}, timeout_s=60)  # bwrap as root hands the dir over again
+    assert first.success and again.success
+
+
+@pytest.mark.skipif(not bwrap_available(), reason="bubblewrap is not installed (.ci/run installs it)")
+def test_no_hardlink_to_a_file_outside_the_work_dir_can_be_made_inside_bwrap(tmp_path):
+    """Why a hardlink in a work dir is read as an ordinary file: it can only point at a file of the work dir."""
+    (tmp_path / "agent").mkdir()
+    (tmp_path / "agent" / "agent.py").write_text("print('hi')\n")
+    (tmp_path / "work").mkdir()
+    tries = " ; ".join(f"ln {target} hard-{i} 2>/dev/null && echo made-{i}"
+                       for i, target in enumerate(["/etc/hostname", sys.executable, tmp_path / "agent" / "agent.py"]))
+    result = BwrapSandbox().exec(["bash", "-c", tries], cwd=tmp_path / "work", env={}, timeout_s=30,
+                                 read_only=[tmp_path / "agent"])
+    assert result.stdout == "" and list((tmp_path / "work").iterdir()) == []

@@ -131,3 +131,22 @@ def test_a_run_killed_at_a_limit_is_named_for_it_even_with_a_clean_report():
     for flag, status in (("disk_exceeded", ScoreStatus.disk), ("output_exceeded", ScoreStatus.output)):
         result = judge(ExecResult(0, "", "", False, 0.1, report=report, **{flag: True}), time_limit_s=5)
         assert result.status is status
+
+
+DIGS_DEEP = """
+import os
+here = os.getcwd()
+for _ in range(1100):
+    os.mkdir("d")
+    os.chdir("d")
+os.chdir(here)
+
+def add(a, b):
+    return a + b
+"""
+
+
+def test_a_folder_dug_deeper_than_pythons_recursion_limit_is_cleaned_up_not_an_error(tiny_specs, deep_ok):
+    """Under the process backend the code's writes land in the scorer's temp dir, which is removed after."""
+    result = score(load_spec(tiny_specs, "adder"), impl(deep_ok, DIGS_DEEP), ProcessSandbox())
+    assert result.status is ScoreStatus.scored and result.passed
