@@ -1,5 +1,5 @@
-"""Statistics over the results table: pass@k and pass^k, Wilson and seed-clustered bootstrap intervals, seed
-stability, cost per success, pass-rate tables, chains and per-test failures.
+"""Statistics over the results table: pass@k and pass^k, per-cell pass rates with intervals clustered by seed
+(harness.intervals), seed stability, cost per success and per-test failures. Chains: harness.lineage.
 
 Every function here is pure: it reads its arguments and returns a value, so notebooks and reports import the
 same code the tests check.
@@ -8,11 +8,11 @@ same code the tests check.
 from __future__ import annotations
 
 import math
-from statistics import NormalDist
 from typing import Iterable
 
 import pandas as pd
 
+from harness.intervals import clustered_interval
 from harness.records import RETRIED_STATUSES
 
 # Not the model's fault (provider outages, harness bugs): such trials leave every denominator. One definition,
@@ -46,34 +46,9 @@ def pass_at_k(n: int, c: int, k: int) -> float:
     return 1.0 - miss
 
 
-def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval for a binomial proportion p = successes / n.
-
-    With z the (1 + confidence) / 2 quantile of the standard normal:
-
-        centre = (p + z^2 / (2n)) / (1 + z^2 / n)
-        half   = z / (1 + z^2 / n) * sqrt(p (1 - p) / n + z^2 / (4 n^2))
-        (low, high) = (centre - half, centre + half), clipped to [0, 1]
-
-    Unlike the normal (Wald) interval it stays inside [0, 1] and is not degenerate at p = 0 or p = 1.
-    With no trials nothing is known, so n == 0 gives (0.0, 1.0).
-    """
-    if n < 0 or successes < 0 or successes > n:
-        raise ValueError(f"need 0 <= successes <= n, got successes={successes}, n={n}")
-    if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
-    if n == 0:
-        return 0.0, 1.0
-    z = NormalDist().inv_cdf((1.0 + confidence) / 2.0)
-    p = successes / n
-    shrink = 1.0 + z * z / n
-    centre = (p + z * z / (2 * n)) / shrink
-    half = z / shrink * math.sqrt(p * (1.0 - p) / n + z * z / (4 * n * n))
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
 def model_failures(results: pd.DataFrame) -> pd.DataFrame:
-    """The trials that count towards pass rates: every row except status infra_error or error.
+    """The trials that count towards pass rates: every row except those of EXCLUDED_STATUSES (infra_error,
+    error, interrupted).
 
     Every other status stays in: no_code, timeout, no_report and the sandbox's limits (memory, processes, disk,
     output) and tampered are the model's failures; none of them passes.
@@ -81,142 +56,97 @@ def model_failures(results: pd.DataFrame) -> pd.DataFrame:
     return results.loc[~results["status"].isin(EXCLUDED_STATUSES)].copy()
 
 
-def pass_rate_table(results: pd.DataFrame, by: Iterable[str] = ("spec", "model", "temperature")) -> pd.DataFrame:
-    """One row per group of counted trials (see `model_failures`), indexed by the `by` columns.
+# Columns that say what a trial was: never pooled, whatever `by` asks for. Records written before texts were
+# selectable lack spec_text and selection; they were given our text and judged by every test.
+KEPT_APART = ("generator", "generation", "spec_text", "selection")
+TEXT_DEFAULTS = {"spec_text": "ours", "selection": "all"}
 
-    Columns, over the m counted trials of a group with s of them passing every test:
-        n            m
-        pass_rate    mean of pass_rate (fraction of tests passed; a trial without a score counts 0)
-        passed_all   s / m
-        wilson_low, wilson_high   95 % Wilson interval of s / m (see `wilson_interval`)
-        cost_usd     mean cost per trial over trials with a known cost (NaN when none is known)
-    Groups whose trials were all excluded do not appear.
-    """
+
+def cell_keys(by: Iterable[str]) -> list[str]:
+    """The grouping actually used: `by`, then each of KEPT_APART that `by` does not already name."""
     by = list(by)
-    counted = model_failures(results)
-    counted["pass_rate"] = counted["pass_rate"].astype(float).fillna(0.0)
-    counted["passed_all"] = counted["passed_all"].fillna(False).astype(bool)
-    grouped = counted.groupby(by, sort=True)
-    table = pd.DataFrame({
-        "n": grouped.size(),
-        "pass_rate": grouped["pass_rate"].mean(),
-        "passed_all": grouped["passed_all"].mean(),
-        "successes": grouped["passed_all"].sum(),
-        "cost_usd": grouped["cost_usd"].mean(),
-    })
-    bounds = [wilson_interval(int(s), int(m)) for s, m in zip(table["successes"], table["n"])]
-    table["wilson_low"] = [low for low, _ in bounds]
-    table["wilson_high"] = [high for _, high in bounds]
-    return table[["n", "pass_rate", "passed_all", "wilson_low", "wilson_high", "cost_usd"]]
+    return by + [key for key in KEPT_APART if key not in by]
 
 
-def _with_roots(rows: pd.DataFrame) -> pd.DataFrame:
-    """The rows with a `root` column: the trial id reached by following parent_trial_id to its end."""
-    parent = dict(zip(rows["trial_id"], rows["parent_trial_id"]))
-
-    def root(tid: str) -> str:
-        while isinstance(parent.get(tid), str):
-            tid = parent[tid]
-        return tid
-
-    return rows.assign(root=[root(t) for t in rows["trial_id"]])
+def with_text_columns(results: pd.DataFrame) -> pd.DataFrame:
+    """A copy of the table with spec_text and selection present and filled in (see TEXT_DEFAULTS)."""
+    return results.assign(**{column: results[column].fillna(default) if column in results else default
+                             for column, default in TEXT_DEFAULTS.items()})
 
 
-def chains(results: pd.DataFrame) -> pd.DataFrame:
-    """One row per bootstrap chain (the rows linked by parent_trial_id back to a generation-0 trial).
+def counted_trials(results: pd.DataFrame) -> pd.DataFrame:
+    """`model_failures`, ready to aggregate: spec_text and selection filled in (see TEXT_DEFAULTS), a trial
+    without a score counted as pass_rate 0 and not passed_all, cost_usd numeric (NaN where unknown)."""
+    counted = with_text_columns(model_failures(results))
+    counted["pass_rate"] = pd.to_numeric(counted["pass_rate"], errors="coerce").fillna(0.0)
+    counted["passed_all"] = counted["passed_all"].astype(object).fillna(False).astype(bool)
+    if "cost_usd" in counted:
+        counted["cost_usd"] = pd.to_numeric(counted["cost_usd"], errors="coerce")
+    return counted
 
-    Columns: root (generation 0's trial id), model, temperature, seed, generations (how many were recorded with a
-    status that counts), survived = the number of leading generations 0, 1, ... that pass every test (a chain
-    whose generation 0 fails survives 0), reproduced = generations 0 and 1 both pass every test (the paper's
-    question: did the agent re-implement itself?). `reproduced` is None (unknown) when generation 0 passed but
-    generation 1 has no counted record (an infra error, or not run yet): that chain says nothing either way.
+
+def group_cells(results: pd.DataFrame, by: Iterable[str]):
+    """(keys, groupby of the counted trials by those keys); a NaN key is a group of its own, never dropped."""
+    keys = cell_keys(by)
+    return keys, counted_trials(results).groupby(keys, sort=True, dropna=False)
+
+
+def cell_frame(rows: list[dict], keys: list[str], columns: list[str]) -> pd.DataFrame:
+    """Rows of per-cell values as a table indexed by the cell keys (empty, with its columns, when no rows)."""
+    return pd.DataFrame(rows, columns=[*keys, *columns]).set_index(keys)
+
+
+def pass_rate_table(results: pd.DataFrame, by: Iterable[str] = ("spec", "model", "temperature"),
+                    confidence: float = 0.95) -> pd.DataFrame:
+    """One row per cell of counted trials (see `counted_trials`), indexed by `cell_keys(by)`: generators,
+    chain generations and texts are never pooled. Over the n counted trials of a cell:
+
+        n, seeds          trials, and distinct seeds among them
+        few_seeds         seeds < 5: the intervals are honest but wide (see harness.intervals.clustered_interval)
+        pass_rate         mean fraction of tests passed (a trial without a score counts 0), with
+        pass_rate_low/high    its interval clustered by seed (`clustered_interval`; NaN with one seed)
+        passed_all, passed_all_low/high    likewise for the share of trials passing every test
+        cost_known        share of the trials whose cost is known
+        cost_usd          mean cost per trial               } NaN unless every cost in the cell is known:
+        cost_per_success  sum(cost_usd) / successes         } an unknown cost is never read as 0
+                          (NaN too without a success; failures' spend counts, it is what a success costs)
+    Cells whose trials were all excluded (infra_error, error, interrupted) do not appear.
     """
-    rows = _counted_with_roots(results).sort_values(["root", "generation"])
-    out = []
-    for chain_root, chain in rows.groupby("root", sort=True):
-        passed = list(chain["passed_all"].astype(bool))
-        survived = next((i for i, ok in enumerate(passed) if not ok), len(passed))
-        first = chain.iloc[0]
-        generation_1 = (chain["generation"] == 1).any()
-        reproduced = (passed[0] and passed[1]) if generation_1 and chain["generation"].iloc[0] == 0 else (
-            False if chain["generation"].iloc[0] == 0 and not passed[0] else None)
-        out.append({"root": chain_root, "model": first["model"], "temperature": first["temperature"],
-                    "seed": first["seed"], "generations": len(chain), "survived": survived,
-                    "reproduced": reproduced})
-    return pd.DataFrame(out, columns=["root", "model", "temperature", "seed", "generations", "survived",
-                                      "reproduced"])
-
-
-def _counted_with_roots(results: pd.DataFrame) -> pd.DataFrame:
-    """Counted rows, each with its chain's root found over all rows, so an excluded generation 0 does not
-    split its chain."""
-    rooted = _with_roots(results)
-    return rooted.loc[~rooted["status"].isin(EXCLUDED_STATUSES)].copy()
-
-
-def chain_summary(results: pd.DataFrame, by: Iterable[str] = ("model", "temperature")) -> pd.DataFrame:
-    """Per group: chains, how many have a known outcome, the share of those that reproduced themselves (with a
-    Wilson interval), mean and max survival. Chains whose reproduction is unknown (see `chains`) leave the
-    denominator of `reproduced`."""
-    table = chains(results)
-    by = list(by)
+    keys, cells = group_cells(results, by)
     rows = []
-    for key, group in table.groupby(by, sort=True):
-        known = group["reproduced"].dropna().astype(bool)
-        low, high = wilson_interval(int(known.sum()), len(known))
-        rows.append({**dict(zip(by, key if isinstance(key, tuple) else (key,))), "chains": len(group),
-                     "known": len(known), "reproduced": known.mean() if len(known) else float("nan"),
-                     "wilson_low": low, "wilson_high": high,
-                     "mean_survived": group["survived"].mean(), "max_survived": group["survived"].max()})
-    return pd.DataFrame(rows).set_index(by) if rows else pd.DataFrame()
+    for key, cell in cells:
+        rate = clustered_interval(cell["pass_rate"], cell["seed"], confidence)
+        share = clustered_interval(cell["passed_all"].astype(float), cell["seed"], confidence)
+        known = cell["cost_usd"].notna()
+        spend = cell["cost_usd"].sum() if known.all() else math.nan
+        successes = int(cell["passed_all"].sum())
+        rows.append({**dict(zip(keys, key)), "n": len(cell), "seeds": share.clusters, "few_seeds": share.few,
+                     "pass_rate": rate.mean, "pass_rate_low": rate.low, "pass_rate_high": rate.high,
+                     "passed_all": share.mean, "passed_all_low": share.low, "passed_all_high": share.high,
+                     "cost_known": known.mean(), "cost_usd": spend / len(cell),
+                     "cost_per_success": spend / successes if successes else math.nan})
+    return cell_frame(rows, keys, PASS_RATE_COLUMNS)
 
 
-def survival_by_generation(results: pd.DataFrame, by: Iterable[str] = ("model", "temperature")) -> pd.DataFrame:
-    """Per group and generation g = 0 .. G (G the highest generation in the table): how many chains reach g alive.
+PASS_RATE_COLUMNS = ["n", "seeds", "few_seeds", "pass_rate", "pass_rate_low", "pass_rate_high", "passed_all",
+                     "passed_all_low", "passed_all_high", "cost_known", "cost_usd", "cost_per_success"]
 
-    A chain's generation g is known alive when it is recorded with a counted status and passes every test; known
-    dead when it is recorded and fails, or when an earlier generation left no implementation (the chain ended
-    there); unknown otherwise (recorded as infra_error or error, or never run because the sweep was shallower).
-    Over the c_g chains of a group whose generation g is known, with s_g of them alive:
 
-        share = s_g / c_g,   with its 95 % Wilson interval (see `wilson_interval`)
+def pass_at_k_table(results: pd.DataFrame, by: Iterable[str] = ("spec", "model", "temperature")) -> pd.DataFrame:
+    """pass@k and pass^k for k = 1 .. n in each cell (keys as in `pass_rate_table`), from its n counted trials
+    of which c pass every test: pass_at_k(n, c, k) and pass_hat_k(n, c, k), formulas in their docstrings.
 
-    Unknown generations leave the denominator: an outage never counts as a chain dying. Unlike `chains`'
-    `survived`, a generation g that passes after a failing g - 1 still counts.
-    Columns: the `by` columns, generation, chains (c_g), survivors (s_g), share, wilson_low, wilson_high.
+    The estimators treat the cell's trials as exchangeable draws, seeds and samples alike; trials sharing a seed
+    may be correlated, which they ignore (pass@1 = passed_all, whose clustered interval is in `pass_rate_table`).
+    Columns: the keys, k, n, correct, pass_at_k, pass_hat_k.
     """
-    by = list(by)
-    columns = [*by, "generation", "chains", "survivors", "share", "wilson_low", "wilson_high"]
-    rows = _counted_with_roots(results)
-    if rows.empty:
-        return pd.DataFrame(columns=columns)
-    last = int(rows["generation"].max())
-    out = []
-    for key, group in rows.groupby(by, sort=True):
-        key = dict(zip(by, key if isinstance(key, tuple) else (key,)))
-        states = [_generation_states(chain, last) for _, chain in group.groupby("root")]
-        for g in range(last + 1):
-            known = [state[g] for state in states if state[g] is not None]
-            alive = sum(known)
-            low, high = wilson_interval(alive, len(known))
-            out.append({**key, "generation": g, "chains": len(known), "survivors": alive,
-                        "share": alive / len(known) if known else float("nan"), "wilson_low": low,
-                        "wilson_high": high})
-    return pd.DataFrame(out, columns=columns)
-
-
-def _generation_states(chain: pd.DataFrame, last: int) -> list:
-    """True (alive), False (dead) or None (unknown) for generations 0 .. last of one chain's counted rows."""
-    by_generation = {int(r["generation"]): r for _, r in chain.iterrows()}
-    states, ended = [], False
-    for g in range(last + 1):
-        row = by_generation.get(g)
-        if row is not None:
-            states.append(bool(row["passed_all"]) if pd.notna(row["passed_all"]) else False)
-            ended = row["status"] == "no_code"  # nothing for the next generation to run: the chain ends here
-        else:
-            states.append(False if ended else None)
-    return states
+    keys, cells = group_cells(results, by)
+    rows = []
+    for key, cell in cells:
+        n, c = len(cell), int(cell["passed_all"].sum())
+        rows += [{**dict(zip(keys, key)), "k": k, "n": n, "correct": c, "pass_at_k": pass_at_k(n, c, k),
+                  "pass_hat_k": pass_hat_k(n, c, k)} for k in range(1, n + 1)]
+    return pd.DataFrame(rows, columns=[*keys, "k", "n", "correct", "pass_at_k", "pass_hat_k"])
 
 
 FAILING_OUTCOMES = frozenset({"failed", "errored"})
@@ -262,61 +192,49 @@ def pass_hat_k(n: int, c: int, k: int) -> float:
     return math.comb(c, k) / math.comb(n, k)
 
 
-def cluster_bootstrap_interval(values: Iterable[float], clusters: Iterable, confidence: float = 0.95,
-                               resamples: int = 2000, seed: int = 0) -> tuple[float, float]:
-    """Percentile bootstrap interval for a mean, resampling whole clusters (e.g. seeds) with replacement.
-
-    With G clusters, each resample draws G cluster ids with replacement and takes the mean of all their values;
-    the interval is the (1-confidence)/2 and (1+confidence)/2 quantiles of those means. Resampling clusters,
-    not rows, keeps trials that share a seed together, so correlated trials do not narrow the interval.
-    """
-    import numpy as np
-
-    frame = pd.DataFrame({"value": list(values), "cluster": list(clusters)})
-    if frame.empty:
-        return (math.nan, math.nan)
-    grouped = frame.groupby("cluster")["value"].agg(["sum", "count"])
-    sums, counts = grouped["sum"].to_numpy(float), grouped["count"].to_numpy(float)
-    picks = np.random.default_rng(seed).integers(0, len(sums), size=(resamples, len(sums)))
-    means = sums[picks].sum(axis=1) / counts[picks].sum(axis=1)
-    tail = (1 - confidence) / 2
-    return float(np.quantile(means, tail)), float(np.quantile(means, 1 - tail))
-
-
 def seed_stability(results: pd.DataFrame, by: Iterable[str] = ("spec", "model", "temperature")) -> pd.DataFrame:
-    """Per cell: how much the outcome depends on the seed.
+    """Per cell (keys as in `pass_rate_table`): how much the outcome depends on the seed.
 
-    seed_variance = the variance (ddof=1) over seeds of each seed's mean pass_rate;
-    flip_rate = the share of pairs of seeds whose all-tests-pass outcomes differ, 2·s·(n−s) / (n·(n−1)) for
-    n seeds of which s pass (0 when every seed agrees, up to about 0.5 for an even split).
+    seeds = the number n of seeds, of which s pass (every counted trial of the seed passes every test);
+    seed_variance = the variance (ddof=1) over seeds of each seed's mean pass_rate (NaN with one seed);
+    flip_rate = the share of pairs of seeds whose outcomes differ, 2 s (n - s) / (n (n - 1)): 0 when every seed
+    agrees, at most n / (2 (n - 1)) for n even and (n + 1) / (2 n) for n odd, reached at an even split
+    (1.0 for 2 seeds, 2/3 for 3 or 4, 0.6 for 5, falling to 0.5 as n grows). NaN with one seed.
     """
-    by = list(by)
-    per_seed = model_failures(results).groupby([*by, "seed"]).agg(pass_rate=("pass_rate", "mean"),
-                                                                   passed=("passed_all", "all"))
+    keys, cells = group_cells(results, by)
     rows = []
-    for key, cell in per_seed.groupby(level=by, sort=True):
-        n, s = len(cell), int(cell["passed"].sum())
-        rows.append({**dict(zip(by, key if isinstance(key, tuple) else (key,))), "seeds": n,
-                     "seed_variance": float(cell["pass_rate"].var(ddof=1)) if n > 1 else math.nan,
+    for key, cell in cells:
+        per_seed = cell.groupby("seed", dropna=False).agg(pass_rate=("pass_rate", "mean"),
+                                                          passed=("passed_all", "all"))
+        n, s = len(per_seed), int(per_seed["passed"].sum())
+        rows.append({**dict(zip(keys, key)), "seeds": n,
+                     "seed_variance": float(per_seed["pass_rate"].var(ddof=1)) if n > 1 else math.nan,
                      "flip_rate": 2 * s * (n - s) / (n * (n - 1)) if n > 1 else math.nan})
-    return pd.DataFrame(rows).set_index(by) if rows else pd.DataFrame()
+    return cell_frame(rows, keys, ["seeds", "seed_variance", "flip_rate"])
 
 
 def cost_per_success(results: pd.DataFrame, by: Iterable[str] = ("model",)) -> pd.DataFrame:
-    """Per group: spend and tokens divided by the implementations that pass every test.
+    """Per cell (keys as in `pass_rate_table`; by default per model, pooling specs and temperatures): spend and
+    tokens divided by the implementations that pass every test.
 
-    cost_per_success = sum(cost_usd) / count(passed_all); likewise for prompt and completion tokens. Every
-    counted trial's spend is in the numerator, failures included: that is what a success really costs.
-    Groups without a success get NaN.
+        cost_per_success   = sum(cost_usd) / count(passed_all)
+        tokens_per_success = sum(prompt_tokens + completion_tokens) / count(passed_all)
+
+    Every counted trial's spend is in the numerator, failures included: that is what a success costs (the
+    excluded statuses' spend is not). An unknown cost is unknown, not 0: cost_usd and cost_per_success are NaN
+    unless every counted trial of the cell has a known cost, and `cost_known` is the share that has one.
+    Cells without a success get NaN. Columns: successes, cost_known, cost_usd, tokens, cost_per_success,
+    tokens_per_success.
     """
-    by = list(by)
-    counted = model_failures(results)
-    grouped = counted.groupby(by, sort=True)
-    table = pd.DataFrame({
-        "successes": grouped["passed_all"].sum().astype(int),
-        "cost_usd": grouped["cost_usd"].sum(min_count=1),
-        "tokens": grouped["prompt_tokens"].sum() + grouped["completion_tokens"].sum(),
-    })
+    keys, cells = group_cells(results, by)
+    rows = []
+    for key, cell in cells:
+        known = cell["cost_usd"].notna()
+        successes = int(cell["passed_all"].sum())
+        rows.append({**dict(zip(keys, key)), "successes": successes, "cost_known": known.mean(),
+                     "cost_usd": cell["cost_usd"].sum() if known.all() else math.nan,
+                     "tokens": int((cell["prompt_tokens"] + cell["completion_tokens"]).sum())})
+    table = cell_frame(rows, keys, ["successes", "cost_known", "cost_usd", "tokens"])
     denominator = table["successes"].where(table["successes"] > 0)
     table["cost_per_success"] = table["cost_usd"] / denominator
     table["tokens_per_success"] = table["tokens"] / denominator

@@ -4,6 +4,7 @@ simulated sweeps (seeded, vectorised: thousands of sweeps in well under a second
 from __future__ import annotations
 
 import math
+import random
 
 import numpy as np
 import pytest
@@ -25,6 +26,39 @@ def test_t_quantile_rejects_nonsense():
         t_quantile(0.95, 0)
     with pytest.raises(ValueError):
         t_quantile(1.0, 3)
+
+
+def test_wilson_hand_computed():
+    # 3 of 10 at 95 %: z = 1.959964, z^2 = 3.841459; centre = (0.3 + 0.192073) / 1.384146 = 0.355503,
+    # half = 1.959964 / 1.384146 * sqrt(0.021 + 0.009604) = 0.247716.
+    low, high = wilson_interval(3, 10)
+    assert low == pytest.approx(0.107789, abs=1e-5)
+    assert high == pytest.approx(0.603219, abs=1e-5)
+
+
+def test_wilson_edges():
+    assert wilson_interval(0, 0) == (0.0, 1.0)
+    low, high = wilson_interval(0, 20)
+    assert low == 0.0 and 0.0 < high < 0.2
+    low, high = wilson_interval(20, 20)
+    assert 0.8 < low < 1.0 and high == 1.0
+    narrow, wide = wilson_interval(5, 10, 0.80), wilson_interval(5, 10, 0.99)
+    assert wide[0] < narrow[0] < 0.5 < narrow[1] < wide[1]
+    with pytest.raises(ValueError):
+        wilson_interval(11, 10)
+    with pytest.raises(ValueError):
+        wilson_interval(1, 10, confidence=1.0)
+
+
+def test_wilson_coverage_on_simulated_binomials():
+    rng = random.Random(20210707)
+    p, n, runs = 0.3, 50, 2000
+    covered = 0
+    for _ in range(runs):
+        successes = sum(rng.random() < p for _ in range(n))
+        low, high = wilson_interval(successes, n)
+        covered += low <= p <= high
+    assert 0.93 <= covered / runs <= 0.97
 
 
 def test_wilson_accepts_a_fractional_sample_size():

@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 from nbclient import NotebookClient
 
-from harness.analysis import chains, survival_by_generation, test_failure_rates
+from harness.analysis import test_failure_rates
+from harness.lineage import chains, survival_by_generation
 from harness.report import errors, execute
 from tests.conftest import PLANTED_KEY, ROOT, run_harness
 

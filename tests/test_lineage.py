@@ -1,0 +1,86 @@
+"""harness.lineage: chains followed through parent_trial_id, reproduction and survival by generation."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from harness.intervals import wilson_interval
+from harness.lineage import chain_summary, chains, survival_by_generation
+
+
+def _chain_rows():
+    # chain A: generations 0, 1, 2 pass, 3 fails; chain B: 0 passes, 1 fails; chain C: only generation 0, failing.
+    spec = [("a0", None, 0, True), ("a1", "a0", 1, True), ("a2", "a1", 2, True), ("a3", "a2", 3, False),
+            ("b0", None, 0, True), ("b1", "b0", 1, False), ("c0", None, 0, False)]
+    return pd.DataFrame([{"trial_id": t, "parent_trial_id": p, "generation": g, "passed_all": ok,
+                          "status": "scored", "model": "m", "temperature": 0.0, "seed": i}
+                         for i, (t, p, g, ok) in enumerate(spec)])
+
+
+def test_chains_follow_parents_and_count_leading_passes():
+    table = chains(_chain_rows()).set_index("root")
+    assert table.loc["a0", ["generations", "survived", "reproduced"]].tolist() == [4, 3, True]
+    assert table.loc["b0", ["generations", "survived", "reproduced"]].tolist() == [2, 1, False]
+    assert table.loc["c0", ["generations", "survived", "reproduced"]].tolist() == [1, 0, False]
+
+
+def test_chain_summary_reports_reproduction_share_and_survival():
+    row = chain_summary(_chain_rows()).loc[("m", 0.0)]
+    assert row["chains"] == 3 and row["reproduced"] == pytest.approx(1 / 3)
+    assert row["mean_survived"] == pytest.approx(4 / 3) and row["max_survived"] == 3
+
+
+def test_survival_by_generation_counts_passing_generations_over_all_chains():
+    rows = _chain_rows()
+    # chain D: generation 0 fails but generation 1 passes; chain E's generation 1 hit an infra error (dropped).
+    rows = pd.concat([rows, pd.DataFrame([
+        {"trial_id": "d0", "parent_trial_id": None, "generation": 0, "passed_all": False, "status": "scored"},
+        {"trial_id": "d1", "parent_trial_id": "d0", "generation": 1, "passed_all": True, "status": "scored"},
+        {"trial_id": "e0", "parent_trial_id": None, "generation": 0, "passed_all": True, "status": "scored"},
+        {"trial_id": "e1", "parent_trial_id": "e0", "generation": 1, "passed_all": True, "status": "infra_error"},
+    ]).assign(model="m", temperature=0.0, seed=9)], ignore_index=True)
+    table = survival_by_generation(rows).set_index("generation")
+    assert list(table.index) == [0, 1, 2, 3]
+    # Known generations only: e1 (infra) and every generation never recorded leave the denominator.
+    # g=0: a0 b0 c0 d0 e0, alive a0 b0 e0; g=1: a1 b1 d1, alive a1 d1; g=2: a2; g=3: a3 fails.
+    assert table["chains"].tolist() == [5, 3, 1, 1]
+    assert table["survivors"].tolist() == [3, 2, 1, 0]
+    assert table["share"].tolist() == pytest.approx([3 / 5, 2 / 3, 1.0, 0.0])
+    assert (table.loc[1, "wilson_low"], table.loc[1, "wilson_high"]) == pytest.approx(wilson_interval(2, 3))
+
+
+def test_a_chain_that_left_no_code_is_dead_in_later_generations():
+    rows = pd.DataFrame([
+        {"trial_id": "f0", "parent_trial_id": None, "generation": 0, "passed_all": True, "status": "scored"},
+        {"trial_id": "f1", "parent_trial_id": "f0", "generation": 1, "passed_all": False, "status": "no_code"},
+        {"trial_id": "g0", "parent_trial_id": None, "generation": 0, "passed_all": True, "status": "scored"},
+        {"trial_id": "g1", "parent_trial_id": "g0", "generation": 1, "passed_all": True, "status": "scored"},
+        {"trial_id": "g2", "parent_trial_id": "g1", "generation": 2, "passed_all": True, "status": "scored"},
+    ]).assign(model="m", temperature=0.0, seed=0)
+    table = survival_by_generation(rows).set_index("generation")
+    assert table["chains"].tolist() == [2, 2, 2] and table["survivors"].tolist() == [2, 1, 1]
+
+
+def test_an_infra_error_never_counts_as_a_chain_failing_to_reproduce():
+    rows = pd.concat([_chain_rows(), pd.DataFrame([
+        {"trial_id": "e0", "parent_trial_id": None, "generation": 0, "passed_all": True, "status": "scored"},
+        {"trial_id": "e1", "parent_trial_id": "e0", "generation": 1, "passed_all": False, "status": "infra_error"},
+        {"trial_id": "x0", "parent_trial_id": None, "generation": 0, "passed_all": False, "status": "error"},
+        {"trial_id": "x1", "parent_trial_id": "x0", "generation": 1, "passed_all": True, "status": "scored"},
+    ]).assign(model="m", temperature=0.0, seed=9)], ignore_index=True)
+    table = chains(rows).set_index("root")
+    assert table.loc["e0", "reproduced"] is None  # unknown, not False
+    assert "x1" not in table.index  # an excluded generation 0 does not split its chain off
+    row = chain_summary(rows).loc[("m", 0.0)]
+    assert (row["chains"], row["known"]) == (5, 3) and row["reproduced"] == pytest.approx(1 / 3)
+
+
+def test_survival_by_generation_splits_groups_and_handles_no_rows():
+    rows = pd.concat([_chain_rows(), _chain_rows().assign(model="n", trial_id=lambda f: "n" + f["trial_id"],
+                                                          parent_trial_id=lambda f: "n" + f["parent_trial_id"])])
+    table = survival_by_generation(rows, by=["model"])
+    assert table.groupby("model").size().tolist() == [4, 4]
+    assert table.loc[table["model"] == "n", "survivors"].tolist() == [2, 1, 1, 0]
+    empty = survival_by_generation(_chain_rows().iloc[:0])
+    assert empty.empty and "share" in empty.columns
