@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from harness.analysis import cell_frame, group_cells
-from harness.intervals import clustered_interval, design_effect_wilson
+from harness.intervals import clustered_interval, effective_wilson
 
 MAX_SEEDS = 100_000  # a plan beyond this is reported as not reachable
 
@@ -31,6 +31,16 @@ class VarianceComponents:
     between: float  # variance of the seeds' true means
     within: float  # variance of trials around their seed's mean (NaN with one trial per seed)
     seed_mean: float  # variance of one seed's mean over its trials: between + within / m0
+
+    def design_effect(self, per_seed: float) -> float:
+        """How many times the variance of a mean over seeds of per_seed trials exceeds that of as many
+        independent trials (Kish 1965): deff = per_seed * seed_mean / (between + within), that is
+        1 + (per_seed - 1) * ICC with ICC = between / (between + within). 1 with one trial per seed, or when
+        every trial agrees; NaN when the pilot had one seed."""
+        if math.isnan(self.seed_mean):
+            return math.nan
+        total = self.seed_mean if math.isnan(self.within) else self.between + self.within
+        return max(1.0, per_seed * self.seed_mean / total) if total > 0 else 1.0
 
 
 def variance_components(values: Iterable[float], clusters: Iterable) -> VarianceComponents:
@@ -56,23 +66,21 @@ def variance_components(values: Iterable[float], clusters: Iterable) -> Variance
     return VarianceComponents(between, within, msb / m0)
 
 
-def planned_half_width(mean: float, seed_mean_variance: float, seeds: int, per_seed: float,
-                       confidence: float = 0.95) -> float:
-    """Half the width `clustered_interval` is expected to have with `seeds` seeds of `per_seed` trials, if the
-    pilot's mean and variance of a seed's mean hold: the interval's formula with n = round(seeds * per_seed) and
-    v = seed_mean_variance / seeds (a plug-in value: about half of such sweeps come out wider)."""
+def planned_half_width(mean: float, deff: float, seeds: int, per_seed: float, confidence: float = 0.95) -> float:
+    """Half the width `clustered_interval` is expected to have with `seeds` seeds of `per_seed` trials if the
+    pilot's mean and design effect hold: its formula with n = round(seeds * per_seed) and that deff
+    (`effective_wilson`). A plug-in value: about half of such sweeps come out wider."""
     n = max(seeds, round(seeds * per_seed))
-    low, high = design_effect_wilson(mean, seed_mean_variance / seeds, n, seeds, confidence)
+    low, high = effective_wilson(mean, deff, n, seeds, confidence)
     return float(high - low) / 2
 
 
-def seeds_needed(mean: float, seed_mean_variance: float, per_seed: float, half_width: float,
-                 confidence: float = 0.95) -> float:
+def seeds_needed(mean: float, deff: float, per_seed: float, half_width: float, confidence: float = 0.95) -> float:
     """The fewest seeds (>= 2) whose `planned_half_width` is at most half_width, found by bisection (the
-    planned width falls as seeds grow); NaN when the pilot's variance is unknown or more than MAX_SEEDS."""
-    if math.isnan(mean) or math.isnan(seed_mean_variance):
+    planned width falls as seeds grow); NaN when the pilot's design effect is unknown or over MAX_SEEDS."""
+    if math.isnan(mean) or math.isnan(deff):
         return math.nan
-    fits = lambda seeds: planned_half_width(mean, seed_mean_variance, seeds, per_seed, confidence) <= half_width
+    fits = lambda seeds: planned_half_width(mean, deff, seeds, per_seed, confidence) <= half_width
     if not fits(MAX_SEEDS):
         return math.nan
     low, high = 1, 2  # invariant once found: fits(high), and low == 1 or not fits(low)
@@ -87,23 +95,25 @@ def seeds_needed(mean: float, seed_mean_variance: float, per_seed: float, half_w
 def plan_seeds(results: pd.DataFrame, half_width: float, column: str = "passed_all",
                by: Iterable[str] = ("spec", "model", "temperature"), confidence: float = 0.95) -> pd.DataFrame:
     """Per cell of the pilot (keys as in `pass_rate_table`): seeds, trials_per_seed, the mean of `column`
-    (passed_all or pass_rate), its between- and within-seed variance (`variance_components`), the half-width
-    of its interval now (NaN with one seed), and seeds_needed for `half_width` (`seeds_needed`)."""
+    (passed_all or pass_rate), its between- and within-seed variance (`variance_components`), the design effect
+    they imply (`VarianceComponents.design_effect`), the half-width of its interval now (NaN with one seed), and
+    seeds_needed for `half_width` with as many trials per seed (`seeds_needed`)."""
     if not 0 < half_width < 0.5:
         raise ValueError(f"half_width must be in (0, 0.5), got {half_width}")
     keys, cells = group_cells(results, by)
     rows = []
     for key, cell in cells:
         values = cell[column].astype(float)
-        parts = variance_components(values, cell["seed"])
         now = clustered_interval(values, cell["seed"], confidence)
         per_seed = now.n / now.clusters
+        parts = variance_components(values, cell["seed"])
+        deff = parts.design_effect(per_seed)
         rows.append({**dict(zip(keys, key)), "seeds": now.clusters, "trials_per_seed": per_seed, "mean": now.mean,
-                     "between_var": parts.between, "within_var": parts.within,
+                     "between_var": parts.between, "within_var": parts.within, "deff": deff,
                      "half_width": (now.high - now.low) / 2,
-                     "seeds_needed": seeds_needed(now.mean, parts.seed_mean, per_seed, half_width, confidence)})
-    return cell_frame(rows, keys, ["seeds", "trials_per_seed", "mean", "between_var", "within_var", "half_width",
-                                   "seeds_needed"])
+                     "seeds_needed": seeds_needed(now.mean, deff, per_seed, half_width, confidence)})
+    return cell_frame(rows, keys, ["seeds", "trials_per_seed", "mean", "between_var", "within_var", "deff",
+                                   "half_width", "seeds_needed"])
 
 
 def main(argv: Optional[list[str]] = None) -> None:
@@ -124,5 +134,11 @@ def main(argv: Optional[list[str]] = None) -> None:
         sys.exit(f"harness-seeds: {table_path} holds no counted trials")
     print(f"{table_path}: seeds for a {args.confidence:.0%} interval of {args.column} with half-width "
           f"{args.half_width} (same trials per seed as now; '-': not estimable, or over {MAX_SEEDS})")
-    plan["seeds_needed"] = [str(int(x)) if x == x else "-" for x in plan["seeds_needed"]]
-    print(plan.round(4).to_string(na_rep="-", sparsify=False))
+    print(plan_text(plan))
+
+
+def plan_text(plan: pd.DataFrame) -> str:
+    """`plan_seeds`'s table as printed by harness-seeds and the results notebook: one line per cell."""
+    shown = plan.round(4).astype({"seeds_needed": object})
+    shown["seeds_needed"] = [str(int(x)) if x == x else "-" for x in plan["seeds_needed"]]
+    return shown.to_string(na_rep="-", sparsify=False)

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from harness.analysis import cell_keys
-from harness.intervals import clustered_interval
+from harness.intervals import clustered_interval, wilson_interval
 from harness.seeds import (MAX_SEEDS, main, plan_seeds, planned_half_width, seeds_needed, variance_components)
 
 
@@ -41,23 +41,41 @@ def test_variance_components_recover_a_simulated_truth():
     assert parts.between == pytest.approx(0.04, abs=0.008) and parts.within == pytest.approx(0.09, abs=0.008)
 
 
-def test_the_plan_at_the_pilot_size_is_the_interval_now():
-    values, seeds = [1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 0, 1], np.repeat([0, 1, 2, 3], 3)
-    now = clustered_interval(values, seeds)
-    planned = planned_half_width(now.mean, variance_components(values, seeds).seed_mean, 4, 3)
-    assert planned == pytest.approx((now.high - now.low) / 2, abs=1e-12)
+def test_design_effect_from_the_components():
+    parts = variance_components([1, 1, 0, 0, 0, 0, 1, 1, 1], [0, 0, 0, 1, 1, 1, 2, 2, 2])
+    icc = parts.between / (parts.between + parts.within)  # (2/9) / (3/9)
+    assert parts.design_effect(3) == pytest.approx(1 + 2 * icc) == pytest.approx(7 / 3)
+    assert variance_components([1, 0, 1, 1], range(4)).design_effect(1) == 1.0  # one trial per seed
+    assert variance_components([1.0] * 6, [0, 0, 1, 1, 2, 2]).design_effect(2) == 1.0  # every trial agrees
+    assert math.isnan(variance_components([1, 0], [3, 3]).design_effect(2))  # one seed
+
+
+def test_the_plan_at_the_pilot_size_is_about_the_interval_now():
+    for values, seeds, per_seed in [([1, 0, 1, 1, 0, 1, 1], range(7), 1),
+                                    ([1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 0, 1], np.repeat([0, 1, 2, 3], 3), 3)]:
+        now = clustered_interval(values, seeds)
+        deff = variance_components(values, seeds).design_effect(per_seed)
+        planned = planned_half_width(now.mean, deff, now.clusters, per_seed)
+        # Exact with one trial per seed; otherwise the components' deff and the interval's own differ slightly.
+        assert planned == pytest.approx((now.high - now.low) / 2, rel=1e-12 if per_seed == 1 else 0.1)
 
 
 def test_seeds_needed_is_the_fewest_that_reach_the_target():
-    for mean, variance, per_seed in [(0.6, 0.05, 6), (1.0, 0.0, 1), (0.3, 0.2, 2), (0.9, 0.01, 3)]:
-        needed = int(seeds_needed(mean, variance, per_seed, 0.05))
-        assert planned_half_width(mean, variance, needed, per_seed) <= 0.05
-        assert needed == 2 or planned_half_width(mean, variance, needed - 1, per_seed) > 0.05
-    # A perfect pilot still needs enough trials for Wilson's interval at p = 1 to shrink: about z^2 / (2 h).
-    assert 30 <= seeds_needed(1.0, 0.0, 1, 0.05) <= 45
+    for mean, deff, per_seed in [(0.6, 1.8, 6), (1.0, 1.0, 1), (0.3, 3.0, 2), (0.9, 1.2, 3)]:
+        needed = int(seeds_needed(mean, deff, per_seed, 0.05))
+        assert planned_half_width(mean, deff, needed, per_seed) <= 0.05
+        assert needed == 2 or planned_half_width(mean, deff, needed - 1, per_seed) > 0.05
     assert math.isnan(seeds_needed(0.5, math.nan, 1, 0.05))
-    assert math.isnan(seeds_needed(0.5, 0.25, 1, 0.001))  # more than MAX_SEEDS
+    assert math.isnan(seeds_needed(0.5, 1.0, 1, 0.001))  # more than MAX_SEEDS
     assert MAX_SEEDS >= 10_000
+
+
+def test_one_trial_per_seed_plans_wilson_on_the_seeds():
+    needed = int(seeds_needed(2 / 3, 1.0, 1, 0.05))
+    half = lambda n: (wilson_interval(2 / 3 * n, n)[1] - wilson_interval(2 / 3 * n, n)[0]) / 2
+    assert half(needed) <= 0.05 < half(needed - 1)
+    assert 330 <= needed <= 350  # about z^2 p (1 - p) / h^2 = 341
+    assert 30 <= seeds_needed(1.0, 1.0, 1, 0.05) <= 40  # all passing: Wilson's low bound n / (n + z^2) >= 0.9
 
 
 def pilot() -> pd.DataFrame:
@@ -78,6 +96,7 @@ def test_plan_seeds_per_cell():
     assert plan["seeds"].tolist() == [4, 4, 1] and plan["trials_per_seed"].tolist() == [3.0, 3.0, 1.0]
     assert plan.loc[1.0, "mean"] == pytest.approx(7 / 12)  # the infra_error trial is not in the pilot
     assert plan.loc[0.0, "between_var"] == 0.0 and plan.loc[0.0, "within_var"] == 0.0
+    assert plan.loc[0.0, "deff"] == 1.0 and plan.loc[1.0, "deff"] > 1.0
     assert plan.loc[1.0, "seeds_needed"] > plan.loc[0.0, "seeds_needed"] > 4  # the split cell needs more
     assert math.isnan(plan.loc[2.0, "half_width"]) and math.isnan(plan.loc[2.0, "seeds_needed"])
     assert list(plan_seeds(pilot(), 0.1).index.names) == cell_keys(("spec", "model", "temperature"))
