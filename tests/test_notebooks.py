@@ -15,6 +15,7 @@ from nbclient import NotebookClient
 
 from harness.analysis import test_failure_rates
 from harness.lineage import chains, survival_by_generation
+from harness.records import TrialStatus
 from harness.report import errors, execute
 from tests.conftest import PLANTED_KEY, ROOT, run_harness
 
@@ -52,6 +53,44 @@ def test_results_notebook_runs_on_demo_sweep(demo_sweep, demo_results, monkeypat
         assert spec in tables[0]
     printed = "".join(out.get("text", "") for out in produced if out.output_type == "stream")
     assert str(demo_sweep / "results.parquet") in printed  # the notebook read the sweep, not the default path
+    assert "few_seeds" in tables[1] and "passed_all_low" in tables[1]  # the demo's 3 seeds are flagged
+    assert "no pass@k curves" in printed  # the demo draws one sample per seed
+    assert "seeds_needed" in printed and all(spec in printed.split("seeds_needed")[1]
+                                             for spec in demo_results["spec"].unique())
+
+
+def elsewhere_results() -> pd.DataFrame:
+    """A table from no preset: its own spec and model names, several samples per seed, a model without a price,
+    a one-seed cell, a spec whose only trial was excluded, every status, and no spec_text/selection columns."""
+    statuses = [s.value for s in TrialStatus]
+    rows = []
+    for i in range(96):
+        spec, model, temperature = ["alpha", "beta-spec"][i % 2], ["m-one", "m-two"][i // 2 % 2], [0.0, 0.7][i // 4 % 2]
+        seed, sample = (i // 8 % 4, i // 32) if model == "m-one" else (0, i // 8 % 12)
+        status = statuses[i % 12] if i % 3 == 0 else "scored"
+        ok = status == "scored" and i % 5 != 0
+        rows.append({"trial_id": f"t{i}", "experiment": "elsewhere", "spec": spec, "model": model,
+                     "generator": "oneshot", "temperature": temperature, "seed": seed, "sample": sample,
+                     "status": status, "generation": 0, "parent_trial_id": None,
+                     "pass_rate": (1.0 if ok else 0.4) if status == "scored" else None,
+                     "passed_all": ok if status == "scored" else None,
+                     "cost_usd": None if model == "m-two" else 0.01, "prompt_tokens": 100, "completion_tokens": 50})
+    rows.append({**rows[0], "trial_id": "lost", "spec": "gamma", "status": "infra_error"})
+    return pd.DataFrame(rows)
+
+
+def test_results_notebook_opens_any_experiment(tmp_path):
+    results = elsewhere_results()
+    results.to_parquet(tmp_path / "results.parquet")
+    nb = run_notebook("results", tmp_path)
+    text = printed(nb)
+    assert f"{tmp_path / 'results.parquet'}: 97 trials, " in text
+    assert images(nb) == 3  # pass rate against temperature, pass@k curves (samples > 0), cost against success
+    assert "no pass@k curves" not in text and "seeds_needed" in text
+    tables = html_tables(nb)
+    assert "gamma" in tables[0] and "gamma" not in tables[1]  # its only trial was excluded: no cell
+    for spec in ("alpha", "beta-spec"):
+        assert spec in tables[1] and spec in text.split("seeds_needed")[1]
 
 
 @pytest.fixture(scope="session")
