@@ -228,6 +228,14 @@ class CaseRun:
     def tool_results(self):
         return {k: v for run in self.runs for k, v in run.tool_results().items()}
 
+    def lines(self, prefix):
+        return [line for run in self.runs for line in run.lines(prefix)]
+
+    @property
+    def stdout(self):
+        """What the last run printed: the one that reached the final answer, when any did."""
+        return self.runs[-1].stdout if self.runs else ""
+
     def result(self, call_id):
         if call_id in self.failures:
             raise AssertionError(self.failures[call_id])

