@@ -47,19 +47,23 @@ class Reply:
     ground_truth: Optional[str] = None  # only the synthetic model knows what it answered
     cached: bool = False  # answered from the response cache: no provider call, no cost
 
-    def entry(self) -> dict:
-        """What the response cache stores."""
+    def entry(self, paid_by: Optional[str]) -> dict:
+        """What the response cache stores, with the trial that paid for the call."""
         return {"content": self.content, "tool_calls": [c.__dict__ for c in self.tool_calls],
                 "finish_reason": self.finish_reason, "prompt_tokens": self.prompt_tokens,
                 "completion_tokens": self.completion_tokens, "cost_usd": self.cost_usd,
-                "ground_truth": self.ground_truth}
+                "ground_truth": self.ground_truth, "paid_by": paid_by}
 
     @classmethod
-    def from_entry(cls, entry: dict) -> "Reply":
+    def from_entry(cls, entry: dict, trial: Optional[str]) -> "Reply":
+        """A cached answer. One paid for by this same trial (an attempt killed after the call, before its record)
+        is the trial's own call recovered: it keeps its cost and is no cache hit, so a resumed sweep's table
+        equals an uninterrupted one. Any other hit costs nothing here: someone else paid."""
+        own = trial is not None and entry.get("paid_by") == trial
         return cls(content=entry["content"], tool_calls=tuple(ToolCall(**c) for c in entry["tool_calls"]),
                    finish_reason=entry["finish_reason"], prompt_tokens=entry["prompt_tokens"],
-                   completion_tokens=entry["completion_tokens"], cost_usd=0.0, latency_s=0.0, attempts=0,
-                   ground_truth=entry.get("ground_truth"), cached=True)
+                   completion_tokens=entry["completion_tokens"], cost_usd=entry.get("cost_usd") if own else 0.0,
+                   latency_s=0.0, attempts=0, ground_truth=entry.get("ground_truth"), cached=not own)
 
     def message(self) -> dict:
         """The assistant message in OpenAI format, to append to a conversation."""
@@ -114,7 +118,7 @@ class Gateway:
 
     def __init__(self, model: ModelConfig, *, specs_dir: Path, sample: int = 0,
                  transcript: Optional[Path] = None, cache: Optional[ResponseCache] = None,
-                 sleep: Callable[[float], None] = time.sleep):
+                 sleep: Callable[[float], None] = time.sleep, trial: Optional[str] = None):
         if cache is None or cache.mode is not CacheMode.replay:  # a strict replay needs no key
             check_credentials(model)
         self.model = model
@@ -123,6 +127,7 @@ class Gateway:
         self.transcript = transcript
         self.sleep = sleep
         self.cache = cache
+        self.trial = trial  # the trial this gateway serves: the owner of the calls it pays for
         self.usage = Usage()
         self.spec_texts: dict[str, str] = {}  # extra spec texts the synthetic model should recognise
         self._rng = random.Random(sample)
@@ -138,15 +143,18 @@ class Gateway:
         key = request_key(kwargs, self.sample, kwargs.get("harness_synthetic"))
         hit = self.cache.get(key, _describe(kwargs)) if self.cache else None
         if hit is not None:
-            return self._accept(Reply.from_entry(hit), kwargs, key)
+            # a strict replay re-plays on purpose and spends nothing; in other modes an entry this trial paid for
+            # is its own call, recovered after an interruption
+            reply = Reply.from_entry(hit, None if self.cache.mode is CacheMode.replay else self.trial)
+            return self._accept(reply, kwargs, key, "hit" if reply.cached else "recovered")
         reply = self._call_provider(kwargs)
         if self.cache:
-            self.cache.put(key, reply.entry())
-        return self._accept(reply, kwargs, key)
+            self.cache.put(key, reply.entry(self.trial))
+        return self._accept(reply, kwargs, key, "miss")
 
-    def _accept(self, reply: Reply, kwargs: dict, key: str) -> Reply:
+    def _accept(self, reply: Reply, kwargs: dict, key: str, cache: str) -> Reply:
         self.usage.add(reply)
-        self._log({"event": "completion", "cache": "hit" if reply.cached else "miss", "key": key,
+        self._log({"event": "completion", "cache": cache, "key": key,
                    "request": _loggable(kwargs), "reply": reply.message(), "finish_reason": reply.finish_reason,
                    "usage": [reply.prompt_tokens, reply.completion_tokens], "cost_usd": reply.cost_usd,
                    "latency_s": round(reply.latency_s, 4), "ground_truth": reply.ground_truth})

@@ -120,7 +120,7 @@ def _run_one(cfg: HarnessConfig, spec: Spec, generator: Generator, store: Record
     if uses_model:
         gateway = Gateway(cfg.model, specs_dir=Path(cfg.specs_dir), sample=cfg.sample,
                           transcript=artifacts / "transcript.jsonl",
-                          cache=ResponseCache(Path(cfg.cache.dir), cfg.cache.mode))
+                          cache=ResponseCache(Path(cfg.cache.dir), cfg.cache.mode), trial=tid)
         gateway.spec_texts[spec.name] = spec.text  # lets the synthetic model recognise an upstream text too
     ctx = GenerationContext(gateway, cfg.temperature, cfg.seed, artifacts)
     interrupted = None

@@ -149,7 +149,26 @@ def test_ctrl_c_records_the_interrupted_trial_and_exits_130(tmp_path):
     records = [json.loads(p.read_text()) for p in (runs / "demo" / "trials").glob("*.json")]
     assert [r["status"] for r in records] == ["interrupted"] and records[0]["model_calls"] == 1
     assert records[0]["cost_usd"] and records[0]["cost_usd"] > 0  # what it spent is kept
-    assert [pid for pid in children if os.path.exists(f"/proc/{pid}")] == []  # the suite went down with it
+    assert _gone(children, within_s=30) == []  # the suite went down with it
+
+
+def _gone(pids: list[int], within_s: float) -> list[int]:
+    """The pids still alive (not exited, not a zombie) once they are all gone or `within_s` has passed: a
+    killed process takes a moment to be reaped, so absence is waited for rather than sampled once."""
+    deadline = time.monotonic() + within_s
+    while True:
+        alive = [pid for pid in pids if _state(pid) not in ("", "Z")]
+        if not alive or time.monotonic() > deadline:
+            return alive
+        time.sleep(0.1)
+
+
+def _state(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return ""
 
 
 def _descendants(root: int) -> list[int]:

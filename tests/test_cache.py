@@ -12,11 +12,11 @@ from tests.openai_server import OpenAIServer, Step
 MESSAGES = [{"role": "user", "content": "write it"}]
 
 
-def gateway(server, tmp_path, monkeypatch, mode: CacheMode, sample: int = 0) -> Gateway:
+def gateway(server, tmp_path, monkeypatch, mode: CacheMode, sample: int = 0, trial=None) -> Gateway:
     monkeypatch.setenv("CACHE_TEST_KEY", "sk-cache-test-key-000111")
     cfg = ModelConfig(name="p", litellm_model="openai/p", api_base=server.base_url, api_key_env="CACHE_TEST_KEY",
                       input_cost_per_token=1e-6, output_cost_per_token=1e-6)
-    return Gateway(cfg, specs_dir=tmp_path, sample=sample, cache=ResponseCache(tmp_path / "cache", mode))
+    return Gateway(cfg, specs_dir=tmp_path, sample=sample, cache=ResponseCache(tmp_path / "cache", mode), trial=trial)
 
 
 def test_sample_index_and_every_sampling_value_change_the_key():
@@ -71,3 +71,18 @@ def test_record_always_calls_and_off_writes_nothing(tmp_path, monkeypatch):
         off.mkdir()
         gateway(server, off, monkeypatch, CacheMode.off).complete(MESSAGES, temperature=0.0, seed=0)
     assert not (off / "cache").exists()
+
+
+def test_a_trial_recovering_its_own_paid_call_keeps_its_cost_and_is_no_hit(tmp_path, monkeypatch):
+    """A trial killed after its call but before its record pays once: the resumed attempt reads the answer back
+    with its cost; another trial reading the same entry pays nothing and counts a hit."""
+    with OpenAIServer([Step(content="paid once")]) as server:
+        first = gateway(server, tmp_path, monkeypatch, CacheMode.use, trial="t1")
+        first.complete(MESSAGES, temperature=0.0, seed=0)
+        resumed = gateway(server, tmp_path, monkeypatch, CacheMode.use, trial="t1")
+        resumed.complete(MESSAGES, temperature=0.0, seed=0)
+        other = gateway(server, tmp_path, monkeypatch, CacheMode.use, trial="t2")
+        other.complete(MESSAGES, temperature=0.0, seed=0)
+        assert len(server.requests) == 1
+    assert resumed.usage.cost_usd == first.usage.cost_usd > 0 and resumed.usage.cache_hits == 0
+    assert other.usage.cost_usd == 0 and other.usage.cache_hits == 1
