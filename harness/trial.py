@@ -134,7 +134,8 @@ def _run_one(cfg: HarnessConfig, spec: Spec, generator: Generator, store: Record
         suite_sha256=spec.suite_sha256, generator=label or cfg.generator.kind,
         model=cfg.model.name if gateway else "-", litellm_model=cfg.model.litellm_model if gateway else "-",
         temperature=cfg.temperature, seed=cfg.seed, sample=cfg.sample, generation=generation,
-        parent_trial_id=parent_id, spec_text=spec.text_name, selection=spec.selection,
+        parent_trial_id=parent_id, chain_model=cfg.model.name if cfg.generator.kind == "chain" else None,
+        spec_text=spec.text_name, selection=spec.selection,
         sandbox=make_sandbox(cfg.sandbox).name, created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         config=to_plain(cfg), **_usage_fields(gateway.usage if gateway else Usage()), **fields,
     )
