@@ -3,17 +3,34 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
+from typing import Optional
 
 import pandas as pd
 
 from harness.analysis import EXCLUDED_STATUSES, cell_keys, chain_units, pass_rate_table, with_text_columns
+from harness.budget import stops
 from harness.intervals import FEW_SEEDS
 from harness.lineage import chain_summary
-from harness.records import TrialStatus
+from harness.records import TrialStatus, build_tables
 
 BY = ["spec", "model", "generator", "temperature"]
 CLASS = re.compile(r"[A-Za-z_][\w.]*(?=:)")  # a record's detail starts with its error class: `RateLimitError: ...`
 DETAIL_CHARS = 160
+
+
+def end_of_sweep(run_dir: Path) -> Optional[str]:
+    """Rebuild the experiment's tables from its records and print the summary; say once if the budget stopped
+    the sweep, and return why (None when it did not)."""
+    if not (Path(run_dir) / "trials").is_dir():
+        return None
+    results, _ = build_tables(run_dir)
+    print(summarize(results))
+    refused = stops(run_dir)
+    if refused:
+        print(f"STOPPED BY BUDGET: {refused[-1]}; {len(refused)} trial(s) of this sweep not started")
+    print(f"tables: {Path(run_dir) / 'results.parquet'} ({len(results)} trials)")
+    return refused[-1] if refused else None
 
 
 def summarize(results: pd.DataFrame) -> str:
