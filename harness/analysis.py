@@ -94,7 +94,8 @@ def chain_units(results: pd.DataFrame) -> pd.DataFrame:
     if {"root", "gen0"} <= set(results.columns):
         return results
     if not {"trial_id", "parent_trial_id", "generator"} <= set(results.columns):
-        return results.assign(gen0="")
+        own = results["trial_id"] if "trial_id" in results else pd.Series(results.index.astype(str), results.index)
+        return results.assign(root=own, gen0="")
     parent = dict(zip(results["trial_id"], results["parent_trial_id"]))
 
     def root(tid: str) -> str:
