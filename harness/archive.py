@@ -6,7 +6,8 @@
 Replay runs every recorded trial again from its own resolved config, with the cache in strict replay mode: a
 request that was never recorded fails its trial (infra_error, CacheMiss) instead of reaching a provider. The
 replayed table equals the original but for what a replay cannot keep: created_at, durations, git_sha, and
-cost_usd / cache_hits (a replay spends nothing).
+cost_usd / cache_hits (a replay spends nothing). Each trial logs its verdict as it ends, and the end prints the
+summary a sweep prints (harness.summary.end_of_sweep).
 """
 
 from __future__ import annotations
