@@ -74,10 +74,55 @@ def with_text_columns(results: pd.DataFrame) -> pd.DataFrame:
                              for column, default in TEXT_DEFAULTS.items()})
 
 
+CHAIN_PREFIX = "chain:"  # a chain's trials are all recorded with generator `chain:<how generation 0 was made>`
+NO_MODEL = "-"  # the model column of a trial that called none (import, reference)
+
+
+def chain_units(results: pd.DataFrame) -> pd.DataFrame:
+    """A copy of the table in which each bootstrap chain reads as one unit, whatever made each generation
+    (an imported generation 0 has model `-`; the later ones were made by its agent driving a model):
+
+        root    the trial id of the chain's generation 0, reached by following parent_trial_id over every row
+                (an excluded generation still links its chain); a trial outside a chain is its own root
+        model   on every generation of a chain, the model that drives generations 1, 2, ...: the record's
+                `chain_model`, or in tables from before that column, the model of any generation that called one
+        gen0    how generation 0 was made: its model, or the generator kind when it called none (`import`,
+                `reference`); empty outside chains
+
+    Tables without the columns that link chains (trial_id, parent_trial_id, generator) hold no chains. A table
+    that already has `root` and `gen0` is returned as it is: relabelled, generation 0's own model is gone."""
+    if {"root", "gen0"} <= set(results.columns):
+        return results
+    if not {"trial_id", "parent_trial_id", "generator"} <= set(results.columns):
+        own = results["trial_id"] if "trial_id" in results else pd.Series(results.index.astype(str), results.index)
+        return results.assign(root=own, gen0="")
+    parent = dict(zip(results["trial_id"], results["parent_trial_id"]))
+
+    def root(tid: str) -> str:
+        while isinstance(parent.get(tid), str):
+            tid = parent[tid]
+        return tid
+
+    units = results.assign(root=[root(t) for t in results["trial_id"]], gen0="")
+    chained = units["generator"].astype(str).str.startswith(CHAIN_PREFIX)
+    if not chained.any():
+        return units
+    rows = units.loc[chained]
+    called = rows["model"].where(rows["model"] != NO_MODEL)
+    recorded = rows["chain_model"] if "chain_model" in rows else pd.Series(None, index=rows.index, dtype=object)
+    driver = recorded.fillna(called).groupby(rows["root"]).first()
+    first = rows.loc[rows["trial_id"] == rows["root"]]
+    made = first["model"].where(first["model"] != NO_MODEL, first["generator"].str.removeprefix(CHAIN_PREFIX))
+    units.loc[chained, "model"] = rows["root"].map(driver).fillna(NO_MODEL)
+    units.loc[chained, "gen0"] = rows["root"].map(dict(zip(first["trial_id"], made))).fillna("?")  # root not in table
+    return units
+
+
 def counted_trials(results: pd.DataFrame) -> pd.DataFrame:
-    """`model_failures`, ready to aggregate: spec_text and selection filled in (see TEXT_DEFAULTS), a trial
-    without a score counted as pass_rate 0 and not passed_all, cost_usd numeric (NaN where unknown)."""
-    counted = with_text_columns(model_failures(results))
+    """`model_failures` of `chain_units` (a chain's generations are listed under the model that drives it),
+    ready to aggregate: spec_text and selection filled in (see TEXT_DEFAULTS), a trial without a score counted
+    as pass_rate 0 and not passed_all, cost_usd numeric (NaN where unknown)."""
+    counted = with_text_columns(model_failures(chain_units(results)))
     counted["pass_rate"] = pd.to_numeric(counted["pass_rate"], errors="coerce").fillna(0.0)
     counted["passed_all"] = counted["passed_all"].astype(object).fillna(False).astype(bool)
     if "cost_usd" in counted:
@@ -166,6 +211,7 @@ def test_failure_rates(results: pd.DataFrame, tests: pd.DataFrame, by: str | Ite
     descending, then test_id.
     """
     by = [by] if isinstance(by, str) else list(by)
+    results = chain_units(results)  # a chain's generations under the model that drives it
     scored = results.loc[results["status"] == "scored", ["trial_id", "spec", *by]]
     runs = tests.loc[tests["outcome"] != "skipped", ["trial_id", "test_id", "outcome"]].merge(scored, on="trial_id")
     runs = runs.assign(failed=runs["outcome"].isin(FAILING_OUTCOMES))

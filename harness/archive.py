@@ -6,23 +6,27 @@
 Replay runs every recorded trial again from its own resolved config, with the cache in strict replay mode: a
 request that was never recorded fails its trial (infra_error, CacheMiss) instead of reaching a provider. The
 replayed table equals the original but for what a replay cannot keep: created_at, durations, git_sha, and
-cost_usd / cache_hits (a replay spends nothing).
+cost_usd / cache_hits (a replay spends nothing). Each trial logs its verdict as it ends, and the end prints the
+summary a sweep prints (harness.summary.end_of_sweep).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 import tarfile
 import tempfile
 from pathlib import Path
+from typing import Optional
 
 from omegaconf import OmegaConf
 
 from harness.config import PROJECT_ROOT, HarnessConfig, register_configs
 from harness.errors import ConfigError, HarnessError
-from harness.records import RecordStore, build_tables
+from harness.records import RecordStore
+from harness.summary import end_of_sweep
 
 CONFIGS = "configs.jsonl"
 
@@ -42,8 +46,9 @@ def export(run_dir: Path, archive: Path) -> int:
     return len(jobs)
 
 
-def replay(archive: Path, runs_dir: Path, specs_dir: Path) -> Path:
-    """Re-run every job of the archive against its cache only; returns the replayed experiment folder."""
+def replay(archive: Path, runs_dir: Path, specs_dir: Path) -> Optional[Path]:
+    """Re-run every job of the archive against its cache only, each trial logging its verdict as it ends; returns
+    the replayed experiment folder (None for an archive of no jobs). Its tables are built by `end_of_sweep`."""
     from harness.trial import run_trial  # imported late: it pulls in the whole pipeline
 
     source = runs_dir / ".replay"
@@ -59,8 +64,6 @@ def replay(archive: Path, runs_dir: Path, specs_dir: Path) -> Path:
         cfg = _replay_config(json.loads(line), runs_dir, specs_dir, source / "cache")
         run_trial(cfg)
         run_dir = Path(cfg.runs_dir) / cfg.experiment.name
-    if run_dir is not None:
-        build_tables(run_dir)
     return run_dir
 
 
@@ -89,10 +92,15 @@ def main(argv: list[str] | None = None) -> None:
     else:
         if not args.archive.is_file():
             sys.exit(f"harness-archive: error: no archive at {args.archive}")
+        # the trials log their verdicts as a sweep's do; Hydra is not here to set logging up
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S")
         try:
-            print(f"replayed into {replay(args.archive, args.runs_dir, args.specs_dir)}")
+            run_dir = replay(args.archive, args.runs_dir, args.specs_dir)
         except HarnessError as exc:
             sys.exit(f"harness-archive: error: {exc}")
+        if run_dir is not None:
+            end_of_sweep(run_dir)  # the same summary a sweep prints
+        print(f"replayed into {run_dir}")
 
 
 if __name__ == "__main__":

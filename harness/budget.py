@@ -12,7 +12,7 @@ from typing import Iterator, Optional
 from harness.atomic import locked, write_json_atomic
 from harness.records import RecordStore
 
-STOP_FILE = "budget-stop.txt"  # the last refusal, for the end-of-sweep summary
+STOP_FILE = "budget-stop.txt"  # one line per trial refused during this sweep, for the end-of-sweep summary
 
 
 class Budget:
@@ -41,10 +41,8 @@ class Budget:
             return None
         (spent, estimate), flight = self.spent_and_estimate(), self.in_flight()
         if spent + flight + estimate > self.max_cost_usd:
-            message = (f"budget: spent ${spent:.4f} + in flight ${flight:.4f} + next trial ~${estimate:.4f} would pass "
-                       f"max_cost_usd=${self.max_cost_usd:.4f}; no new trial starts (raise max_cost_usd to go on)")
-            (self.store.run_dir / STOP_FILE).write_text(message + "\n")
-            return message
+            return (f"budget: spent ${spent:.4f} + in flight ${flight:.4f} + next trial ~${estimate:.4f} would pass "
+                    f"max_cost_usd=${self.max_cost_usd:.4f}; no new trial starts (raise max_cost_usd to go on)")
         return None
 
     @contextmanager
@@ -55,7 +53,10 @@ class Budget:
         path = self.claims / f"{tid}.json"
         with locked(self.store.run_dir / ".budget.lock"):
             refusal = self.refusal()
-            if refusal is None:
+            if refusal is not None:  # said once, when the sweep ends (`stops`), however many trials are refused
+                with open(self.store.run_dir / STOP_FILE, "a", encoding="utf-8") as refused:
+                    refused.write(refusal + "\n")
+            else:
                 estimate = self.spent_and_estimate()[1] if self.max_cost_usd is not None else 0.0
                 write_json_atomic(path, {"estimate_usd": estimate, "pid": os.getpid()})
         try:
@@ -63,6 +64,22 @@ class Budget:
         finally:
             if refusal is None:
                 path.unlink(missing_ok=True)
+
+
+def stops(run_dir: Path) -> list[str]:
+    """The refusals of this sweep, oldest first, and forget them: the sweep that made them is over."""
+    path = Path(run_dir) / STOP_FILE
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return []
+    path.unlink(missing_ok=True)
+    return lines
+
+
+def clear_stop(run_dir: Path) -> None:
+    """Forget refusals left by a sweep that never reached its end (killed), before a new sweep starts."""
+    (Path(run_dir) / STOP_FILE).unlink(missing_ok=True)
 
 
 def _alive(pid: int) -> bool:

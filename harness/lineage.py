@@ -7,32 +7,35 @@ from typing import Iterable
 
 import pandas as pd
 
-from harness.analysis import EXCLUDED_STATUSES
+from harness.analysis import EXCLUDED_STATUSES, chain_units, with_text_columns
 from harness.intervals import wilson_interval
 
 
-def _with_roots(rows: pd.DataFrame) -> pd.DataFrame:
-    """The rows with a `root` column: the trial id reached by following parent_trial_id to its end."""
-    parent = dict(zip(rows["trial_id"], rows["parent_trial_id"]))
+# What a chain is, besides its root: never pooled, whatever `by` asks for (see `chain_keys`).
+CHAIN_KEPT_APART = ("gen0", "generator", "spec_text", "selection")
+CHAIN_BY = ("spec", "model", "temperature")
 
-    def root(tid: str) -> str:
-        while isinstance(parent.get(tid), str):
-            tid = parent[tid]
-        return tid
 
-    return rows.assign(root=[root(t) for t in rows["trial_id"]])
+def chain_keys(by: Iterable[str]) -> list[str]:
+    """The grouping of chains actually used: `by`, then each of CHAIN_KEPT_APART it does not name. `model` is
+    the model driving the chain, `gen0` how its generation 0 was made (see `analysis.chain_units`)."""
+    by = list(by)
+    return by + [key for key in CHAIN_KEPT_APART if key not in by]
 
 
 def chains(results: pd.DataFrame) -> pd.DataFrame:
-    """One row per bootstrap chain (the rows linked by parent_trial_id back to a generation-0 trial).
+    """One row per bootstrap chain: the trials of a chain generator (`chain:<kind>`) linked by parent_trial_id
+    back to one generation-0 trial, taken as one unit (`analysis.chain_units`).
 
-    Columns: root (generation 0's trial id), model, temperature, seed, generations (how many were recorded with a
-    status that counts), survived = the number of leading generations 0, 1, ... that pass every test (a chain
-    whose generation 0 fails survives 0), reproduced = generations 0 and 1 both pass every test (the paper's
-    question: did the agent re-implement itself?). `reproduced` is None (unknown) when generation 0 passed but
-    generation 1 has no counted record (an infra error, or not run yet): that chain says nothing either way.
+    Columns: root (generation 0's trial id), spec, spec_text, selection, generator, gen0 (how generation 0 was
+    made: its model, or the generator kind when it called none), model (the model driving generations 1, 2, ...),
+    temperature, seed, generations (how many were recorded with a status that counts), survived = the number of
+    leading generations 0, 1, ... that pass every test (a chain whose generation 0 fails survives 0),
+    reproduced = generations 0 and 1 both pass every test (the paper's question: did the agent re-implement
+    itself?). `reproduced` is None (unknown) when generation 0 passed but generation 1 has no counted record (an
+    infra error, or not run yet): that chain says nothing either way.
     """
-    rows = _counted_with_roots(results).sort_values(["root", "generation"])
+    rows = _counted_chain_rows(results).sort_values(["root", "generation"])
     out = []
     for chain_root, chain in rows.groupby("root", sort=True):
         passed = list(chain["passed_all"].astype(bool))
@@ -41,39 +44,43 @@ def chains(results: pd.DataFrame) -> pd.DataFrame:
         generation_1 = (chain["generation"] == 1).any()
         reproduced = (passed[0] and passed[1]) if generation_1 and chain["generation"].iloc[0] == 0 else (
             False if chain["generation"].iloc[0] == 0 and not passed[0] else None)
-        out.append({"root": chain_root, "model": first["model"], "temperature": first["temperature"],
-                    "seed": first["seed"], "generations": len(chain), "survived": survived,
-                    "reproduced": reproduced})
-    return pd.DataFrame(out, columns=["root", "model", "temperature", "seed", "generations", "survived",
-                                      "reproduced"])
+        out.append({"root": chain_root, **{k: first[k] for k in CHAIN_COLUMNS}, "generations": len(chain),
+                    "survived": survived, "reproduced": reproduced})
+    return pd.DataFrame(out, columns=["root", *CHAIN_COLUMNS, "generations", "survived", "reproduced"])
 
 
-def _counted_with_roots(results: pd.DataFrame) -> pd.DataFrame:
-    """Counted rows, each with its chain's root found over all rows, so an excluded generation 0 does not
-    split its chain."""
-    rooted = _with_roots(results)
-    return rooted.loc[~rooted["status"].isin(EXCLUDED_STATUSES)].copy()
+CHAIN_COLUMNS = ["spec", "spec_text", "selection", "generator", "gen0", "model", "temperature", "seed"]
 
 
-def chain_summary(results: pd.DataFrame, by: Iterable[str] = ("model", "temperature")) -> pd.DataFrame:
-    """Per group: chains, how many have a known outcome, the share of those that reproduced themselves (with a
-    Wilson interval), mean and max survival. Chains whose reproduction is unknown (see `chains`) leave the
-    denominator of `reproduced`."""
+def _counted_chain_rows(results: pd.DataFrame) -> pd.DataFrame:
+    """The counted trials of chains, each with its chain's root and labels found over all rows, so an excluded
+    generation 0 does not split its chain."""
+    units = with_text_columns(chain_units(results))
+    return units.loc[(units["gen0"] != "") & ~units["status"].isin(EXCLUDED_STATUSES)].copy()
+
+
+def chain_summary(results: pd.DataFrame, by: Iterable[str] = CHAIN_BY) -> pd.DataFrame:
+    """Per group of chains (`chain_keys(by)`): chains, how many have a known outcome (`known`), how many of those
+    reproduced themselves (`reproduced_n`) and their share (`reproduced`, with a Wilson interval), mean and max
+    survival. Chains whose reproduction is unknown (see `chains`) leave the denominator of `reproduced`."""
     table = chains(results)
-    by = list(by)
+    by = chain_keys(by)
     rows = []
     for key, group in table.groupby(by, sort=True):
         known = group["reproduced"].dropna().astype(bool)
         low, high = wilson_interval(int(known.sum()), len(known))
-        rows.append({**dict(zip(by, key if isinstance(key, tuple) else (key,))), "chains": len(group),
-                     "known": len(known), "reproduced": known.mean() if len(known) else float("nan"),
+        rows.append({**dict(zip(by, key)), "chains": len(group), "known": len(known),
+                     "reproduced_n": int(known.sum()), "reproduced": known.mean() if len(known) else float("nan"),
                      "wilson_low": low, "wilson_high": high,
                      "mean_survived": group["survived"].mean(), "max_survived": group["survived"].max()})
-    return pd.DataFrame(rows).set_index(by) if rows else pd.DataFrame()
+    columns = ["chains", "known", "reproduced_n", "reproduced", "wilson_low", "wilson_high", "mean_survived",
+               "max_survived"]
+    return pd.DataFrame(rows, columns=[*by, *columns]).set_index(by)
 
 
-def survival_by_generation(results: pd.DataFrame, by: Iterable[str] = ("model", "temperature")) -> pd.DataFrame:
-    """Per group and generation g = 0 .. G (G the highest generation in the table): how many chains reach g alive.
+def survival_by_generation(results: pd.DataFrame, by: Iterable[str] = CHAIN_BY) -> pd.DataFrame:
+    """Per group of chains (`chain_keys(by)`) and generation g = 0 .. G (G the highest generation in the table):
+    how many chains reach g alive.
 
     A chain's generation g is known alive when it is recorded with a counted status and passes every test; known
     dead when it is recorded and fails, or when an earlier generation left no implementation (the chain ended
@@ -86,15 +93,15 @@ def survival_by_generation(results: pd.DataFrame, by: Iterable[str] = ("model", 
     `survived`, a generation g that passes after a failing g - 1 still counts.
     Columns: the `by` columns, generation, chains (c_g), survivors (s_g), share, wilson_low, wilson_high.
     """
-    by = list(by)
+    by = chain_keys(by)
     columns = [*by, "generation", "chains", "survivors", "share", "wilson_low", "wilson_high"]
-    rows = _counted_with_roots(results)
+    rows = _counted_chain_rows(results)
     if rows.empty:
         return pd.DataFrame(columns=columns)
     last = int(rows["generation"].max())
     out = []
     for key, group in rows.groupby(by, sort=True):
-        key = dict(zip(by, key if isinstance(key, tuple) else (key,)))
+        key = dict(zip(by, key))
         states = [_generation_states(chain, last) for _, chain in group.groupby("root")]
         for g in range(last + 1):
             known = [state[g] for state in states if state[g] is not None]

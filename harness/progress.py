@@ -1,7 +1,9 @@
 """Sweep progress, read from the records and running-trial claims on disk (so it works across workers).
 
-On a terminal it is one line rewritten in place on stderr; otherwise (a log file, CI) it is a plain log line
-after each job.
+On a terminal it is a status line at the bottom of the screen: whatever else is written (Hydra's log lines,
+ours, the summary) first erases it and, once the line is complete, draws it again below, so that no line ever
+starts on the status line's row. Otherwise (a log file, CI, a launcher's worker) it is a plain log line after
+each job.
 """
 
 from __future__ import annotations
@@ -10,11 +12,13 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import Any, TextIO
 
 from harness.records import RETRIED_STATUSES, RecordStore, TrialStatus
 
 log = logging.getLogger("harness")
 JOBS_VARIABLE = "HARNESS_SWEEP_JOBS"  # set by the preflight, which knows the sweep's size
+ERASE = "\r\033[K"  # back to the start of the row, and clear it
 
 
 def progress_line(run_dir: Path, job: int, jobs: int) -> str:
@@ -32,15 +36,87 @@ def progress_line(run_dir: Path, job: int, jobs: int) -> str:
 
 
 def show(run_dir: Path, job: int) -> None:
-    """Print progress after a job; in sweeps of more than 100 jobs, after every hundredth of them and the last."""
+    """Show progress after a job; in sweeps of more than 100 jobs, after every hundredth of them and the last."""
     jobs = int(os.environ.get(JOBS_VARIABLE, "0") or 0)
     every = max(1, -(-jobs // 100))  # reading every record after every job would grow quadratically
     if job % every and job != jobs:
         return
     line = progress_line(run_dir, job, jobs)
-    if sys.stderr.isatty():
-        end = "\n" if jobs and job >= jobs else ""
-        sys.stderr.write("\r\033[K" + line + end)
-        sys.stderr.flush()
+    if isinstance(sys.stderr, StatusStream):
+        sys.stderr.screen.status(line)
     else:
         log.info("progress: %s", line)
+
+
+class Screen:
+    """One terminal shared by stdout and stderr, with a status line kept below everything else written."""
+
+    def __init__(self, terminal: TextIO):
+        self.terminal = terminal  # where the status line is drawn: the real stderr
+        self.line = ""
+        self.drawn = False  # the status line is on the screen, with the cursor at its end
+
+    def status(self, line: str) -> None:
+        self.line = line
+        self._erase()
+        self._draw()
+
+    def write(self, stream: TextIO, text: str) -> int:
+        if not text:
+            return 0
+        self._erase()
+        written = stream.write(text)
+        stream.flush()
+        if text.endswith("\n"):  # only below a complete line: a partial one would be cut by the status line
+            self._draw()
+        return written
+
+    def close(self) -> None:
+        """Leave the last status as an ordinary line and stop drawing it."""
+        if self.drawn:
+            self.terminal.write("\n")
+            self.terminal.flush()
+        self.line, self.drawn = "", False
+
+    def _erase(self) -> None:
+        if self.drawn:
+            self.terminal.write(ERASE)
+            self.terminal.flush()
+            self.drawn = False
+
+    def _draw(self) -> None:
+        if self.line:
+            self.terminal.write(self.line)
+            self.terminal.flush()
+            self.drawn = True
+
+
+class StatusStream:
+    """A text stream on the terminal that writes through its Screen; everything else is the stream's own."""
+
+    def __init__(self, stream: TextIO, screen: Screen):
+        self.stream, self.screen = stream, screen
+
+    def write(self, text: str) -> int:
+        return self.screen.write(self.stream, text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
+
+def attach(stdout: TextIO, stderr: TextIO) -> tuple[TextIO, TextIO]:
+    """The streams to use as sys.stdout and sys.stderr: on a terminal, wrapped so that the progress line is kept
+    below what they write (stdout only when it is the terminal too); otherwise as they are."""
+    if not stderr.isatty() or isinstance(stderr, StatusStream):
+        return stdout, stderr
+    screen = Screen(stderr)
+    return (StatusStream(stdout, screen) if stdout.isatty() else stdout), StatusStream(stderr, screen)
+
+
+def detach() -> None:
+    """Put back the streams `attach` wrapped, leaving the last progress line on the screen."""
+    if isinstance(sys.stderr, StatusStream):
+        sys.stderr.screen.close()
+        sys.stderr = sys.stderr.stream
+    if isinstance(sys.stdout, StatusStream):
+        sys.stdout = sys.stdout.stream

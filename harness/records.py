@@ -79,6 +79,7 @@ class TrialRecord:
     score_seconds: float
     generation: int = 0
     parent_trial_id: Optional[str] = None
+    chain_model: Optional[str] = None  # in a chain, the model driving generations 1, 2, ...; generation 0 may call none
     spec_text: str = "ours"  # the text the model was given: "ours" (spec.md) or "upstream" (the pinned original)
     selection: str = "all"  # the tests that judged it: "all", or the clause tags they carry ("paper")
     sandbox: str = ""  # the sandbox backend that ran the code ("bwrap" or "process"), never "auto"

@@ -92,7 +92,18 @@ def run_trial(cfg: HarnessConfig) -> list[TrialOutcome]:
 
 def run_one(cfg: HarnessConfig, spec: Spec, generator: Generator, defining: dict, *, uses_model: bool,
             generation: int = 0, parent_id: Optional[str] = None, label: Optional[str] = None) -> TrialOutcome:
-    """Run one trial unless it is already recorded; write its record the moment it ends."""
+    """Run one trial unless it is already recorded; write its record the moment it ends, and log its verdict."""
+    outcome = _run_unless_done(cfg, spec, generator, defining, uses_model, generation, parent_id, label)
+    r = outcome.record
+    if r is not None:
+        verdict = "already recorded" if outcome.skipped else f"{r['status']} {r['tests_passed']}/{r['tests_total']}"
+        log.info("%s %s %s gen=%s T=%s seed=%s sample=%s -> %s [%s]", r["spec"], r["generator"], r["model"],
+                 r["generation"], r["temperature"], r["seed"], r["sample"], verdict, r["trial_id"])
+    return outcome
+
+
+def _run_unless_done(cfg: HarnessConfig, spec: Spec, generator: Generator, defining: dict, uses_model: bool,
+                     generation: int, parent_id: Optional[str], label: Optional[str]) -> TrialOutcome:
     tid = trial_id(**defining)
     store = RecordStore(Path(cfg.runs_dir) / cfg.experiment.name)
     if store.is_done(tid):
@@ -105,8 +116,8 @@ def run_one(cfg: HarnessConfig, spec: Spec, generator: Generator, defining: dict
         if store.is_done(tid):  # another process finished it between our first look and the lock
             return TrialOutcome(store.load(tid), skipped=True)
         with Budget(store.run_dir, cfg.max_cost_usd).admit(tid) as refusal:
-            if refusal:
-                log.warning("%s [%s]", refusal, tid)
+            if refusal:  # said once, at the end of the sweep, not once per refused trial
+                log.debug("%s [%s]", refusal, tid)
                 return TrialOutcome(None, skipped=True, refused=refusal)
             return _run_one(cfg, spec, generator, store, tid, uses_model, generation, parent_id, label)
 
@@ -134,7 +145,8 @@ def _run_one(cfg: HarnessConfig, spec: Spec, generator: Generator, store: Record
         suite_sha256=spec.suite_sha256, generator=label or cfg.generator.kind,
         model=cfg.model.name if gateway else "-", litellm_model=cfg.model.litellm_model if gateway else "-",
         temperature=cfg.temperature, seed=cfg.seed, sample=cfg.sample, generation=generation,
-        parent_trial_id=parent_id, spec_text=spec.text_name, selection=spec.selection,
+        parent_trial_id=parent_id, chain_model=cfg.model.name if cfg.generator.kind == "chain" else None,
+        spec_text=spec.text_name, selection=spec.selection,
         sandbox=make_sandbox(cfg.sandbox).name, created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         config=to_plain(cfg), **_usage_fields(gateway.usage if gateway else Usage()), **fields,
     )

@@ -7,6 +7,7 @@ import shutil
 import pandas as pd
 import pytest
 
+from harness.app import ADHOC, preflight
 from tests.conftest import PLANTED_KEY, ROOT, run_harness
 
 REQUIRED_COLUMNS = """trial_id experiment spec spec_sha256 suite_sha256 generator model temperature seed status
@@ -79,3 +80,23 @@ def test_spec_folder_without_suite_is_named(tmp_path):
     proc = run_harness(f"runs_dir={tmp_path / 'runs'}", f"specs_dir={specs}", "spec=wordfreq")
     assert proc.returncode != 0 and "missing suite" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("overrides,experiment,jobs", [
+    ([], "demo", 18),  # the demo's own sweep
+    (["spec=semver"], "demo", 9),  # a part of the demo's sweep is still the demo
+    (["hydra.mode=RUN"], "adhoc", 1),  # a single run: one job, whatever the preset sweeps
+    (["spec=semver", "temperature=0.5", "seed=3"], "adhoc", 1),  # a sweep of one job is a single trial
+    (["generator=import", f"generator.import_path={ROOT / 'specs' / 'semver' / 'reference'}", "spec=semver"],
+     "adhoc", 9),
+    (["generator=chain", "generator.gen0=import", f"generator.import_path={ROOT / 'specs' / 'semver'}",
+      "spec=minimal-coding-agent"], "adhoc", 9),  # a chain from an imported generation 0
+    (["hydra.mode=RUN", "experiment.name=mine"], "mine", 1),  # a name given is kept
+    (["hydra.mode=RUN", "experiment=controls"], "controls", 1),
+    (["experiment=controls"], "controls", 2),
+])
+def test_adhoc_runs_get_an_experiment_of_their_own_unless_one_is_named(tmp_path, overrides, experiment, jobs):
+    sweep = preflight([f"runs_dir={tmp_path}", *overrides])
+    assert sweep.run_dirs == (tmp_path / experiment,) and sweep.jobs == jobs
+    assert (sweep.argv[-1] == f"experiment.name={ADHOC}") == (experiment == ADHOC)  # what Hydra is handed
+    assert not any(tmp_path.iterdir())  # the preflight writes nothing

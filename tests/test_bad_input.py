@@ -137,7 +137,7 @@ def test_ctrl_c_records_the_interrupted_trial_and_exits_130(tmp_path):
             "spec=semver", "spec.name=adder", "temperature=0.0", "seed=0"]
     sweep = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
-    while not list((runs / "demo" / "trials").glob("*/transcript.jsonl")) and time.monotonic() < deadline:
+    while not list((runs / "adhoc" / "trials").glob("*/transcript.jsonl")) and time.monotonic() < deadline:
         time.sleep(0.2)  # the trial has called the model: it is spending
     time.sleep(1.0)
     children = _descendants(sweep.pid)
@@ -146,7 +146,7 @@ def test_ctrl_c_records_the_interrupted_trial_and_exits_130(tmp_path):
     out, err = sweep.communicate(timeout=60)
     assert sweep.returncode == 130, err[-2000:]
     assert "Traceback" not in err and "interrupted" in err.strip().splitlines()[-1]
-    records = [json.loads(p.read_text()) for p in (runs / "demo" / "trials").glob("*.json")]
+    records = [json.loads(p.read_text()) for p in (runs / "adhoc" / "trials").glob("*.json")]
     assert [r["status"] for r in records] == ["interrupted"] and records[0]["model_calls"] == 1
     assert records[0]["cost_usd"] and records[0]["cost_usd"] > 0  # what it spent is kept
     assert _gone(children, within_s=30) == []  # the suite went down with it

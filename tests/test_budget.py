@@ -4,25 +4,28 @@ from __future__ import annotations
 
 import pandas as pd
 
+from harness.app import BUDGET_STOP_EXIT
 from tests.conftest import make_spec, run_harness
 
 
-def test_no_trial_starts_past_the_cap_and_the_stop_is_reported(tmp_path):
+def test_no_trial_starts_past_the_cap_and_the_stop_is_said_once_with_a_failing_exit(tmp_path):
     specs = tmp_path / "specs"
     make_spec(specs)
     runs = tmp_path / "runs"
-    base = [f"runs_dir={runs}", f"specs_dir={specs}", "spec=semver", "spec.name=adder", "seed=range(10)",
+    base = [f"runs_dir={runs}", f"specs_dir={specs}", "spec=semver", "spec.name=adder", "experiment.name=capped",
             "temperature=0.0"]
-    one = run_harness(*base[:-2], "seed=0", "temperature=0.0")
+    one = run_harness(*base, "seed=0")
     assert one.returncode == 0, one.stderr[-2000:]
-    cost = pd.read_parquet(runs / "demo" / "results.parquet")["cost_usd"].iloc[0]
+    cost = pd.read_parquet(runs / "capped" / "results.parquet")["cost_usd"].iloc[0]
     assert cost > 0
-    capped = run_harness(*base, f"max_cost_usd={cost * 3.5}")
-    assert capped.returncode == 0, capped.stderr[-2000:]
-    table = pd.read_parquet(runs / "demo" / "results.parquet")
+    capped = run_harness(*base, "seed=range(10)", f"max_cost_usd={cost * 3.5}")
+    assert capped.returncode == BUDGET_STOP_EXIT, capped.stderr[-2000:]
+    table = pd.read_parquet(runs / "capped" / "results.parquet")
     assert len(table) == 3  # the 4th would pass the cap with its estimate
     assert table["cost_usd"].sum() <= cost * 3.5
-    assert "STOPPED BY BUDGET" in capped.stdout and "no new trial starts" in capped.stdout
-    raised = run_harness(*base, f"max_cost_usd={cost * 100}")
-    assert raised.returncode == 0 and len(pd.read_parquet(runs / "demo" / "results.parquet")) == 10
-    assert "STOPPED BY BUDGET" not in raised.stdout
+    said = capped.stdout + capped.stderr
+    assert said.count("no new trial starts") == 1 and said.count("STOPPED BY BUDGET") == 1  # not once per job
+    assert "7 trial(s) of this sweep not started" in capped.stdout
+    raised = run_harness(*base, "seed=range(10)", f"max_cost_usd={cost * 100}")
+    assert raised.returncode == 0 and len(pd.read_parquet(runs / "capped" / "results.parquet")) == 10
+    assert "STOPPED BY BUDGET" not in raised.stdout + raised.stderr

@@ -6,7 +6,12 @@ Each generation after the first is a real subprocess agent talking to the trial'
 from __future__ import annotations
 
 import json
+import os
+import re
+import subprocess
+import sys
 import textwrap
+import time
 
 import pandas as pd
 
@@ -21,12 +26,25 @@ def table(runs, experiment="paper") -> pd.DataFrame:
     return pd.read_parquet(runs / experiment / "results.parquet").sort_values(["generator", "generation"])
 
 
-def test_offline_chain_of_depth_three_records_every_generation(tmp_path):
+def harness_lines(*overrides: str, env: dict) -> tuple[int, list[tuple[float, str]]]:
+    """Run the `harness` command, noting when each line of its output arrives."""
+    proc = subprocess.Popen([sys.executable, "-c", "from harness.app import main; main()", *overrides], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, **env})
+    lines = [(time.monotonic(), line) for line in proc.stdout]
+    return proc.wait(timeout=600), lines
+
+
+def test_offline_chain_of_depth_three_records_and_logs_every_generation_as_it_ends(tmp_path):
     runs = tmp_path / "runs"
     # No mutants here (this test is about the plumbing): every generation should survive.
-    proc = run_harness("experiment=paper", f"runs_dir={runs}", *TINY, "model.synthetic.curve_rates=[0.0,0.0]",
-                       env={"OPENAI_API_KEY": PLANTED_KEY})
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    code, lines = harness_lines("experiment=paper", f"runs_dir={runs}", *TINY, "model.synthetic.curve_rates=[0.0,0.0]",
+                                env={"OPENAI_API_KEY": PLANTED_KEY})
+    assert code == 0, "".join(line for _, line in lines)[-3000:]
+    ends = [(at, line) for at, line in lines if re.search(r" gen=\d .* -> scored", line)]
+    assert [re.search(r"gen=(\d)", line).group(1) for _, line in ends] == ["0", "1", "2", "3"]
+    # Each generation is logged when it ends, not all at once when the chain does: generation k+1 (an agent run
+    # and a scoring run) takes seconds, so its line comes well after generation k's.
+    assert all(later - earlier > 0.5 for (earlier, _), (later, _) in zip(ends, ends[1:])), ends
     rows = table(runs)
     assert list(rows["generation"]) == [0, 1, 2, 3] and (rows["status"] == "scored").all()
     assert pd.isna(rows["parent_trial_id"].iloc[0])

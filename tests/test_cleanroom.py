@@ -53,9 +53,9 @@ def test_the_paper_text_implementation_passes_every_paper_clause(tmp_path):
                        f"spec={SPEC}", "spec.text=upstream", "generator=import", "hydra.mode=RUN",
                        f"generator.import_path={FIXTURES / 'paper'}")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    row = pd.read_parquet(tmp_path / "runs" / "demo" / "results.parquet").iloc[0]
+    row = pd.read_parquet(tmp_path / "runs" / "adhoc" / "results.parquet").iloc[0]
     assert (row["status"], row["spec_text"], row["selection"]) == ("scored", "upstream", "paper"), row["detail"]
-    tests = pd.read_parquet(tmp_path / "runs" / "demo" / "tests.parquet")
+    tests = pd.read_parquet(tmp_path / "runs" / "adhoc" / "tests.parquet")
     assert len(tests) == row["tests_total"] and tests["clause"].str.len().gt(0).all()
     failed = set(tests.loc[tests["outcome"] != "passed", "test_id"])
     assert failed == set(PAPER_TEXT_DEVIATIONS), tests.loc[tests["outcome"] != "passed", ["test_id", "clause"]]

@@ -4,6 +4,7 @@ renders them to HTML that needs nothing from the network."""
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +18,7 @@ from harness.analysis import test_failure_rates
 from harness.lineage import chains, survival_by_generation
 from harness.records import TrialStatus
 from harness.report import errors, execute
+from tests.browser import check_pages
 from tests.conftest import PLANTED_KEY, ROOT, run_harness
 
 NOTEBOOK = ROOT / "notebooks" / "results.ipynb"
@@ -48,15 +50,16 @@ def test_results_notebook_runs_on_demo_sweep(demo_sweep, demo_results, monkeypat
     assert not [out for out in produced if out.output_type == "error"]
     assert any("image/png" in out.get("data", {}) for out in produced), "no figure rendered"
     tables = [out["data"]["text/html"] for out in produced if "<table" in out.get("data", {}).get("text/html", "")]
-    assert tables, "no table displayed"
+    assert len(tables) == 6, "headline, statuses, cells, seed stability, cost, seeds planner"
     for spec in demo_results["spec"].unique():
-        assert spec in tables[0]
+        assert spec in tables[0] and spec in tables[-1]
     printed = "".join(out.get("text", "") for out in produced if out.output_type == "stream")
     assert str(demo_sweep / "results.parquet") in printed  # the notebook read the sweep, not the default path
-    assert "few_seeds" in tables[1] and "passed_all_low" in tables[1]  # the demo's 3 seeds are flagged
+    assert "3 few" in tables[0] and "3 few" in tables[2]  # the demo's 3 seeds are flagged
+    assert re.search(r"0\.\d\d \[0\.\d\d, [01]\.\d\d\]", tables[2])  # each estimate with its interval
+    assert "Every row: model synthetic, generator oneshot, generation 0, text ours/all" in tables[2]
     assert "no pass@k curves" in printed  # the demo draws one sample per seed
-    assert "seeds_needed" in printed and all(spec in printed.split("seeds_needed")[1]
-                                             for spec in demo_results["spec"].unique())
+    assert "seeds_needed" in tables[-1]
 
 
 def elsewhere_results() -> pd.DataFrame:
@@ -86,11 +89,12 @@ def test_results_notebook_opens_any_experiment(tmp_path):
     text = printed(nb)
     assert f"{tmp_path / 'results.parquet'}: 97 trials, " in text
     assert images(nb) == 3  # pass rate against temperature, pass@k curves (samples > 0), cost against success
-    assert "no pass@k curves" not in text and "seeds_needed" in text
-    tables = html_tables(nb)
-    assert "gamma" in tables[0] and "gamma" not in tables[1]  # its only trial was excluded: no cell
+    assert "no pass@k curves" not in text
+    headline, statuses, cells, *_, planner = html_tables(nb)
+    assert "gamma" in headline and "gamma" in statuses  # listed, with its one excluded trial...
+    assert "gamma" not in cells  # ...but it has no counted trial: no cell
     for spec in ("alpha", "beta-spec"):
-        assert spec in tables[1] and spec in text.split("seeds_needed")[1]
+        assert spec in cells and spec in planner
 
 
 @pytest.fixture(scope="session")
@@ -153,19 +157,28 @@ EXTERNAL = re.compile(r"""<script[^>]*\ssrc=|<link[^>]*href=["']?(https?:)?//|@i
                       re.IGNORECASE)
 
 
-def test_harness_report_writes_self_contained_html(chain_sweep):
-    proc = subprocess.run([sys.executable, "-c", "from harness.report import main; main()", str(chain_sweep)],
+@pytest.mark.parametrize("sweep", ["demo_sweep", "chain_sweep"])
+def test_harness_report_writes_a_self_contained_report_that_reads_well_in_a_browser(sweep, request, tmp_path):
+    run_dir = request.getfixturevalue(sweep)
+    proc = subprocess.run([sys.executable, "-c", "from harness.report import main; main()", str(run_dir)],
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    report = chain_sweep / "report"
-    pages = ["results", "spec", "bootstrap"]  # bootstrap is chosen because the table has generation > 0
+    assert proc.stderr == ""  # no kernel warnings on the console
+    report = run_dir / "report"
+    pages = ["results", "bootstrap", "spec"] if sweep == "chain_sweep" else ["results", "spec"]
     assert sorted(p.name for p in report.iterdir()) == sorted([f"{p}.html" for p in pages] + ["index.html"])
     index = (report / "index.html").read_text()
     assert all(f'href="{p}.html"' in index for p in pages)
+    assert index.index("<h2>Headline") < index.index("data:image/png;base64,") < index.index("<h2>Notebooks")
     for page in pages + ["index"]:
         text = (report / f"{page}.html").read_text()
         assert not EXTERNAL.search(text), f"{page}.html loads something from the network"
         assert "https://cdn" not in text  # no CDN, not even for scripts loaded lazily
+        assert "data:image/png;base64," in text
         if page != "index":
-            assert "data:image/png;base64," in text
-            assert str(chain_sweep / "results.parquet") in text  # the notebook read this experiment's table
+            assert str(run_dir / "results.parquet") in text  # the notebook read this experiment's table
+            assert '<details class="code">' in text and "In&nbsp;[" not in text  # code folded, no prompts
+    if shutil.which("chromium") is None:
+        pytest.skip("no chromium to open the pages in")
+    checks = check_pages([report / f"{page}.html" for page in pages + ["index"]], shots=tmp_path)
+    assert [(c.url, c.problems) for c in checks if c.problems] == []  # no page error, nothing off the page

@@ -90,9 +90,9 @@ def test_the_harness_runs_on_an_upstream_text(tmp_path):
     first = run_harness(*args)
     server.close()
     assert first.returncode == 0, first.stderr[-2000:]
-    row = pd.read_parquet(tmp_path / "runs" / "demo" / "results.parquet").iloc[0]
+    row = pd.read_parquet(tmp_path / "runs" / "adhoc" / "results.parquet").iloc[0]
     assert row["spec_sha256"] == hashlib.sha256(upstream).hexdigest()
-    transcript = next((tmp_path / "runs" / "demo" / "trials").glob("*/transcript.jsonl")).read_text()
+    transcript = next((tmp_path / "runs" / "adhoc" / "trials").glob("*/transcript.jsonl")).read_text()
     assert "as the original authors wrote it" in transcript
     offline = run_harness(*args, "seed=1")  # the server is gone: the cached copy must serve
     assert offline.returncode == 0, offline.stderr[-2000:]
@@ -107,5 +107,5 @@ def test_import_from_a_pin_scores_the_fetched_file(tmp_path):
     proc = run_harness(*args)
     server.close()
     assert proc.returncode == 0, proc.stderr[-2000:]
-    row = pd.read_parquet(tmp_path / "runs" / "demo" / "results.parquet").iloc[0]
+    row = pd.read_parquet(tmp_path / "runs" / "adhoc" / "results.parquet").iloc[0]
     assert row["status"] == "scored" and row["passed_all"] and "imported" in row["detail"]

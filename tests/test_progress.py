@@ -1,8 +1,18 @@
+"""The progress line: what it counts, and that on a terminal no other line is ever written onto its row."""
+
 from __future__ import annotations
 
+import io
 import json
+import logging
+import os
+import pty
+import re
+import subprocess
+import sys
 
-from harness.progress import progress_line
+from harness.progress import JOBS_VARIABLE, attach, detach, progress_line, show
+from tests.conftest import ROOT
 
 
 def write(run_dir, tid, status, passed_all, cost):
@@ -20,3 +30,87 @@ def test_the_line_counts_records_and_running_claims(tmp_path):
     (tmp_path / "inflight" / "e.json").write_text("{}")
     assert progress_line(tmp_path, 5, 8) == ("jobs 5/8 | trials: 4 done, 2 not passing, 1 infra | running 1 | "
                                              "cost $0.0350")
+
+
+def screen(output: str) -> list[str]:
+    """The rows a terminal shows for this output: `\\r` goes back to the row's start, ESC[K clears the rest of the
+    row, `\\n` starts a new row."""
+    rows, row, column, i = [], [], 0, 0
+    while i < len(output):
+        if output.startswith("\033[K", i):
+            del row[column:]
+            i += 3
+            continue
+        char = output[i]
+        if char == "\r":
+            column = 0
+        elif char == "\n":
+            rows, row, column = rows + ["".join(row)], [], 0
+        else:
+            row[column:column + 1] = [char]
+            column += 1
+        i += 1
+    return rows + ["".join(row)]
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_on_a_terminal_other_lines_go_above_the_progress_line(tmp_path, monkeypatch):
+    terminal = Terminal()  # stdout and stderr on one terminal, as in a shell
+    out, err = attach(terminal, terminal)
+    monkeypatch.setattr(sys, "stdout", out)
+    monkeypatch.setattr(sys, "stderr", err)
+    monkeypatch.setenv(JOBS_VARIABLE, "2")
+    hydra_like = logging.getLogger("test-progress")  # Hydra's console handler writes to sys.stdout as it was
+    hydra_like.addHandler(logging.StreamHandler(out))
+    hydra_like.propagate = False
+    write(tmp_path, "a", "scored", True, 0.01)
+    show(tmp_path, 1)
+    hydra_like.warning("[HYDRA] #1 : seed=1")
+    print("a line written", end="")
+    print(" in two parts")
+    show(tmp_path, 2)
+    detach()
+    print("summary")
+    assert sys.stdout is terminal and sys.stderr is terminal
+    assert screen(terminal.getvalue()) == [
+        "[HYDRA] #1 : seed=1", "a line written in two parts",
+        "jobs 2/2 | trials: 1 done, 0 not passing, 0 infra | running 0 | cost $0.0100", "summary", ""]
+
+
+def test_off_a_terminal_progress_is_a_log_line(tmp_path, caplog, monkeypatch):
+    monkeypatch.setenv(JOBS_VARIABLE, "1")
+    write(tmp_path, "a", "scored", False, None)
+    with caplog.at_level(logging.INFO, logger="harness"):
+        show(tmp_path, 1)
+    assert caplog.messages == ["progress: jobs 1/1 | trials: 1 done, 1 not passing, 0 infra | running 0 | cost $0.0000"]
+
+
+def test_a_real_sweep_on_a_terminal_never_glues_a_line_to_the_progress_line(tmp_path, tiny_specs):
+    main, child = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from harness.app import main; main()", f"runs_dir={tmp_path / 'runs'}",
+         f"specs_dir={tiny_specs}", "spec=semver", "spec.name=adder", "seed=0,1", "temperature=0",
+         "experiment.name=tty"],
+        cwd=ROOT, stdin=child, stdout=child, stderr=child, env={**os.environ, "COLUMNS": "400"})
+    os.close(child)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:  # EIO: the child side closed
+            break
+        if not chunk:
+            break
+        output += chunk
+    os.close(main)
+    assert proc.wait(timeout=300) == 0, output.decode()[-3000:]
+    assert b"jobs 1/2 |" in output  # drawn after the first job, then kept below the lines that followed
+    rows = screen(output.decode())
+    progress = [row for row in rows if "| trials:" in row]  # the last one stays on the screen as a line
+    assert len(progress) == 1 and re.fullmatch(r"jobs 2/2 \| trials: .* cost \$\d+\.\d{4}", progress[0]), rows
+    assert any(row.startswith("[") and "[HYDRA]" in row and "#1 :" in row for row in rows), rows
+    assert not [row for row in rows if "[HYDRA]" in row and not row.startswith("[")], rows

@@ -7,6 +7,7 @@ import shutil
 import pandas as pd
 
 from harness.archive import main as archive_main
+from harness.summary import summarize
 from tests.conftest import ROOT, run_harness
 from tests.openai_server import OpenAIServer, synthetic_responder
 
@@ -41,16 +42,20 @@ def test_replay_makes_no_provider_call_and_reproduces_the_table(tmp_path):
     assert (pd.read_parquet(runs / "demo" / "results.parquet")["cache_hits"] == 1).all()
 
 
-def test_an_exported_archive_replays_elsewhere_without_a_key(tmp_path):
+def test_an_exported_archive_replays_elsewhere_without_a_key_and_prints_the_summary(tmp_path, capsys):
     runs = tmp_path / "runs"
     with OpenAIServer(responder=synthetic_responder(ROOT / "specs")) as provider:
         assert sweep(runs, provider.base_url).returncode == 0
     archive = tmp_path / "demo.tar.gz"
     archive_main(["export", str(runs / "demo"), str(archive)])
     elsewhere = tmp_path / "elsewhere"
+    capsys.readouterr()
     archive_main(["replay", str(archive), "--runs-dir", str(elsewhere)])  # the provider is gone, and so is the key
     pd.testing.assert_frame_equal(stable(elsewhere / "demo" / "results.parquet"),
                                   stable(runs / "demo" / "results.parquet"))
+    printed = capsys.readouterr().out
+    assert summarize(pd.read_parquet(elsewhere / "demo" / "results.parquet")) in printed  # as a sweep's end prints
+    assert f"tables: {elsewhere / 'demo' / 'results.parquet'} (4 trials)" in printed
 
 
 def test_a_replay_miss_is_an_infra_error_not_a_provider_call(tmp_path):
