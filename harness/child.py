@@ -34,8 +34,9 @@ class Running:
     started and returns what came back. Used as a context manager, it is stopped on the way out."""
 
     def __init__(self, proc: subprocess.Popen, drains: list[Drain], flood: OutputLimit, timeout_s: float,
-                 watched: Sequence[Path], disk_bytes: int, returncode: Callable[[int], int]):
-        self.proc, self.drains, self.flood = proc, drains, flood
+                 watched: Sequence[Path], disk_bytes: int, returncode: Callable[[int], int],
+                 kill: Callable[[int], None]):
+        self.proc, self.drains, self.flood, self._kill = proc, drains, flood, kill
         self.started = time.monotonic()
         self.deadline = self.started + timeout_s
         self.watched, self.disk_bytes, self._returncode = list(watched), disk_bytes, returncode
@@ -71,7 +72,7 @@ class Running:
 
     def _finish(self, timed_out: bool, disk_exceeded: bool) -> ExecResult:
         if self._result is None:
-            kill_tree(self.proc.pid)  # also takes down grandchildren left behind by a finished child
+            self._kill(self.proc.pid)  # also takes down grandchildren left behind by a finished child
             self.proc.wait()
             for drain in self.drains:
                 drain.join(timeout=5)  # a grandchild that left the group may hold a pipe open: do not wait for it
@@ -86,7 +87,9 @@ def kill_tree(root: int) -> None:
     """SIGKILL `root`'s process group, its descendants, and every process in a session one of them leads.
 
     The group alone misses children that made a group or session of their own (the implementation's room makes
-    one per connection); their parents are looked up before anyone dies, as orphans lose the link."""
+    one per connection); their parents are looked up before anyone dies, as orphans lose the link. Reading
+    /proc costs milliseconds, so a second look, for children forked meanwhile, is taken only if the first found
+    more than `root`."""
     table = _processes()
     doomed, frontier = {root}, [root]
     while frontier:
@@ -95,18 +98,20 @@ def kill_tree(root: int) -> None:
         doomed.update(children)
         frontier.extend(children)
     leaders = {pid for pid in doomed if pid in table and table[pid][2] == pid}
-    for _ in range(2):  # a second pass for children forked between the scan and the kill
+    for look in range(2):
         doomed |= {pid for pid, (_, pgid, sid) in table.items() if sid in leaders or pgid == root}
-        _signal_group(root)
+        kill_group(root)
         for pid in doomed:
             try:
                 os.kill(pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
-        table = _processes()
+        if len(doomed) == 1:
+            break
+        table = _processes() if look == 0 else table
 
 
-def _signal_group(pgid: int) -> None:
+def kill_group(pgid: int) -> None:
     try:
         os.killpg(pgid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
@@ -114,13 +119,16 @@ def _signal_group(pgid: int) -> None:
 
 
 def _processes() -> dict[int, tuple[int, int, int]]:
-    """pid -> (parent, process group, session), from /proc."""
+    """pid -> (parent, process group, session), from /proc (os.read: a file object per process costs double)."""
     table = {}
     for name in os.listdir("/proc"):
         if name.isdigit():
             try:
-                with open(f"/proc/{name}/stat", "rb") as stat:
-                    fields = stat.read().rsplit(b")", 1)[1].split()
+                fd = os.open(f"/proc/{name}/stat", os.O_RDONLY)
+                try:
+                    fields = os.read(fd, 4096).rsplit(b")", 1)[1].split()
+                finally:
+                    os.close(fd)
                 table[int(name)] = (int(fields[1]), int(fields[2]), int(fields[3]))
             except (OSError, IndexError, ValueError):
                 pass

@@ -5,7 +5,7 @@ The code under test never runs in the pytest process that judges it: it lives in
 sandboxed process reached over the Unix socket named by $HARNESS_ROOM. A suite reaches it through this module:
 
     semver = harness_room.import_module("semver")   # a proxy: attributes, calls and operators run in the room
-    done = harness_room.run_script(path, args, stdin=b"", cwd=d)   # a CLI as __main__, in a fresh fork of the room
+    done = harness_room.run_script(path, args, stdin=b"", cwd=d)   # a CLI as __main__, in the room
     done = harness_room.run([sys.executable, path, *args], cwd=d)  # a real process in the room
     proc = harness_room.spawn(argv, cwd=d, env=env, forward=[port])  # one the suite watches, and kills
 
@@ -23,7 +23,7 @@ import socket
 import threading
 
 from harness_room_wire import (ROOM_ENV, Finished, RoomError, Unsendable, b64, bridge, connect_room, decode,
-                               encode, exception, exchange, finished, in_folder, mirror, plain_reply)
+                               encode, exception, exchange, finished, in_folder, limit, mirror, plain_reply)
 
 CALL_TIMEOUT_S = 10.0
 _relay_ids = itertools.count(1)
@@ -49,6 +49,7 @@ class Room:
         with self._lock:
             if self._sock is None:
                 self._sock = connect_room()
+                limit(self._sock, self.timeout)
                 self.generation += 1
             try:
                 reply = exchange(self._sock, message, self.timeout)
@@ -64,14 +65,15 @@ class Room:
             raise error
 
     def apply(self, name, *args):
-        return self.request({"op": "apply", "fn": name, "args": [self.outgoing(a) for a in args]})
+        return self.request({"op": "apply", "fn": name, "args": encode(list(args), self._handle)})
 
     def outgoing(self, value):
-        def other(obj):
-            if isinstance(obj, Remote) and object.__getattribute__(obj, "_room") is self:
-                return obj._wire()
-            raise Unsendable(f"a {type(obj).__name__} cannot be sent to the implementation's room")
-        return encode(value, other)
+        return encode(value, self._handle)
+
+    def _handle(self, obj):
+        if isinstance(obj, Remote) and obj._room is self:
+            return obj._wire()
+        raise Unsendable(f"a {type(obj).__name__} cannot be sent to the implementation's room")
 
     def _incoming(self, tag, body):
         if tag == "$ref" and type(body) is int:
@@ -126,7 +128,7 @@ class Remote:
 
     def __call__(self, *args, **kwargs):
         out = self._room.outgoing
-        return self._room.request({"op": "call", "obj": self._wire(), "args": [out(a) for a in args],
+        return self._room.request({"op": "call", "obj": self._wire(), "args": out(list(args)),
                                    "kwargs": {str(k): out(v) for k, v in kwargs.items()}})
 
     def __reduce_ex__(self, protocol):
@@ -182,15 +184,12 @@ def import_module(name, timeout=CALL_TIMEOUT_S):
 # ---------------------------------------------------------------- programs in the room
 
 def run_script(path, args=(), stdin=b"", cwd=None, timeout=CALL_TIMEOUT_S):
-    """Run the Python file `path` as __main__ with argv, stdin, stdout, stderr and cwd swapped in, in a fresh
-    fork of the room: nearly a new process, at a fraction of its start-up. Returns a Finished."""
-    sock = connect_room()
-    try:
-        return finished(plain_reply(exchange(sock, {
-            "op": "run_script", "path": str(path), "args": [str(a) for a in args], "stdin": b64(stdin),
-            "cwd": str(cwd or os.getcwd())}, timeout)))
-    finally:
-        sock.close()
+    """Run the Python file `path` as __main__ in the room, with argv, stdin, stdout, stderr and cwd swapped in
+    (and restored after): a fresh interpreter's behaviour, but for modules it imported before, at a fraction of
+    its start-up. Returns a Finished; a script that hangs or ends the room's worker is a RoomError."""
+    return finished(connect(timeout).request({
+        "op": "run_script", "path": str(path), "args": [str(a) for a in args], "stdin": b64(stdin),
+        "cwd": str(cwd or os.getcwd())}))
 
 
 def run(argv, stdin=b"", cwd=None, env=None, timeout=CALL_TIMEOUT_S):
@@ -253,6 +252,7 @@ class Process:
         self.close()
 
     def _call(self, message, timeout):
+        limit(self._sock, timeout)
         return plain_reply(exchange(self._sock, message, timeout))
 
 

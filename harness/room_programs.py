@@ -1,5 +1,5 @@
-"""Programs in the implementation's room: a CLI run as a script in a fresh fork, or a subprocess the suite
-watches. Standalone: copied as `harness_room_programs.py` beside the room's server (harness/room_server.py).
+"""Programs in the implementation's room: a CLI run as a script in a worker, or a subprocess the suite watches.
+Standalone: copied as `harness_room_programs.py` beside the room's server (harness/room_server.py).
 """
 
 import base64
@@ -22,9 +22,10 @@ _NEW_GROUP = {"process_group": 0} if sys.version_info >= (3, 11) else {"preexec_
 
 
 def run_script(request):
-    """Run a script as __main__ in this process (a fresh fork), with argv, streams and cwd swapped in."""
+    """Run a script as __main__ in this worker, with argv, streams and cwd swapped in, and restored after."""
     stdin, out, err = io.BytesIO(base64.b64decode(request["stdin"])), _Kept(), _Kept()
     streams = [io.TextIOWrapper(stream, encoding="utf-8") for stream in (stdin, out, err)]
+    saved = (sys.argv, sys.stdin, sys.stdout, sys.stderr, os.getcwd())
     os.chdir(request["cwd"])
     sys.argv = [request["path"], *request["args"]]
     sys.stdin, sys.stdout, sys.stderr = streams
@@ -36,11 +37,14 @@ def run_script(request):
     except BaseException:  # an uncaught exception ends a real process with status 1 and a traceback
         traceback.print_exc()
         code = 1
-    for stream in streams[1:]:
-        try:
-            stream.flush()
-        except Exception:
-            pass
+    finally:
+        for stream in streams[1:]:
+            try:
+                stream.flush()
+            except Exception:
+                pass
+        sys.argv, sys.stdin, sys.stdout, sys.stderr, cwd = saved
+        os.chdir(cwd)
     return {"code": code, "stdout": _b64(out.getvalue()), "stderr": _b64(err.getvalue())}
 
 

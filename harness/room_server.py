@@ -2,14 +2,15 @@
 Standalone: the scorer copies it as `harness_room_server.py`, beside `harness_room_wire.py`, into a sandbox that
 shows the implementation and a shared dir, never the suite, and runs
 
-    python harness_room_server.py SOCKET IMPL_DIR [--private-net]
+    python -S harness_room_server.py SOCKET IMPL_DIR [--private-net] [--site DIR]...
 
+It runs with `python -S` (site-packages without the cost of .pth files: the scorer passes them as --site DIR).
 A supervisor listens on SOCKET and forks one worker per connection, each in a session of its own. When the
 connection closes (the suite gave up on a call) or the worker ends (the code under test crashed it), the
 supervisor kills that session: a hang or a crash costs one worker, never the room. The supervisor never
 imports the implementation; a worker imports it on first use and answers, one message at a time:
   getattr / setattr / delattr / call / apply (an operator of OPERATORS) on the implementation's objects;
-  run_script (a script as __main__ in this fork; the worker then ends);
+  run_script (a script as __main__, with argv, streams and cwd swapped in);
   spawn, then wait / kill (a subprocess the suite watches). Those two are in harness/room_programs.py.
 """
 
@@ -23,7 +24,6 @@ import socket
 import sys
 import traceback
 
-import harness_room_programs
 from harness_room_wire import decode, encode, in_folder, recv, send
 
 OPERATORS = {
@@ -52,12 +52,8 @@ class Worker:
                 request = recv(self.conn)
             except (EOFError, OSError, ValueError):
                 return
-            op = request.get("op")
-            if op == "run_script":
-                self.reply(self.answer(lambda: harness_room_programs.run_script(request), plain=True))
-                return
-            if op == "spawn":
-                harness_room_programs.serve_process(self.conn, request, self.relays_in, self.answer, self.reply)
+            if request.get("op") == "spawn":
+                _programs().serve_process(self.conn, request, self.relays_in, self.answer, self.reply)
                 return
             self.reply(self.answer(lambda: self.perform(request), path=self.path_of(request)))
 
@@ -88,6 +84,8 @@ class Worker:
             return self.incoming(target)(*self.incoming(request["args"]), **kwargs)
         if op == "apply":
             return OPERATORS[request["fn"]](*self.incoming(request["args"]))
+        if op == "run_script":
+            return _programs().run_script(request)
         raise ValueError(f"no operation {op!r}")
 
     def path_of(self, request):
@@ -104,7 +102,7 @@ class Worker:
         if tag == "$ref":
             return self.objects[body]
         if tag == "$path":  # looked up afresh each time, as the suite's own `semver.parse` would be
-            found = importlib.import_module(body[0])
+            found = sys.modules.get(body[0]) or importlib.import_module(body[0])
             for name in body[1:]:
                 found = getattr(found, name)
             return found
@@ -121,6 +119,12 @@ class Worker:
                 self.objects[len(self.objects) + 1] = obj  # kept alive, so its id is never reused
             return {"$ref": self.numbers[id(obj)]}
         return encode(value, other)
+
+
+def _programs():
+    """The module that runs programs, imported by the workers that do: a library's room starts without it."""
+    import harness_room_programs
+    return harness_room_programs
 
 
 def _refuse(obj):
@@ -181,7 +185,11 @@ class Supervisor:
         self.ends[conn.fileno()] = self.ends[pidfd] = (pid, conn, pidfd)
 
     def end(self, pid, conn, pidfd):
-        kill_session(pid)
+        # A worker that ended by itself, cleanly, killed what it started in other groups: only its own group
+        # can be left. Any other must have its whole session found (a scan of /proc) and killed.
+        ended = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)  # not reaped yet: pid stays ours
+        clean = ended is not None and ended.si_code == os.CLD_EXITED and ended.si_status == 0
+        kill_session(pid, whole=not clean)
         os.waitpid(pid, 0)
         for fd in (conn.fileno(), pidfd):
             self.poller.unregister(fd)
@@ -203,13 +211,14 @@ class Supervisor:
             os._exit(0)
 
 
-def kill_session(sid):
-    """SIGKILL every process of the session `sid` (a worker and all it started, in whatever group)."""
+def kill_session(sid, whole=True):
+    """SIGKILL the process group `sid`, and with `whole` every process of the session `sid`: a worker and all
+    it started, in whatever group."""
     try:
         os.killpg(sid, signal.SIGKILL)
     except OSError:
         pass
-    for name in os.listdir("/proc"):
+    for name in os.listdir("/proc") if whole else ():
         if name.isdigit():
             try:
                 with open(f"/proc/{name}/stat", "rb") as stat:
@@ -222,7 +231,11 @@ def kill_session(sid):
 
 def main(argv):
     socket_path, impl_dir, private_net = argv[0], os.path.abspath(argv[1]), "--private-net" in argv[2:]
-    sys.path[0] = impl_dir  # not this script's folder: the implementation's modules come first
+    here = sys.path[0]
+    # The implementation's modules first, the standard library, then site-packages; our own folder last, for
+    # harness_room_programs (the implementation cannot shadow stdlib or our names: the scorer refuses it).
+    sys.path[0] = impl_dir
+    sys.path += [argv[i + 1] for i, arg in enumerate(argv[:-1]) if arg == "--site"] + [here]
     shared, name = os.path.split(socket_path)
     listener = socket.socket(socket.AF_UNIX)
     listener.bind(in_folder(shared, name + ".new"))

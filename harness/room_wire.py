@@ -35,27 +35,34 @@ class Unsendable(TypeError):
     """A value that cannot cross to the room: neither plain data nor one of its own objects."""
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"))  # built once: json.dumps with options builds one per call
+_DECODER = json.JSONDecoder()
+
+
 def send(sock, message):
-    data = json.dumps(message, separators=(",", ":")).encode()
+    data = _ENCODER.encode(message).encode()
     sock.sendall(_HEADER.pack(len(data)) + data)
 
 
 def recv(sock):
-    """The next message; EOFError once the other side has closed."""
-    (size,) = _HEADER.unpack(_exactly(sock, _HEADER.size))
-    if size > MAX_MESSAGE:
-        raise ValueError(f"a message of {size} bytes")
-    return json.loads(_exactly(sock, size))
+    """The next message; EOFError once the other side has closed. One exchange is in flight at a time, so a
+    message is all there is to read: a small one takes one read."""
+    data = _more(sock, 16384)
+    while len(data) < _HEADER.size:
+        data += _more(sock, _HEADER.size - len(data))
+    (size,) = _HEADER.unpack_from(data)
+    if size > MAX_MESSAGE or len(data) > _HEADER.size + size:
+        raise ValueError(f"a message of {size} bytes, or more than one")
+    while len(data) < _HEADER.size + size:
+        data += _more(sock, min(_HEADER.size + size - len(data), 1 << 20))
+    return _DECODER.decode(data[_HEADER.size:].decode())
 
 
-def _exactly(sock, size):
-    data = bytearray()
-    while len(data) < size:
-        chunk = sock.recv(min(size - len(data), 1 << 20))
-        if not chunk:
-            raise EOFError("the other side closed the connection")
-        data += chunk
-    return bytes(data)
+def _more(sock, most):
+    chunk = sock.recv(most)
+    if not chunk:
+        raise EOFError("the other side closed the connection")
+    return chunk
 
 
 def encode(value, other):
@@ -209,13 +216,22 @@ def connect_room():
             raise RoomError(f"the implementation's room is gone ({exc.strerror})") from None
 
 
+def limit(sock, timeout):
+    """Make reads and writes on `sock` fail after `timeout` seconds (see exchange)."""
+    # The kernel's timeout on a blocking socket: settimeout() would cost a poll() before every read.
+    timeout = max(timeout, 1e-3)  # a zero would mean no limit at all
+    value = struct.pack("ll", int(timeout), int(timeout % 1 * 1e6))
+    for option in (socket.SO_RCVTIMEO, socket.SO_SNDTIMEO):
+        sock.setsockopt(socket.SOL_SOCKET, option, value)
+
+
 def exchange(sock, message, timeout):
-    """Send one request and read its reply; a silent, closed or garbled room is a RoomError."""
-    sock.settimeout(timeout)
+    """Send one request and read its reply, within `timeout` as set on `sock` by `limit`; a silent, closed or
+    garbled room is a RoomError."""
     try:
         send(sock, message)
         return recv(sock)
-    except socket.timeout:
+    except (BlockingIOError, socket.timeout):
         raise RoomError(f"the implementation did not answer within {timeout:g} s") from None
     except (OSError, EOFError, ValueError) as exc:
         raise RoomError(f"the implementation's room ended during this call ({exc.__class__.__name__})") from None

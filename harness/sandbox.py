@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Mapping, Optional, Sequence
 
 from harness.capture import Drain, OutputLimit
-from harness.child import ExecResult, Running, kill_tree
+from harness.child import ExecResult, Running, kill_group, kill_tree
 from harness.config import SandboxConfig, SandboxKind
 
 log = logging.getLogger(__name__)
@@ -144,15 +144,18 @@ class ProcessSandbox:
         )
         if pipe:
             os.close(report_w)
-        flood = OutputLimit(self.limits.output_mb * 1024 * 1024, lambda: kill_tree(proc.pid))
+        flood = OutputLimit(self.limits.output_mb * 1024 * 1024, lambda: self._kill(proc.pid))
         drains = [Drain(proc.stdout, self.output_cap_bytes, flood), Drain(proc.stderr, self.output_cap_bytes, flood)]
         if pipe:
             drains.append(Drain(open(report_r, "rb"), self.output_cap_bytes * 8, None))
         return Running(proc, drains, flood, timeout_s, watched, self.limits.disk_mb * 1024 * 1024,
-                       self._returncode)
+                       self._returncode, self._kill)
 
     def _returncode(self, code: int) -> int:
         return code
+
+    def _kill(self, pid: int) -> None:
+        kill_tree(pid)  # without namespaces, what the child started is found through /proc
 
 
 class BwrapSandbox(ProcessSandbox):
@@ -188,6 +191,10 @@ class BwrapSandbox(ProcessSandbox):
         # A scoring run writes only to its capped tmpfs and the shared dirs: those are the ones to watch.
         return self._spawn(self._wrap(argv, inner_env, mounts), cwd, {"PATH": os.environ.get("PATH", "")},
                            timeout_s, pipe, watched=[cwd] * keep_writes + shared)
+
+    def _kill(self, pid: int) -> None:
+        # bwrap's own child dies with it (--die-with-parent), and with it, as the namespace's init, all inside.
+        kill_group(pid)
 
     def _returncode(self, code: int) -> int:
         # bwrap reports a child killed by signal N as exit status 128 + N; say it the way Popen does.

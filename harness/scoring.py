@@ -14,6 +14,7 @@ import json
 import re
 import shutil
 import signal
+import site
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -106,8 +107,10 @@ def score(spec: Spec, impl_dir: Path, sandbox: Sandbox, fail_fast: bool = False)
         shared.mkdir()
         # Everything is read-only in both rooms under bwrap; the code's own writes land in a capped, discarded
         # tmpfs, or in the shared dir, which holds the room's socket and the suite's tmp_path dirs.
-        room_argv = [sys.executable, str(work / "harness_room_server.py"), str(door), str(work / "impl")]
-        with sandbox.start(room_argv + ["--private-net"] * sandbox.isolates_network, cwd=work, env={},
+        room_argv = [sys.executable, "-S", str(work / "harness_room_server.py"), str(door), str(work / "impl"),
+                     *(["--private-net"] if sandbox.isolates_network else []),
+                     *(arg for folder in site.getsitepackages() for arg in ("--site", folder))]
+        with sandbox.start(room_argv, cwd=work, env={},
                            timeout_s=spec.time_limit_s + 5, keep_writes=False, shared=[shared],
                            read_only=[work / "impl", *(work / name for name in IMPL_ROOM_FILES)]) as room:
             result = sandbox.exec(_pytest_argv(work, spec, fail_fast), cwd=work, timeout_s=spec.time_limit_s,

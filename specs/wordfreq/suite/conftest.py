@@ -1,7 +1,7 @@
 """Shared helpers for the wordfreq suite.
 
 The program runs in the implementation's room (harness_room, provided by the scorer), never in this process.
-Most tests run it as __main__ in a fresh fork of that room (argv, stdin, stdout, stderr and the working directory
+Most tests run it as __main__ in that room (argv, stdin, stdout, stderr and the working directory
 swapped in): a fresh interpreter per call would cost ~35 ms, forty times per implementation scored. The tests in
 test_process.py run it as a real subprocess, to keep the command-line contract honest. Files the tests write go
 to tmp_path, which both rooms see.
@@ -54,7 +54,7 @@ def _runner(how, tmp_path):
 
 @pytest.fixture
 def run(tmp_path):
-    """run(*args, stdin=b"") -> Result, in a fresh fork of the room; runs in tmp_path so relative names work."""
+    """run(*args, stdin=b"") -> Result, as __main__ in the room; runs in tmp_path so relative names work."""
     return _runner(run_in_process, tmp_path)
 
 
