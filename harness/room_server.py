@@ -24,6 +24,7 @@ import socket
 import sys
 import traceback
 
+import harness_room_programs  # here, not in each worker that runs a program: each would import it afresh
 from harness_room_wire import decode, encode, in_folder, recv, send
 
 OPERATORS = {
@@ -53,7 +54,7 @@ class Worker:
             except (EOFError, OSError, ValueError):
                 return
             if request.get("op") == "spawn":
-                _programs().serve_process(self.conn, request, self.relays_in, self.answer, self.reply)
+                harness_room_programs.serve_process(self.conn, request, self.relays_in, self.answer, self.reply)
                 return
             self.reply(self.answer(lambda: self.perform(request), path=self.path_of(request)))
 
@@ -85,7 +86,7 @@ class Worker:
         if op == "apply":
             return OPERATORS[request["fn"]](*self.incoming(request["args"]))
         if op == "run_script":
-            return _programs().run_script(request)
+            return harness_room_programs.run_script(request)
         raise ValueError(f"no operation {op!r}")
 
     def path_of(self, request):
@@ -119,12 +120,6 @@ class Worker:
                 self.objects[len(self.objects) + 1] = obj  # kept alive, so its id is never reused
             return {"$ref": self.numbers[id(obj)]}
         return encode(value, other)
-
-
-def _programs():
-    """The module that runs programs, imported by the workers that do: a library's room starts without it."""
-    import harness_room_programs
-    return harness_room_programs
 
 
 def _refuse(obj):
@@ -231,11 +226,9 @@ def kill_session(sid, whole=True):
 
 def main(argv):
     socket_path, impl_dir, private_net = argv[0], os.path.abspath(argv[1]), "--private-net" in argv[2:]
-    here = sys.path[0]
-    # The implementation's modules first, the standard library, then site-packages; our own folder last, for
-    # harness_room_programs (the implementation cannot shadow stdlib or our names: the scorer refuses it).
+    # The implementation's modules first, then the standard library, then site-packages (not this folder).
     sys.path[0] = impl_dir
-    sys.path += [argv[i + 1] for i, arg in enumerate(argv[:-1]) if arg == "--site"] + [here]
+    sys.path += [argv[i + 1] for i, arg in enumerate(argv[:-1]) if arg == "--site"]
     shared, name = os.path.split(socket_path)
     listener = socket.socket(socket.AF_UNIX)
     listener.bind(in_folder(shared, name + ".new"))
