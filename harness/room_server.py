@@ -155,14 +155,18 @@ class Supervisor:
         self.poller = select.poll()
         self.poller.register(listener, select.POLLIN)
         self.ends = {}  # fd of a connection or of a worker's pidfd -> (pid, connection, pidfd)
+        self.parent = os.getppid()
 
     def run(self):
-        while True:
-            for fd, _ in self.poller.poll():
+        # Under bwrap the room dies with the harness; without it, it must notice being orphaned itself.
+        while os.getppid() == self.parent:
+            for fd, _ in self.poller.poll(1000):
                 if fd == self.listener.fileno():
                     self.accept()
                 elif fd in self.ends:
                     self.end(*self.ends[fd])
+        for pid, conn, pidfd in set(self.ends.values()):
+            kill_session(pid)
 
     def accept(self):
         try:
