@@ -5,14 +5,12 @@ Standalone: copied as `harness_room_programs.py` beside the room's server (harne
 import base64
 import io
 import os
-import runpy
 import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
-import traceback
 
 from harness_room_wire import bridge, in_folder, recv
 
@@ -23,6 +21,7 @@ _NEW_GROUP = {"process_group": 0} if sys.version_info >= (3, 11) else {"preexec_
 
 def run_script(request):
     """Run a script as __main__ in this worker, with argv, streams and cwd swapped in, and restored after."""
+    import runpy  # here: a library's room never needs it
     stdin, out, err = io.BytesIO(base64.b64decode(request["stdin"])), _Kept(), _Kept()
     streams = [io.TextIOWrapper(stream, encoding="utf-8") for stream in (stdin, out, err)]
     saved = (sys.argv, sys.stdin, sys.stdout, sys.stderr, os.getcwd())
@@ -35,6 +34,7 @@ def run_script(request):
     except SystemExit as exc:
         code = _exit_code(exc)
     except BaseException:  # an uncaught exception ends a real process with status 1 and a traceback
+        import traceback
         traceback.print_exc()
         code = 1
     finally:

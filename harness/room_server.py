@@ -22,7 +22,6 @@ import select
 import signal
 import socket
 import sys
-import traceback
 
 import harness_room_programs  # here, not in each worker that runs a program: each would import it afresh
 from harness_room_wire import decode, encode, in_folder, recv, send
@@ -172,8 +171,8 @@ class Supervisor:
         try:
             conn, _ = self.listener.accept()
             pid = os.fork()
-        except OSError:  # out of processes or files: this caller's calls fail, the room goes on
-            traceback.print_exc()
+        except OSError as exc:  # out of processes or files: this caller's calls fail, the room goes on
+            print(f"room: cannot serve a connection: {exc!r}", file=sys.stderr)
             return
         if pid == 0:
             self.become_worker(conn)
@@ -204,8 +203,8 @@ class Supervisor:
                 os.close(pidfd)
             os.setsid()
             Worker(conn, self.relays_in).serve()
-        except BaseException:
-            traceback.print_exc()
+        except BaseException as exc:  # the worker's own failure (the implementation's are answers)
+            print(f"room: a worker failed: {exc!r}", file=sys.stderr)
         finally:
             os._exit(0)
 
