@@ -22,7 +22,7 @@ from pathlib import Path
 
 from harness.config import PROJECT_ROOT
 from harness.errors import SpecError
-from harness.scoring import PLUGIN, PYTEST_INI
+from harness.scoring import PYTEST_INI, SUITE_ROOM_FILES
 from harness.specs import Spec, load_spec
 
 
@@ -42,7 +42,8 @@ def collect(spec: Spec) -> list[dict]:
     with tempfile.TemporaryDirectory(prefix="harness-clauses-") as tmp:
         work = Path(tmp)
         (work / "pytest.ini").write_text(PYTEST_INI)
-        shutil.copy(PLUGIN, work / "harness_report.py")
+        for name, source in SUITE_ROOM_FILES.items():  # the suite imports harness_room, and never calls it here
+            shutil.copy(source, work / name)
         listing = work / "tests.json"
         argv = [sys.executable, "-m", "pytest", str(spec.suite_dir), "--collect-only", "-q", "-p", "no:cacheprovider",
                 "-p", "harness_report", "-c", str(work / "pytest.ini"), "--rootdir", str(spec.suite_dir),

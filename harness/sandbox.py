@@ -1,11 +1,12 @@
 """Running untrusted code: every generated program the harness executes goes through a Sandbox here.
 
-Two backends behind one `exec`:
+Two backends behind one `exec` (and `start`, for a child that serves beside another):
 - `bwrap` (Debian's bubblewrap): new namespaces, an empty root with the system, Python and the venv mounted
-  read-only, only the work dir writable (while scoring, not even that: writes go to a capped tmpfs), capped
+  read-only, only the work dir writable (while scoring, not even that: the child sees only the paths it is
+  given, writes go to a capped tmpfs, and a shared scratch dir is the one writable host dir), capped
   private /tmp and HOME, no network but a private loopback (an agent's gateway is relayed into it from a Unix
   socket bound in), an unprivileged uid, and rlimits.
-- `process`: the fallback where bubblewrap is missing: own process group, rlimits, scrubbed environment.
+- `process`: the fallback where bubblewrap is missing: own session, rlimits, scrubbed environment.
   It does not hide the filesystem or the network: isolation against accidents, not against an adversary.
 Both kill the whole process tree at the wall-clock or output limit and cap what they keep of stdout and stderr.
 """
@@ -22,12 +23,12 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Optional, Sequence
 
-from harness.capture import Drain, OutputLimit, disk_usage, entries
+from harness.capture import Drain, OutputLimit, entries
+from harness.child import ExecResult, Running, kill_group, kill_tree
 from harness.config import SandboxConfig, SandboxKind
 from harness.errors import ConfigError
 
@@ -77,22 +78,6 @@ sys.exit(subprocess.call(argv))
 
 
 @dataclass(frozen=True)
-class ExecResult:
-    returncode: int  # negative: killed by that signal
-    stdout: str
-    stderr: str
-    timed_out: bool
-    seconds: float
-    output_exceeded: bool = False  # stdout + stderr passed the output limit, and the child was killed for it
-    report: str = ""  # what the child wrote to the report channel (exec with report=True)
-    disk_exceeded: bool = False  # the host dir the child may write outgrew the disk limit; it was killed for it
-
-    @property
-    def success(self) -> bool:
-        return self.returncode == 0 and not (self.timed_out or self.output_exceeded or self.disk_exceeded)
-
-
-@dataclass(frozen=True)
 class Limits:
     memory_mb: int = 4096  # address space; Python threads reserve a lot of it, so this is generous
     processes: int = 512  # RLIMIT_NPROC, counted per uid: only enforced for a non-root uid
@@ -122,17 +107,28 @@ class ProcessSandbox:
 
     def exec(self, argv: Sequence[str], cwd: Path, env: Mapping[str, str], timeout_s: float,
              read_only: Sequence[Path] = (), keep_writes: bool = True, report: bool = False,
-             gateway: Optional[Path] = None) -> ExecResult:
+             gateway: Optional[Path] = None, shared: Sequence[Path] = ()) -> ExecResult:
         """Run `argv` in `cwd`; `env` is added to the allow-listed variables. Never raises on the child's failure.
 
-        `read_only` lists paths the child must not change; with `keep_writes=False` what the child writes in
-        `cwd` goes to a size-capped scratch that is thrown away (both enforced by bwrap only). With `report`, the
-        child finds the write end of a pipe in $HARNESS_REPORT_FD, and what it wrote comes back in `report`.
-        `gateway` (a Unix socket; isolating backends only) is what the child reaches at 127.0.0.1:GATEWAY_PORT."""
+        `read_only` lists paths the child must not change; with `keep_writes=False` the child sees in `cwd` only
+        `read_only` and `shared`, and what it writes elsewhere there goes to a size-capped scratch that is thrown
+        away (both enforced by bwrap only). `shared` dirs are writable and may be shared with another child.
+        With `report`, the child finds the write end of a pipe in $HARNESS_REPORT_FD, and what it wrote comes
+        back in `report`. `gateway` (a Unix socket; isolating backends only) is what the child reaches at
+        127.0.0.1:GATEWAY_PORT."""
+        # As a context: an exception in the wait (Ctrl-C) still takes the child and everything it started down.
+        with self.start(argv, cwd, env, timeout_s, read_only, keep_writes, report, gateway, shared) as running:
+            return running.wait()
+
+    def start(self, argv: Sequence[str], cwd: Path, env: Mapping[str, str], timeout_s: float,
+              read_only: Sequence[Path] = (), keep_writes: bool = True, report: bool = False,
+              gateway: Optional[Path] = None, shared: Sequence[Path] = ()) -> Running:
+        """Start what `exec` runs, and return at once: for a server that lives beside another child."""
         if gateway is not None:
             raise ValueError("the process sandbox shares the host's network: give the agent the gateway's TCP URL")
         pipe = os.pipe() if report else None
-        return self._run(list(argv), cwd, self._env(cwd, env, pipe), timeout_s, pipe, watched=Path(cwd))
+        return self._spawn(list(argv), cwd, self._env(cwd, env, pipe), timeout_s, pipe,
+                           watched=[Path(cwd), *shared])
 
     def _env(self, cwd: Path, env: Mapping[str, str], pipe: Optional[tuple[int, int]]) -> dict[str, str]:
         child_env = {k: os.environ[k] for k in ENV_ALLOW_LIST if k in os.environ}
@@ -141,9 +137,8 @@ class ProcessSandbox:
             child_env["HARNESS_REPORT_FD"] = str(pipe[1])
         return child_env
 
-    def _run(self, argv: list[str], cwd: Path, env: dict, timeout_s: float,
-             pipe: Optional[tuple[int, int]], watched: Optional[Path]) -> ExecResult:
-        start = time.monotonic()
+    def _spawn(self, argv: list[str], cwd: Path, env: dict, timeout_s: float,
+               pipe: Optional[tuple[int, int]], watched: Sequence[Path]) -> Running:
         report_r, report_w = pipe or (None, None)
         # Pipes, drained by threads that keep a capped prefix: a flood costs neither memory nor disk on the host.
         proc = subprocess.Popen(
@@ -153,40 +148,18 @@ class ProcessSandbox:
         )
         if pipe:
             os.close(report_w)
-        flood = OutputLimit(self.limits.output_mb * 1024 * 1024, lambda: _kill_group(proc.pid))
+        flood = OutputLimit(self.limits.output_mb * 1024 * 1024, lambda: self._kill(proc.pid))
         drains = [Drain(proc.stdout, self.output_cap_bytes, flood), Drain(proc.stderr, self.output_cap_bytes, flood)]
         if pipe:
             drains.append(Drain(open(report_r, "rb"), self.output_cap_bytes * 8, None))
-        try:
-            timed_out, disk_exceeded = self._wait(proc, timeout_s, watched)
-        finally:  # also takes down grandchildren left behind by a finished child, and everything on Ctrl-C
-            _kill_group(proc.pid)
-        proc.wait()
-        for drain in drains:
-            drain.join(timeout=5)  # a grandchild that left the group may hold a pipe open: do not wait for it
-        return ExecResult(self._returncode(proc.returncode), drains[0].text(), drains[1].text(),
-                          timed_out and not flood.exceeded, time.monotonic() - start, flood.exceeded,
-                          drains[2].text() if pipe else "", disk_exceeded)
-
-    def _wait(self, proc: subprocess.Popen, timeout_s: float, watched: Optional[Path]) -> tuple[bool, bool]:
-        """Wait until the child ends or the time limit: (timed out, disk exceeded).
-
-        A host dir the child may write has no quota of its own, so it is measured every quarter second and the
-        child killed once it passes `disk_mb`. A fast writer overshoots by what it writes in that time."""
-        deadline = time.monotonic() + timeout_s
-        limit = self.limits.disk_mb * 1024 * 1024
-        while True:
-            try:
-                proc.wait(timeout=max(0.0, min(0.25, deadline - time.monotonic())))
-                return False, False
-            except subprocess.TimeoutExpired:
-                if time.monotonic() >= deadline:
-                    return True, False
-                if watched is not None and disk_usage(watched, limit) > limit:
-                    return False, True
+        return Running(proc, drains, flood, timeout_s, watched, self.limits.disk_mb * 1024 * 1024,
+                       self._returncode, self._kill)
 
     def _returncode(self, code: int) -> int:
         return code
+
+    def _kill(self, pid: int) -> None:
+        kill_tree(pid)  # without namespaces, what the child started is found through /proc
 
 
 class BwrapSandbox(ProcessSandbox):
@@ -204,28 +177,34 @@ class BwrapSandbox(ProcessSandbox):
         super().__init__(output_cap_bytes, limits)
         self.as_root = os.geteuid() == 0
 
-    def exec(self, argv: Sequence[str], cwd: Path, env: Mapping[str, str], timeout_s: float,
-             read_only: Sequence[Path] = (), keep_writes: bool = True, report: bool = False,
-             gateway: Optional[Path] = None) -> ExecResult:
+    def start(self, argv: Sequence[str], cwd: Path, env: Mapping[str, str], timeout_s: float,
+              read_only: Sequence[Path] = (), keep_writes: bool = True, report: bool = False,
+              gateway: Optional[Path] = None, shared: Sequence[Path] = ()) -> Running:
         cwd = Path(cwd).resolve()
-        if self.as_root and keep_writes:
-            _hand_over(cwd, NOBODY)
+        shared = [Path(p).resolve() for p in shared]
+        if self.as_root:
+            for folder in [cwd] * keep_writes + shared:
+                _hand_over(folder, NOBODY)
         pipe = os.pipe() if report else None
         inner_env = self._env(cwd, env, pipe)
         inner_env["TMPDIR"] = "/tmp"
         argv = list(argv)
         if gateway is not None:
             argv = [sys.executable, "-c", _RELAY, GATEWAY_SOCKET, str(GATEWAY_PORT), *argv]
-        wrapped = self._wrap(argv, cwd, inner_env, [Path(p).resolve() for p in read_only], keep_writes, gateway)
-        return self._run(wrapped, cwd, {"PATH": os.environ.get("PATH", "")}, timeout_s, pipe,
-                         watched=cwd if keep_writes else None)  # a scoring run writes only to its capped tmpfs
+        mounts = Mounts(cwd, [Path(p).resolve() for p in read_only], shared, keep_writes, gateway)
+        # A scoring run writes only to its capped tmpfs and the shared dirs: those are the ones to watch.
+        return self._spawn(self._wrap(argv, inner_env, mounts), cwd, {"PATH": os.environ.get("PATH", "")},
+                           timeout_s, pipe, watched=[cwd] * keep_writes + shared)
+
+    def _kill(self, pid: int) -> None:
+        # bwrap's own child dies with it (--die-with-parent), and with it, as the namespace's init, all inside.
+        kill_group(pid)
 
     def _returncode(self, code: int) -> int:
         # bwrap reports a child killed by signal N as exit status 128 + N; say it the way Popen does.
         return -(code - 128) if 128 < code < 128 + signal.NSIG else code
 
-    def _wrap(self, argv: list[str], cwd: Path, env: dict, read_only: list[Path], keep_writes: bool,
-              gateway: Optional[Path]) -> list[str]:
+    def _wrap(self, argv: list[str], env: dict, mounts: "Mounts") -> list[str]:
         namespaces = ["--unshare-ipc", "--unshare-pid", "--unshare-uts", "--unshare-cgroup-try", "--unshare-net"]
         if not self.as_root:
             namespaces.append("--unshare-user")
@@ -240,23 +219,26 @@ class BwrapSandbox(ProcessSandbox):
                 wrapped += ["--ro-bind", path, path]
         scratch = ["--perms", "1777", "--size", str(self.limits.disk_mb * 1024 * 1024), "--tmpfs"]
         wrapped += [*scratch, "/tmp", "--dev", "/dev", "--proc", "/proc"]
+        cwd, read_only = mounts.cwd, mounts.read_only
         python = sorted({Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve()})
-        outside = [p for p in read_only if not p.is_relative_to(cwd)]  # e.g. a chain's agent, run from its copy
+        # e.g. a chain's agent, run from its copy
+        outside = [p for p in [*read_only, *mounts.shared] if not p.is_relative_to(cwd)]
         for path in [*python, cwd, *outside]:
             for parent in reversed(path.parents[:-1]):  # traversable parents: nobody must reach the mount
                 if str(parent) != "/tmp":
                     wrapped += ["--perms", "0755", "--dir", str(parent)]
         for path in python:
             wrapped += ["--ro-bind", str(path), str(path)]
-        if keep_writes:
+        if mounts.keep_writes:
             wrapped += ["--bind", str(cwd), str(cwd)]
-        else:  # the work dir is a capped tmpfs showing the host's files read-only: writes never reach the disk
+        else:  # the work dir is a capped tmpfs showing only the paths named: writes never reach the disk
             wrapped += [*scratch, str(cwd)]
-            read_only = [*read_only, *sorted(cwd.iterdir())]
         for path in dict.fromkeys(read_only):  # inside the work dir, these are mounted over it
             wrapped += ["--ro-bind", str(path), str(path)]
-        if gateway is not None:  # the one way out: connecting to a socket needs it bound writable
-            wrapped += ["--perms", "0755", "--dir", "/run", "--bind", str(gateway), GATEWAY_SOCKET]
+        for path in mounts.shared:
+            wrapped += ["--bind", str(path), str(path)]
+        if mounts.gateway is not None:  # the one way out: connecting to a socket needs it bound writable
+            wrapped += ["--perms", "0755", "--dir", "/run", "--bind", str(mounts.gateway), GATEWAY_SOCKET]
         wrapped += ["--chdir", str(cwd), "--clearenv"]
         for key, value in env.items():
             wrapped += ["--setenv", key, value]
@@ -266,18 +248,25 @@ class BwrapSandbox(ProcessSandbox):
         return wrapped + ["--", *argv]
 
 
+@dataclass(frozen=True)
+class Mounts:
+    """What a bwrap child sees of the host besides the system and Python."""
+
+    cwd: Path
+    read_only: list[Path]
+    shared: list[Path]  # writable, and possibly bound into another child too
+    keep_writes: bool  # cwd itself writable; else a capped tmpfs showing only read_only and shared
+    gateway: Optional[Path]
+
+
 def _hand_over(folder: Path, uid: int) -> None:
     """Let the unprivileged uid write in its work dir (and nowhere else)."""
     os.chown(folder, uid, uid)
-    for path, _ in entries(folder):
-        os.chown(path, uid, uid, follow_symlinks=False)
-
-
-def _kill_group(pgid: int) -> None:
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
+    for path, _ in entries(folder):  # no recursion, no links: a 1,100-deep folder must not crash the harness
+        try:  # a shared dir may be in use already by the other child bound to it
+            os.chown(path, uid, uid, follow_symlinks=False)
+        except FileNotFoundError:
+            pass
 
 
 def bwrap_available() -> bool:

@@ -1,11 +1,23 @@
-"""Scoring: run a spec's hidden suite against an implementation, in the sandbox, and read per-test outcomes."""
+"""Scoring: run a spec's hidden suite against an implementation, in the sandbox, and read per-test outcomes.
+
+Two rooms, each its own sandboxed process: the implementation's room runs the code under test (our server,
+harness/room_server.py) and sees the implementation and a shared scratch dir; the suite's room runs pytest and
+sees the suite and the same scratch dir. The suite reaches the implementation only through the room's Unix
+socket in that dir (harness/room.py): the code under test never runs in the process that judges it, and never
+sees the hidden suite.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import importlib.util
 import json
+import marshal
 import re
 import shutil
 import signal
+import site
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -13,13 +25,19 @@ from enum import Enum
 from pathlib import Path
 
 from harness.capture import remove_tree
-from harness.sandbox import ExecResult
+from harness.child import ExecResult
 from harness.seams import Sandbox
 from harness.specs import Spec
 
 # Our own pytest configuration, passed with -c, so files in the implementation cannot reconfigure the run.
 PYTEST_INI = "[pytest]\naddopts =\n"
 PLUGIN = Path(__file__).with_name("pytest_report.py")
+# Our standalone files, by the names they take in the rooms (the suite imports `harness_room`).
+SUITE_ROOM_FILES = {"harness_report.py": PLUGIN, "harness_room.py": PLUGIN.with_name("room.py"),
+                    "harness_room_wire.py": PLUGIN.with_name("room_wire.py")}
+IMPL_ROOM_FILES = {"harness_room_server.py": PLUGIN.with_name("room_server.py"),
+                   "harness_room_programs.py": PLUGIN.with_name("room_programs.py"),
+                   "harness_room_wire.py": PLUGIN.with_name("room_wire.py")}
 
 
 class TestOutcome(str, Enum):
@@ -74,7 +92,7 @@ class Score:
 
 
 def score(spec: Spec, impl_dir: Path, sandbox: Sandbox, fail_fast: bool = False) -> Score:
-    """Copy the implementation and the hidden suite to a fresh directory and run pytest there with a time limit.
+    """Run the hidden suite on the implementation, each in its own room in the sandbox, with a time limit.
 
     Outcomes come back over a pipe from our plugin (harness/pytest_report.py), not from a file the code under
     test could rewrite. Only the tests that judge the spec's text run (`spec.judged_by`, by clause tag).
@@ -86,25 +104,62 @@ def score(spec: Spec, impl_dir: Path, sandbox: Sandbox, fail_fast: bool = False)
     # here (a folder deeper than Python's recursion limit would end the trial as a harness error).
     work = Path(tempfile.mkdtemp(prefix="harness-score-"))
     try:
-        shutil.copytree(impl_dir, work / "impl", ignore=shutil.ignore_patterns("__pycache__"))
-        shutil.copytree(spec.suite_dir, work / "suite", ignore=shutil.ignore_patterns("__pycache__"))
+        for folder, source in (("impl", impl_dir), ("suite", spec.suite_dir)):
+            shutil.copytree(source, work / folder, ignore=shutil.ignore_patterns("__pycache__"))
+        for name, source in {**SUITE_ROOM_FILES, **IMPL_ROOM_FILES}.items():
+            shutil.copy(source, work / name)
+            compiled = Path(importlib.util.cache_from_source(str(work / name)))
+            compiled.parent.mkdir(exist_ok=True)
+            compiled.write_bytes(_bytecode(source, source.stat().st_mtime_ns))
         (work / "pytest.ini").write_text(PYTEST_INI)
-        shutil.copy(PLUGIN, work / "harness_report.py")
-        # -s: output reaches the sandbox's capped pipes, where a flood is seen and stopped, not pytest's files.
-        argv = [
-            sys.executable, "-m", "pytest", str(work / "suite"), "-q", "-s", "--tb=short", "-p", "no:cacheprovider",
-            "-p", "harness_report", "-c", str(work / "pytest.ini"), "--rootdir", str(work / "suite"),
-            # pytest's temp dirs inside the work dir: never shared with (or cleaned up after) other pytest runs
-            "--basetemp", str(work / "tmp"),
-        ] + (["-x"] if fail_fast else []) + (["--harness-select", ",".join(spec.judged_by)] if spec.judged_by else [])
-        env = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "HARNESS_IMPL_DIR": str(work / "impl"),
-               "PYTHONPATH": str(work)}
-        # Under bwrap everything here is read-only and the code's own writes land in a capped, discarded tmpfs.
-        result = sandbox.exec(argv, cwd=work, env=env, timeout_s=spec.time_limit_s, keep_writes=False, report=True,
-                              read_only=[work / "suite", work / "pytest.ini", work / "harness_report.py"])
+        shared, door = work / "shared", work / "shared" / "room.sock"
+        shared.mkdir()
+        # Everything is read-only in both rooms under bwrap; the code's own writes land in a capped, discarded
+        # tmpfs, or in the shared dir, which holds the room's socket and the suite's tmp_path dirs.
+        room_argv = [sys.executable, "-S", str(work / "harness_room_server.py"), str(door), str(work / "impl"),
+                     *(["--private-net"] if sandbox.isolates_network else []),
+                     *(arg for folder in site.getsitepackages() for arg in ("--site", folder))]
+        with sandbox.start(room_argv, cwd=work, env={},
+                           timeout_s=spec.time_limit_s + 5, keep_writes=False, shared=[shared],
+                           read_only=[work / "impl", work / "__pycache__",
+                                      *(work / name for name in IMPL_ROOM_FILES)]) as room:
+            result = sandbox.exec(_pytest_argv(work, spec, fail_fast), cwd=work, timeout_s=spec.time_limit_s,
+                                  env={"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "HARNESS_ROOM": str(door),
+                                       "HARNESS_IMPL_DIR": str(work / "impl"), "PYTHONPATH": str(work)},
+                                  keep_writes=False, report=True, shared=[shared],
+                                  read_only=[work / "suite", work / "pytest.ini", work / "__pycache__",
+                                             *(work / name for name in SUITE_ROOM_FILES)])
+            served = room.stop()
     finally:
         remove_tree(work)
-    return judge(result, spec.time_limit_s)
+    return judge(_charged(result, served), spec.time_limit_s)
+
+
+@functools.lru_cache(maxsize=None)
+def _bytecode(source: Path, mtime_ns: int) -> bytes:
+    """A .pyc of one of our standalone files that Python loads without checking a timestamp. The rooms cannot
+    write a bytecode cache (read-only, PYTHONDONTWRITEBYTECODE), and compiling these files took ~12 ms a run."""
+    data = source.read_bytes()
+    code = compile(data, source.name, "exec", dont_inherit=True)
+    unchecked_hash = (0b01).to_bytes(4, "little")  # PEP 552: hash-based, source not checked
+    return importlib.util.MAGIC_NUMBER + unchecked_hash + importlib.util.source_hash(data) + marshal.dumps(code)
+
+
+def _pytest_argv(work: Path, spec: Spec, fail_fast: bool) -> list[str]:
+    # -s: output reaches the sandbox's capped pipes, where a flood is seen and stopped, not pytest's files.
+    # --basetemp: the suite's tmp_path dirs go to the shared dir, where the implementation's room finds them.
+    return [
+        sys.executable, "-m", "pytest", str(work / "suite"), "-q", "-s", "--tb=short", "-p", "no:cacheprovider",
+        "-p", "harness_report", "-c", str(work / "pytest.ini"), "--rootdir", str(work / "suite"),
+        "--basetemp", str(work / "shared" / "tmp"),
+    ] + (["-x"] if fail_fast else []) + (["--harness-select", ",".join(spec.judged_by)] if spec.judged_by else [])
+
+
+def _charged(suite: ExecResult, room: ExecResult) -> ExecResult:
+    """The suite's run, charged with what the implementation's room ran into: its flood, its disk, its errors."""
+    return dataclasses.replace(suite, output_exceeded=suite.output_exceeded or room.output_exceeded,
+                               disk_exceeded=suite.disk_exceeded or room.disk_exceeded,
+                               stdout=suite.stdout + room.stdout, stderr=suite.stderr + room.stderr)
 
 
 def judge(result: ExecResult, time_limit_s: float) -> Score:
@@ -181,7 +236,7 @@ def read_stream(text: str) -> Stream:
 # Modules pytest and our plugin import while the implementation is on sys.path: a file by one of these names
 # in the implementation would run in their place.
 RUNNER_MODULES = frozenset({"pytest", "_pytest", "pluggy", "iniconfig", "packaging", "py", "conftest",
-                            "harness_report"})
+                            *(Path(name).stem for name in {**SUITE_ROOM_FILES, **IMPL_ROOM_FILES})})
 
 
 def shadowing(impl_dir: Path, suite_dir: Path) -> str:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Mapping, Optional, Protocol, Sequence
 
 if TYPE_CHECKING:
     from harness.gateway import Reply, Usage
-    from harness.sandbox import ExecResult
+    from harness.child import ExecResult, Running
     from harness.scoring import Score
     from harness.specs import Spec
 
@@ -52,8 +52,13 @@ class Sandbox(Protocol):
 
     def exec(self, argv: Sequence[str], cwd: Path, env: Mapping[str, str], timeout_s: float,
              read_only: Sequence[Path] = (), keep_writes: bool = True, report: bool = False,
-             gateway: Optional[Path] = None) -> "ExecResult":
+             gateway: Optional[Path] = None, shared: Sequence[Path] = ()) -> "ExecResult":
         """Run untrusted code; the child's failures and limits are data in the result, never exceptions."""
+
+    def start(self, argv: Sequence[str], cwd: Path, env: Mapping[str, str], timeout_s: float,
+              read_only: Sequence[Path] = (), keep_writes: bool = True, report: bool = False,
+              gateway: Optional[Path] = None, shared: Sequence[Path] = ()) -> "Running":
+        """Start what `exec` runs and return at once; the caller waits for it or stops it."""
 
 
 class Scorer(Protocol):

@@ -37,18 +37,18 @@ def demo_results(demo_sweep) -> pd.DataFrame:
 
 
 TINY_SUITE = '''
-import os, sys
-sys.path.insert(0, os.environ["HARNESS_IMPL_DIR"])
-from adder import add
+import harness_room
+
+adder = harness_room.import_module("adder")  # runs in the implementation's room, imported at first use
 
 def test_small():
-    assert add(2, 3) == 5
+    assert adder.add(2, 3) == 5
 
 def test_negative():
-    assert add(-2, 1) == -1
+    assert adder.add(-2, 1) == -1
 
 def test_zero():
-    assert add(0, 0) == 0
+    assert adder.add(0, 0) == 0
 '''
 
 

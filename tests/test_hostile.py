@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 import textwrap
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -44,8 +45,8 @@ FILL_DISK = """
             for _ in range(64):
                 out.write(chunk)
     """
-# The code under test finds the report pipe (as any code in the pytest process could) and writes a clean
-# stream claiming every test passed; the real plugin's lines then follow it.
+# The code under test looks for the report pipe (as code in the pytest process could find it) to write a clean
+# stream claiming every test passed. It runs in a room of its own, where there is no such pipe to find.
 FORGE = """
     import json, os
     fd = None
@@ -103,8 +104,16 @@ def all_passed(result) -> bool:
         t.outcome is TestOutcome.passed for t in result.tests)
 
 
-def nobodys_processes() -> list[str]:
-    return subprocess.run(["pgrep", "-u", str(NOBODY)], capture_output=True, text=True).stdout.split()
+@pytest.fixture(autouse=True)
+def scoring_dirs_under_tmp_path(tmp_path, monkeypatch):
+    """The scorer's work dirs go under tmp_path, so this test's sandboxes can be told from other users'."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+
+
+def nobodys_processes(under: Path) -> list[str]:
+    """Processes of the sandbox's uid started from `under` (others on this machine run sandboxes too)."""
+    found = subprocess.run(["pgrep", "-a", "-u", str(NOBODY)], capture_output=True, text=True).stdout
+    return [line for line in found.splitlines() if str(under) in line]
 
 
 def test_an_infinite_loop_is_a_timeout(tmp_path):
@@ -119,7 +128,7 @@ def test_a_fork_bomb_is_a_process_limit_and_leaves_no_process(tmp_path):
     assert result.status is ScoreStatus.processes, result.detail
     assert time.monotonic() - start < 30
     time.sleep(0.5)
-    assert nobodys_processes() == []
+    assert nobodys_processes(tmp_path) == []
 
 
 def test_a_memory_bomb_is_a_memory_failure(tmp_path):
@@ -163,16 +172,18 @@ def test_killing_its_parent_or_everything_it_can_reaches_nothing_outside(tmp_pat
                 except OSError:
                     pass
             """
-        assert all_passed(run(tmp_path, source, CORRECT))  # in its pid namespace it finds nobody to kill
+        # In its pid namespace it finds only its own room to kill: its calls fail, and the judge reports them.
+        result = run(tmp_path, source, CORRECT)
+        assert result.status is ScoreStatus.scored and len(result.tests) == 3 and not all_passed(result)
         assert bystander.poll() is None
     finally:
         bystander.kill()
         bystander.wait()
 
 
-def test_a_forged_report_is_tampered_never_a_pass(tmp_path):
+def test_a_forged_report_cannot_reach_the_judge(tmp_path):
     result = run(tmp_path, FORGE, WRONG)
-    assert result.status is ScoreStatus.tampered, (result.status, result.detail)
+    assert result.status is ScoreStatus.scored and len(result.tests) == 3 and not all_passed(result)
 
 
 def test_a_report_file_written_at_exit_changes_nothing(tmp_path):
@@ -255,14 +266,14 @@ def test_replacing_the_hidden_tests_does_not_work(tmp_path):
     assert {t.test_id.split("::")[1] for t in result.tests} == {"test_small", "test_negative", "test_zero"}
 
 
-SWEEP_CASES = {  # case -> (implementation, the status its record must carry)
-    "loop": (LOOP, "timeout"),
-    "fork-bomb": (FORK_BOMB + CORRECT, "processes"),
-    "memory-bomb": (MEMORY_BOMB + CORRECT, "memory"),
-    "flood": (textwrap.dedent(FLOOD) + CORRECT, "output"),
-    "fill-disk": (textwrap.dedent(FILL_DISK) + CORRECT, "disk"),
-    "forge": (textwrap.dedent(FORGE) + WRONG, "tampered"),
-    "keys": (None, "scored"),  # look_for_keys(home): scored and passing, as it found nothing
+SWEEP_CASES = {  # case -> (implementation, the status its record must carry, and whether it passed)
+    "loop": (LOOP, "timeout", False),
+    "fork-bomb": (FORK_BOMB + CORRECT, "processes", False),
+    "memory-bomb": (MEMORY_BOMB + CORRECT, "memory", False),
+    "flood": (textwrap.dedent(FLOOD) + CORRECT, "output", False),
+    "fill-disk": (textwrap.dedent(FILL_DISK) + CORRECT, "disk", False),
+    "forge": (textwrap.dedent(FORGE) + WRONG, "scored", False),  # finds no report pipe: an honest failure
+    "keys": (None, "scored", True),  # look_for_keys(home): scored and passing, as it found nothing
 }
 
 
@@ -270,7 +281,8 @@ def test_a_sweep_over_the_corpus_records_each_attack_and_harms_nothing(tmp_path)
     specs, cases, runs = tmp_path / "specs", tmp_path / "cases", tmp_path / "runs"
     make_spec(specs, time_limit_s=5)
     home = plant_home(tmp_path)
-    for name, (source, _) in SWEEP_CASES.items():
+    (tmp_path / "scoring").mkdir()  # the scorer's work dirs: they must be gone at the end
+    for name, (source, *_) in SWEEP_CASES.items():
         (cases / name).mkdir(parents=True)
         (cases / name / "adder.py").write_text(source or look_for_keys(home) + CORRECT_UNLESS_FOUND)
     before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
@@ -278,13 +290,14 @@ def test_a_sweep_over_the_corpus_records_each_attack_and_harms_nothing(tmp_path)
                        "experiment.name=hostile", "generator=import", "sandbox=bwrap", "sandbox.processes=64",
                        "sandbox.disk_mb=128", "temperature=0.0", "seed=0",
                        "generator.import_path=" + ",".join(str(cases / name) for name in SWEEP_CASES),
-                       env={"OPENAI_API_KEY": PLANTED_KEY, "HOME": str(home)}, timeout=300)
+                       env={"OPENAI_API_KEY": PLANTED_KEY, "HOME": str(home), "TMPDIR": str(tmp_path / "scoring")},
+                       timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     records = [json.loads(p.read_text()) for p in (runs / "hostile" / "trials").glob("*.json")]
     got = {Path(r["config"]["generator"]["import_path"]).name: (r["status"], r["passed_all"]) for r in records}
-    assert got == {name: (status, status == "scored") for name, (_, status) in SWEEP_CASES.items()}
+    assert got == {name: (status, passed) for name, (_, status, passed) in SWEEP_CASES.items()}
     after = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file() and not p.is_relative_to(runs)}
     assert after == before  # nothing outside the runs dir was changed or added
-    assert nobodys_processes() == []
+    assert nobodys_processes(tmp_path) == []
     leaked = [p for p in runs.rglob("*") if p.is_file() and PLANTED_KEY.encode() in p.read_bytes()]
     assert leaked == []

@@ -37,10 +37,11 @@ def test_wrong_implementation_fails_the_tests_it_breaks(tiny_specs, tmp_path):
                         "test_zero": TestOutcome.passed}
 
 
-def test_import_error_is_an_errored_suite_not_a_pass(tiny_specs, tmp_path):
+def test_import_error_fails_every_test_not_a_pass(tiny_specs, tmp_path):
     result = score(load_spec(tiny_specs, "adder"), impl(tmp_path, "raise ImportError('no')\n"), ProcessSandbox())
     assert result.status is ScoreStatus.scored
-    assert result.tests and all(t.outcome is TestOutcome.errored for t in result.tests)
+    assert len(result.tests) == 3 and all(t.outcome is TestOutcome.failed for t in result.tests)
+    assert all(t.crash == "ImportError: no" for t in result.tests)
 
 
 def test_a_hang_is_a_timeout_and_leaves_no_process(tmp_path):
@@ -58,8 +59,16 @@ def test_a_hang_is_a_timeout_and_leaves_no_process(tmp_path):
     assert marker not in ps
 
 
-def test_a_dead_pytest_is_no_report_never_a_pass(tiny_specs, tmp_path):
+def test_an_implementation_that_exits_fails_its_tests_and_cannot_end_the_judge(tiny_specs, tmp_path):
     result = score(load_spec(tiny_specs, "adder"), impl(tmp_path, "import os\nos._exit(0)\n"), ProcessSandbox())
+    assert result.status is ScoreStatus.scored and len(result.tests) == 3
+    assert all(t.outcome is TestOutcome.failed and "RoomError" in t.crash for t in result.tests)
+
+
+def test_a_dead_pytest_is_no_report_never_a_pass(tmp_path):
+    specs = tmp_path / "specs"
+    make_spec(specs, suite="import os\n\ndef test_dies():\n    os._exit(0)\n")
+    result = score(load_spec(specs, "adder"), specs / "adder" / "reference", ProcessSandbox())
     assert result.status is ScoreStatus.no_report and result.tests == ()
 
 

@@ -1,19 +1,20 @@
 """Run the implementation under test as a subprocess against a ScriptedServer.
 
-Every run gets its own server, its own workspace (the agent's --cwd) and its own random API key, so tests never
-share state. The agent process itself starts in a different directory, so a run only passes if the agent
-really honours --cwd.
+The agent runs in the implementation's room (harness_room, provided by the scorer), which this suite's process
+cannot see into and which cannot see the suite: workspaces are under tmp_path, which both rooms see, and the
+server's port is relayed into the room's own loopback. Every run gets its own server, its own workspace (the
+agent's --cwd) and its own random API key, so tests never share state. The agent process itself starts in a
+different directory, so a run only passes if the agent really honours --cwd.
 """
 import os
 import secrets
-import signal
-import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import harness_room
 from scripted_server import ScriptedServer, answer, tool_reply
 
 DEFAULT_TASK = "Complete the scripted task."
@@ -106,7 +107,8 @@ def run_agent(workspace, steps, *, fallback=None, task=DEFAULT_TASK, omit=(), ex
         env = {**(env or {}), **({"HTTPS_PROXY": f"http://127.0.0.1:{server.port}"} if proxy else {})}
         started = time.monotonic()
         watch = _Watch(server, until, timeout, stall_s)
-        returncode, out, err = _execute(command, _environment(env), proc_cwd, stdin, hold_stdin_open, watch)
+        returncode, out, err = _execute(command, _environment(env), proc_cwd, stdin, hold_stdin_open, watch,
+                                        server.port)
         stopped = watch.reason
         run = Run(returncode, out, err, server, workspace, Path(proc_cwd), key, time.monotonic() - started,
                   stopped)
@@ -168,41 +170,21 @@ class _Watch:
         return bool(self.reason)
 
 
-def _execute(command, env, cwd, stdin, hold_stdin_open, watch):
-    read_end = write_end = None
-    if hold_stdin_open:
-        read_end, write_end = os.pipe()
-    proc = subprocess.Popen(
-        command, cwd=cwd, env=env, text=True, errors="replace", start_new_session=True,
-        stdin=read_end if hold_stdin_open else (subprocess.PIPE if stdin is not None else subprocess.DEVNULL),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    if read_end is not None:
-        os.close(read_end)
-    try:
-        out, err = _communicate(proc, stdin, watch)
-        return proc.returncode, out, err
-    finally:
-        if write_end is not None:
-            os.close(write_end)
+def _execute(command, env, cwd, stdin, hold_stdin_open, watch, port):
+    """Run the agent in the implementation's room (this suite never sees it), polling `watch` every 0.2 s."""
+    with harness_room.spawn(command, cwd=cwd, env=env, stdin=stdin, hold_stdin=hold_stdin_open,
+                            forward=[port]) as proc:
+        while True:
+            done = proc.wait(0.2)
+            if done is None and watch.stop():
+                done = proc.kill()
+            if done is not None:
+                return done.code, _text(done.stdout), _text(done.stderr)
 
 
-def _communicate(proc, stdin, watch):
-    pending_input = stdin
-    while True:
-        try:
-            return proc.communicate(input=pending_input, timeout=0.2)
-        except subprocess.TimeoutExpired:
-            pending_input = None  # communicate() already sent it on the first call
-        if watch.stop():
-            _kill_group(proc)
-            return proc.communicate()
-
-
-def _kill_group(proc):
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+def _text(data):
+    # As a text-mode pipe reads it: universal newlines.
+    return data.decode("utf-8", errors="replace").replace("\r\n", "\n").replace("\r", "\n")
 
 
 # ---------------------------------------------------------------- tables of tool calls, one verdict per call

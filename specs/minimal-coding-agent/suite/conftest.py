@@ -15,9 +15,9 @@ from agentrun import run_many
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "clause(id, *texts): the spec clause a test checks and the texts stating it")
-    impl = os.environ.get("HARNESS_IMPL_DIR")
-    if not impl or not os.path.isfile(os.path.join(impl, "agent.py")):
-        raise pytest.UsageError("set HARNESS_IMPL_DIR to a directory containing agent.py")
+    # The directory is the implementation's room's: this process cannot see into it.
+    if not os.environ.get("HARNESS_IMPL_DIR"):
+        raise pytest.UsageError("set HARNESS_IMPL_DIR to the directory holding agent.py")
 
 
 def _selected_scenarios(session):

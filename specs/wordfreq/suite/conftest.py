@@ -1,24 +1,23 @@
 """Shared helpers for the wordfreq suite.
 
-Most tests run the program in this process (runpy, with argv, stdin, stdout, stderr and the working directory
+The program runs in the implementation's room (harness_room, provided by the scorer), never in this process.
+Most tests run it as __main__ in that room (argv, stdin, stdout, stderr and the working directory
 swapped in): a fresh interpreter per call would cost ~35 ms, forty times per implementation scored. The tests in
-test_process.py run it as a real subprocess, to keep the command-line contract honest.
+test_process.py run it as a real subprocess, to keep the command-line contract honest. Files the tests write go
+to tmp_path, which both rooms see.
 """
-import contextlib
-import io
 import os
-import runpy
-import subprocess
 import sys
-import traceback
 
 import pytest
+
+import harness_room
 
 TIMEOUT_S = 20
 
 
 def _entry():
-    impl_dir = os.environ.get("HARNESS_IMPL_DIR")
+    impl_dir = os.environ.get("HARNESS_IMPL_DIR")  # where the implementation is in its room; not visible here
     if not impl_dir:
         pytest.fail("HARNESS_IMPL_DIR is not set")
     return os.path.join(impl_dir, "wordfreq.py")
@@ -34,44 +33,15 @@ class Result:
         return f"Result(code={self.code!r}, out={self.out!r}, err={self.err!r})"
 
 
-def _exit_code(exc):
-    """The status a Python process would exit with after `raise SystemExit(exc.code)`."""
-    if exc.code is None:
-        return 0
-    if isinstance(exc.code, int):
-        return exc.code
-    print(exc.code, file=sys.stderr)
-    return 1
-
-
 def run_in_process(args, stdin, cwd):
-    streams = [io.BytesIO(stdin), io.BytesIO(), io.BytesIO()]
-    wrapped = [io.TextIOWrapper(b, encoding="utf-8") for b in streams]
-    saved = (sys.argv, sys.stdin, sys.stdout, sys.stderr, os.getcwd())
-    sys.argv, (sys.stdin, sys.stdout, sys.stderr) = [_entry(), *args], wrapped
-    os.chdir(cwd)
-    try:
-        runpy.run_path(_entry(), run_name="__main__")
-        code = 0
-    except SystemExit as exc:
-        code = _exit_code(exc)
-    except BaseException:  # an uncaught exception ends a real process with status 1 and a traceback
-        traceback.print_exc()
-        code = 1
-    finally:
-        for stream in wrapped[1:]:
-            with contextlib.suppress(ValueError):
-                stream.flush()
-        sys.argv, sys.stdin, sys.stdout, sys.stderr, cwd_before = saved
-        os.chdir(cwd_before)
-    return Result(code, streams[1].getvalue(), streams[2].getvalue())
+    done = harness_room.run_script(_entry(), args, stdin=stdin, cwd=cwd, timeout=TIMEOUT_S)
+    return Result(done.code, done.stdout, done.stderr)
 
 
 def run_as_process(args, stdin, cwd):
     # -S: no site-packages; the spec allows only the standard library.
-    proc = subprocess.run([sys.executable, "-S", _entry(), *args], input=stdin, capture_output=True,
-                          cwd=str(cwd), timeout=TIMEOUT_S)
-    return Result(proc.returncode, proc.stdout, proc.stderr)
+    done = harness_room.run([sys.executable, "-S", _entry(), *args], stdin=stdin, cwd=cwd, timeout=TIMEOUT_S)
+    return Result(done.code, done.stdout, done.stderr)
 
 
 def _runner(how, tmp_path):
@@ -84,13 +54,13 @@ def _runner(how, tmp_path):
 
 @pytest.fixture
 def run(tmp_path):
-    """run(*args, stdin=b"") -> Result, in this process; runs in tmp_path so relative file names work."""
+    """run(*args, stdin=b"") -> Result, as __main__ in the room; runs in tmp_path so relative names work."""
     return _runner(run_in_process, tmp_path)
 
 
 @pytest.fixture
 def run_process(tmp_path):
-    """Like `run`, but a real `python wordfreq.py` subprocess."""
+    """Like `run`, but a real `python wordfreq.py` subprocess of the room."""
     return _runner(run_as_process, tmp_path)
 
 

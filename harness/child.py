@@ -1,0 +1,135 @@
+"""A child a sandbox started: waiting for it within its limits, stopping it, and killing all it left behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+from harness.capture import Drain, OutputLimit, disk_usage
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    returncode: int  # negative: killed by that signal
+    stdout: str
+    stderr: str
+    timed_out: bool
+    seconds: float
+    output_exceeded: bool = False  # stdout + stderr passed the output limit, and the child was killed for it
+    report: str = ""  # what the child wrote to the report channel (exec with report=True)
+    disk_exceeded: bool = False  # the host dir the child may write outgrew the disk limit; it was killed for it
+
+    @property
+    def success(self) -> bool:
+        return self.returncode == 0 and not (self.timed_out or self.output_exceeded or self.disk_exceeded)
+
+
+class Running:
+    """A started child. `wait` lets it run to its end or a limit, `stop` ends it now; either kills everything it
+    started and returns what came back. Used as a context manager, it is stopped on the way out."""
+
+    def __init__(self, proc: subprocess.Popen, drains: list[Drain], flood: OutputLimit, timeout_s: float,
+                 watched: Sequence[Path], disk_bytes: int, returncode: Callable[[int], int],
+                 kill: Callable[[int], None]):
+        self.proc, self.drains, self.flood, self._kill = proc, drains, flood, kill
+        self.started = time.monotonic()
+        self.deadline = self.started + timeout_s
+        self.watched, self.disk_bytes, self._returncode = list(watched), disk_bytes, returncode
+        self._result: Optional[ExecResult] = None
+
+    def wait(self) -> ExecResult:
+        """Wait until the child ends, its time is up or the dirs it may write outgrow the disk limit.
+
+        Those dirs have no quota of their own, so they are measured every quarter second and the child killed
+        once they pass it. A fast writer overshoots by what it writes in that time."""
+        timed_out = disk_exceeded = False
+        while self._result is None:
+            try:
+                self.proc.wait(timeout=max(0.0, min(0.25, self.deadline - time.monotonic())))
+                break
+            except subprocess.TimeoutExpired:
+                if time.monotonic() >= self.deadline:
+                    timed_out = True
+                    break
+                if any(disk_usage(path, self.disk_bytes) > self.disk_bytes for path in self.watched):
+                    disk_exceeded = True
+                    break
+        return self._finish(timed_out, disk_exceeded)
+
+    def stop(self) -> ExecResult:
+        return self._finish(False, False)
+
+    def __enter__(self) -> "Running":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def _finish(self, timed_out: bool, disk_exceeded: bool) -> ExecResult:
+        if self._result is None:
+            self._kill(self.proc.pid)  # also takes down grandchildren left behind by a finished child
+            self.proc.wait()
+            for drain in self.drains:
+                drain.join(timeout=5)  # a grandchild that left the group may hold a pipe open: do not wait for it
+            report = self.drains[2].text() if len(self.drains) > 2 else ""
+            self._result = ExecResult(self._returncode(self.proc.returncode), self.drains[0].text(),
+                                      self.drains[1].text(), timed_out and not self.flood.exceeded,
+                                      time.monotonic() - self.started, self.flood.exceeded, report, disk_exceeded)
+        return self._result
+
+
+def kill_tree(root: int) -> None:
+    """SIGKILL `root`'s process group, its descendants, and every process in a session one of them leads.
+
+    The group alone misses children that made a group or session of their own (the implementation's room makes
+    one per connection); their parents are looked up before anyone dies, as orphans lose the link. Reading
+    /proc costs milliseconds, so a second look, for children forked meanwhile, is taken only if the first found
+    more than `root`."""
+    table = _processes()
+    doomed, frontier = {root}, [root]
+    while frontier:
+        parent = frontier.pop()
+        children = [pid for pid, (ppid, _, _) in table.items() if ppid == parent and pid not in doomed]
+        doomed.update(children)
+        frontier.extend(children)
+    leaders = {pid for pid in doomed if pid in table and table[pid][2] == pid}
+    for look in range(2):
+        doomed |= {pid for pid, (_, pgid, sid) in table.items() if sid in leaders or pgid == root}
+        kill_group(root)
+        for pid in doomed:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        if len(doomed) == 1:
+            break
+        table = _processes() if look == 0 else table
+
+
+def kill_group(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _processes() -> dict[int, tuple[int, int, int]]:
+    """pid -> (parent, process group, session), from /proc (os.read: a file object per process costs double)."""
+    table = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                fd = os.open(f"/proc/{name}/stat", os.O_RDONLY)
+                try:
+                    fields = os.read(fd, 4096).rsplit(b")", 1)[1].split()
+                finally:
+                    os.close(fd)
+                table[int(name)] = (int(fields[1]), int(fields[2]), int(fields[3]))
+            except (OSError, IndexError, ValueError):
+                pass
+    return table
