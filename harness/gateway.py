@@ -137,8 +137,11 @@ class Gateway:
         return self.model.litellm_model.startswith("harness/")
 
     def complete(self, messages: list[dict], *, temperature: float, seed: Optional[int],
-                 tools: Optional[list[dict]] = None) -> Reply:
-        """Send one chat request, retrying transient provider failures; raise ProviderError when they persist."""
+                 tools: Optional[list[dict]] = None, wire: str = "chat") -> Reply:
+        """Send one chat request, retrying transient provider failures; raise ProviderError when they persist.
+
+        `wire` is the format the request arrived in (an agent CLI's Messages or Responses API, translated to
+        chat): it is recorded in the transcript and does not change the answer, so it is not in the cache key."""
         kwargs = self._request(messages, temperature, seed, tools)
         key = request_key(kwargs, self.sample, kwargs.get("harness_synthetic"))
         hit = self.cache.get(key, _describe(kwargs)) if self.cache else None
@@ -146,15 +149,15 @@ class Gateway:
             # a strict replay re-plays on purpose and spends nothing; in other modes an entry this trial paid for
             # is its own call, recovered after an interruption
             reply = Reply.from_entry(hit, None if self.cache.mode is CacheMode.replay else self.trial)
-            return self._accept(reply, kwargs, key, "hit" if reply.cached else "recovered")
+            return self._accept(reply, kwargs, key, "hit" if reply.cached else "recovered", wire)
         reply = self._call_provider(kwargs)
         if self.cache:
             self.cache.put(key, reply.entry(self.trial))
-        return self._accept(reply, kwargs, key, "miss")
+        return self._accept(reply, kwargs, key, "miss", wire)
 
-    def _accept(self, reply: Reply, kwargs: dict, key: str, cache: str) -> Reply:
+    def _accept(self, reply: Reply, kwargs: dict, key: str, cache: str, wire: str) -> Reply:
         self.usage.add(reply)
-        self._log({"event": "completion", "cache": cache, "key": key,
+        self._log({"event": "completion", "wire": wire, "cache": cache, "key": key,
                    "request": _loggable(kwargs), "reply": reply.message(), "finish_reason": reply.finish_reason,
                    "usage": [reply.prompt_tokens, reply.completion_tokens], "cost_usd": reply.cost_usd,
                    "latency_s": round(reply.latency_s, 4), "ground_truth": reply.ground_truth})

@@ -28,13 +28,14 @@ def register() -> None:
             messages = [m if isinstance(m, dict) else dict(m) for m in kwargs["messages"]]
             params, temperature, seed = optional["harness_synthetic"], optional.get("temperature", 0.0), optional.get(
                 "seed")
-            tool_names = {t["function"]["name"] for t in optional.get("tools") or []}
-            if tool_names:
-                text, calls, truth = synthetic.tool_turn(messages, tool_names, params, temperature, seed)
+            tools = optional.get("tools") or []
+            if tools:
+                text, calls, truth = synthetic.tool_turn(messages, tools, params, temperature, seed)
             else:
                 (text, truth), calls = synthetic.answer(messages, params, temperature, seed), []
             tool_calls = [
-                ChatCompletionMessageToolCall(id=f"call_{i}", type="function",
+                # ids unique in the conversation: an agent matches each result to its call by id
+                ChatCompletionMessageToolCall(id=f"call_{len(messages)}_{i}", type="function",
                                               function=Function(name=name, arguments=json.dumps(arguments)))
                 for i, (name, arguments) in enumerate(calls)
             ] or None
