@@ -120,9 +120,9 @@ def tool_turn(messages: list[dict], tools: list[dict], params: dict, temperature
     is not in the conversation yet; write every file with the agent's whole-file writer (or its patch tool);
     then end the turn with a short final message. It assumes the spec sits at spec.md in the working directory.
     """
-    offered, done = synthetic_tools.tools_of(tools), synthetic_tools.called(messages)
+    offered, done = synthetic_tools.tools_of(tools), [name for name, _ in synthetic_tools.calls(messages)]
     write, read = synthetic_tools.writer(offered), synthetic_tools.reader(offered)
-    if write is not None and write.name in done:
+    if write is not None and synthetic_tools.wrote(messages, write):
         return "The implementation is written.", [], None
     files, truth = _choose(messages, params, temperature, seed)
     cwd = synthetic_tools.working_dir(prompt_text(messages))

@@ -22,9 +22,13 @@ from harness.specs import load_spec
 from harness.untrusted import TreeCaps
 from tests.conftest import PLANTED_KEY, ROOT, make_spec, run_harness
 
-CLAUDE = AGENTS_DIR / "node_modules" / ".bin" / "claude"
+BIN = AGENTS_DIR / "node_modules" / ".bin"
 needs_bwrap = pytest.mark.skipif(not bwrap_available(), reason="bubblewrap is not installed (apt-get install bubblewrap)")
-needs_claude = pytest.mark.skipif(not CLAUDE.exists(), reason="Claude Code is not installed: run tools/install-agents")
+needs_claude = pytest.mark.skipif(not (BIN / "claude").exists(),
+                                  reason="Claude Code is not installed: run tools/install-agents")
+# generator preset, its CLI, the npm package pinned for it, the wire format it speaks
+CLIS = [pytest.param("claude-code", "claude", "@anthropic-ai/claude-code", "messages", "Write", id="claude-code"),
+        pytest.param("codex", "codex", "@openai/codex", "responses", "exec_command", id="codex")]
 KEYS = {"OPENAI_API_KEY": PLANTED_KEY, "ANTHROPIC_API_KEY": PLANTED_KEY + "-ant"}
 
 
@@ -41,18 +45,21 @@ def leaks(folder: Path) -> list[Path]:
 
 
 @needs_bwrap
-@needs_claude
-def test_claude_code_writes_the_reference_or_a_seeded_mutant_through_the_gateway(tmp_path):
+@pytest.mark.parametrize("preset, cli, package, wire, writer", CLIS)
+def test_an_agent_cli_writes_the_reference_or_a_seeded_mutant_through_the_gateway(tmp_path, preset, cli, package,
+                                                                                    wire, writer):
+    if not (BIN / cli).exists():
+        pytest.skip(f"{cli} is not installed: run tools/install-agents")
     specs, runs = tmp_path / "specs", tmp_path / "runs"
     make_spec(specs)
     # The curve makes temperature 0 the reference and temperature 1 a mutant, every time.
-    proc = run_harness("generator=claude-code,reference", "temperature=0,1", "seed=0", f"specs_dir={specs}", "spec.name=adder",
-                       f"runs_dir={runs}", "experiment.name=cc", "sandbox=bwrap", "model.synthetic.curve_rates=[0,1]",
-                       env=KEYS)
+    proc = run_harness(f"generator={preset},reference", "temperature=0,1", "seed=0", f"specs_dir={specs}",
+                       "spec.name=adder", f"runs_dir={runs}", "experiment.name=cc", "sandbox=bwrap",
+                       "model.synthetic.curve_rates=[0,1]", env=KEYS)
     assert proc.returncode == 0, proc.stderr[-3000:]
     rows = pd.read_parquet(runs / "cc" / "results.parquet")
     control = rows[rows["generator"] == "reference"].iloc[0]
-    claude = rows[rows["generator"] == "external"].set_index("temperature")
+    claude = rows[rows["generator"] == "external"].set_index("temperature")  # the agent CLI's two trials
     reference = (specs / "adder" / "reference" / "adder.py").read_text()
     ref_trial, mutant_trial = (runs / "cc" / "trials" / claude.loc[t, "trial_id"] for t in (0.0, 1.0))
 
@@ -63,14 +70,13 @@ def test_claude_code_writes_the_reference_or_a_seeded_mutant_through_the_gateway
     assert (mutant_trial / "impl" / "adder.py").read_text() != reference
     assert claude.loc[1.0, "tests_passed"] < 3
 
-    version = pinned("@anthropic-ai/claude-code")
+    version = pinned(package)
     for trial in (ref_trial, mutant_trial):
-        assert json.loads((trial / "agent.json").read_text())["version"].startswith(version)
+        assert version in json.loads((trial / "agent.json").read_text())["version"]
         calls = [e for e in events(trial) if e["event"] == "completion"]
-        assert calls and {e["wire"] for e in calls} == {"messages"}
-        assert any("Write" in e["reply"]["tool_calls"][0]["function"]["name"] for e in calls
-                   if e["reply"].get("tool_calls"))
-    assert f"agent CLI claude {version}" in claude.loc[0.0, "detail"]
+        assert calls and {e["wire"] for e in calls} == {wire}
+        assert writer in [c["function"]["name"] for e in calls for c in e["reply"].get("tool_calls") or []]
+    assert f"agent CLI {cli} " in claude.loc[0.0, "detail"] and version in claude.loc[0.0, "detail"]
     assert leaks(runs) == [] and leaks(tmp_path) == []
 
 
