@@ -133,7 +133,8 @@ def _handler(server: GatewayServer):
             self.send_header("Connection", "close")
             self.end_headers()
             for name, data in events:
-                self.wfile.write((f"event: {name}\n" if name else "").encode() + f"data: {json.dumps(data)}\n\n".encode())
+                head = f"event: {name}\n" if name else ""  # chat completions' chunks have no event names
+                self.wfile.write(f"{head}data: {json.dumps(data)}\n\n".encode())
             if sentinel:  # chat completions ends its stream with one
                 self.wfile.write(b"data: [DONE]\n\n")
             self.wfile.flush()

@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from harness import synthetic_provider
 from harness.config import ModelConfig, SandboxConfig, SandboxKind, SyntheticParams
 from harness.external import AGENTS_DIR, CommandAgent
 from harness.gateway import Gateway
@@ -23,7 +24,8 @@ from harness.untrusted import TreeCaps
 from tests.conftest import PLANTED_KEY, ROOT, make_spec, run_harness
 
 BIN = AGENTS_DIR / "node_modules" / ".bin"
-needs_bwrap = pytest.mark.skipif(not bwrap_available(), reason="bubblewrap is not installed (apt-get install bubblewrap)")
+needs_bwrap = pytest.mark.skipif(not bwrap_available(),
+                                 reason="bubblewrap is not installed (apt-get install bubblewrap)")
 needs_claude = pytest.mark.skipif(not (BIN / "claude").exists(),
                                   reason="Claude Code is not installed: run tools/install-agents")
 # generator preset, its CLI, the npm package pinned for it, the wire format it speaks
@@ -136,11 +138,13 @@ def test_an_agent_cli_sees_no_provider_key_and_nothing_of_the_harness(tmp_path, 
     probe = tmp_path / "probe"
     probe.mkdir()
     (probe / "probe.py").write_text(PROBE)
-    hidden = [ROOT / "harness", ROOT / "specs", tmp_path / "specs", ROOT / ".git", tmp_path / "trial" / "transcript.jsonl"]
+    hidden = [ROOT / "harness", ROOT / "specs", tmp_path / "specs", ROOT / ".git",
+              tmp_path / "trial" / "transcript.jsonl"]
     model = ModelConfig(name="synthetic", litellm_model="harness/synthetic", api_key_env="ANTHROPIC_API_KEY",
                         synthetic=SyntheticParams())
     trial = tmp_path / "trial"
-    gateway = Gateway(model, specs_dir=tmp_path / "specs", transcript=trial / "transcript.jsonl")
+    synthetic_provider.register(tmp_path / "specs")
+    gateway = Gateway(model, transcript=trial / "transcript.jsonl")
     agent = CommandAgent(["{python}", "{impl}/probe.py", PLANTED_KEY, *map(str, hidden)], "task", 120,
                          make_sandbox(SandboxConfig(kind=SandboxKind.bwrap)), "synthetic",
                          TreeCaps.of(SandboxConfig()), env={"EXTRA": "{api_key}"}, impl_dir=probe)
