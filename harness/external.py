@@ -32,6 +32,7 @@ from harness.untrusted import TreeCaps, read_tree, write_tree
 PLACEHOLDERS = {"prompt", "task", "model", "base_url", "origin", "api_key", "workdir", "cwd", "python", "impl",
                 "home"}
 AGENTS_DIR = PROJECT_ROOT / "tools" / "agents"  # the pinned agent CLIs (tools/install-agents)
+AGENT_BINS = ("node_modules/.bin", "aider-venv/bin")  # npm's (Claude Code, Codex), aider's own venv
 VERSION_TIMEOUT_S = 60.0
 
 
@@ -40,9 +41,9 @@ def find_program(name: str) -> tuple[str, Optional[Path]]:
     A path or a template is left as it is; a bare name is looked up as the module docstring says."""
     if "/" in name or "{" in name:
         return name, None
-    local = AGENTS_DIR / "node_modules" / ".bin" / name
-    if local.exists():
-        return str(local), AGENTS_DIR
+    for folder in AGENT_BINS:
+        if (AGENTS_DIR / folder / name).exists():
+            return str(AGENTS_DIR / folder / name), AGENTS_DIR
     beside = Path(sys.executable).parent / name  # a pip-installed CLI (the `agents` extra) in the harness's venv
     if beside.exists():
         return str(beside), None

@@ -78,8 +78,9 @@ def find_spec(specs_dir: Path, prompt: str, extra_texts: Optional[dict[str, str]
 
 
 def render_files(files: dict[str, str]) -> str:
-    """Files as fenced blocks whose info string names the path: the output contract of the oneshot generator."""
-    blocks = [f"```{_language(path)} {path}\n{text.rstrip()}\n```" for path, text in sorted(files.items())]
+    """Files as fenced blocks whose info string names the path (the output contract of the oneshot generator),
+    each after a line holding only the path (aider's whole-file edit format)."""
+    blocks = [f"{path}\n```{_language(path)} {path}\n{text.rstrip()}\n```" for path, text in sorted(files.items())]
     return "Here is the complete implementation.\n\n" + "\n\n".join(blocks) + "\n"
 
 
