@@ -36,6 +36,13 @@ AGENT_BINS = ("node_modules/.bin", "aider-venv/bin")  # npm's (Claude Code, Code
 VERSION_TIMEOUT_S = 60.0
 
 
+def agent_pins(folder: Optional[Path] = None) -> str:
+    """The pinned versions of the agent CLIs (npm's lock file, aider's requirements): part of a trial's id."""
+    folder = folder or AGENTS_DIR
+    return "".join(p.read_text(encoding="utf-8") for p in (folder / "package-lock.json",
+                                                          folder / "aider-requirements.txt") if p.exists())
+
+
 def find_program(name: str) -> tuple[str, Optional[Path]]:
     """Where a command's program is, and the install folder the sandbox must show it (read-only), if any.
     A path or a template is left as it is; a bare name is looked up as the module docstring says."""

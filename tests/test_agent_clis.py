@@ -164,3 +164,15 @@ def test_an_agent_cli_sees_no_provider_key_and_nothing_of_the_harness(tmp_path, 
     assert seen["env"]["ANTHROPIC_API_KEY"] == seen["env"]["OPENAI_API_KEY"] == seen["env"]["EXTRA"]
     assert seen["env"]["ANTHROPIC_API_KEY"].startswith("hk-trial-")
     assert leaks(trial) == []
+
+
+def test_a_new_pinned_version_of_an_agent_cli_is_a_new_trial(tmp_path, monkeypatch):
+    import harness.external
+    from harness.generate import prompt_templates
+
+    before = prompt_templates("external")
+    assert before == harness.external.agent_pins() and '"@anthropic-ai/claude-code"' in before
+    for name in ("package-lock.json", "aider-requirements.txt"):
+        (tmp_path / name).write_text((AGENTS_DIR / name).read_text().replace("0.86.2", "0.86.3"))
+    monkeypatch.setattr(harness.external, "AGENTS_DIR", tmp_path)
+    assert prompt_templates("external") != before
