@@ -17,6 +17,7 @@ from harness import synthetic_provider
 from harness.config import ModelConfig, SandboxConfig, SandboxKind, SyntheticParams
 from harness.external import AGENTS_DIR, CommandAgent
 from harness.gateway import Gateway
+from harness.gateway_server import GatewayServer
 from harness.sandbox import bwrap_available, make_sandbox
 from harness.seams import GenerationContext
 from harness.specs import load_spec
@@ -176,3 +177,30 @@ def test_a_new_pinned_version_of_an_agent_cli_is_a_new_trial(tmp_path, monkeypat
         (tmp_path / name).write_text((AGENTS_DIR / name).read_text().replace("0.86.2", "0.86.3"))
     monkeypatch.setattr(harness.external, "AGENTS_DIR", tmp_path)
     assert prompt_templates("external") != before
+
+
+@needs_bwrap
+@needs_claude
+def test_claude_code_online_path_reaches_an_anthropic_api_with_a_key_it_never_sees(tmp_path):
+    """`model=claude-sonnet-4-6` as with a real key, its endpoint a loopback server speaking Anthropic's Messages
+    API (our own gateway server in front of the synthetic model): Claude Code's requests go Messages -> chat ->
+    litellm's Anthropic client -> Messages, and the provider key stays in the harness."""
+    specs, runs = tmp_path / "specs", tmp_path / "runs"
+    make_spec(specs)
+    synthetic_provider.register(specs)
+    model = ModelConfig(name="s", litellm_model="harness/synthetic", synthetic=SyntheticParams([0.0], [0.0]))
+    anthropic = Gateway(model, transcript=tmp_path / "anthropic.jsonl")
+    with GatewayServer(anthropic, 0.0, 0) as provider:
+        proc = run_harness("generator=claude-code", "model=claude-sonnet-4-6", "hydra.mode=RUN",
+                           f"model.api_base={provider.base_url.removesuffix('/v1')}", f"specs_dir={specs}",
+                           "spec.name=adder", f"runs_dir={runs}", "experiment.name=online", "sandbox=bwrap",
+                           env={"ANTHROPIC_API_KEY": provider.api_key})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    row = pd.read_parquet(runs / "online" / "results.parquet").iloc[0]
+    assert (row["status"], row["tests_passed"], row["model"]) == ("scored", 3, "claude-sonnet-4-6")
+    assert row["cost_usd"] > 0  # priced from litellm's map, as the real model would be
+    received = [json.loads(line) for line in (tmp_path / "anthropic.jsonl").read_text().splitlines()]
+    assert received and {e["wire"] for e in received} == {"messages"}
+    trial = runs / "online" / "trials" / row["trial_id"]
+    assert {e["wire"] for e in events(trial) if e["event"] == "completion"} == {"messages"}
+    assert [p for p in runs.rglob("*") if p.is_file() and provider.api_key.encode() in p.read_bytes()] == []
