@@ -120,30 +120,18 @@ def _handler(server: GatewayServer):
                 return self._send(400, _error("body is not JSON", "invalid_request_error"))
             status, payload, request = server.complete(body, wire_format)
             if status == 200 and request is not None and request.stream:
-                return self._stream(wire.events(payload, wire_format), wire_format == wire.CHAT)
+                return self._reply(200, "text/event-stream", wire.stream_body(payload, wire_format))
             self._send(status, payload)
 
         def do_GET(self):  # noqa: N802 -- an agent probing for models or health: nothing to offer
             self._send(404, _error(f"no route {self.path}", "not_found"))
 
-        def _stream(self, events, sentinel: bool) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "text/event-stream")
-            self.send_header("Cache-Control", "no-cache")
-            self.send_header("Connection", "close")
-            self.end_headers()
-            for name, data in events:
-                head = f"event: {name}\n" if name else ""  # chat completions' chunks have no event names
-                self.wfile.write(f"{head}data: {json.dumps(data)}\n\n".encode())
-            if sentinel:  # chat completions ends its stream with one
-                self.wfile.write(b"data: [DONE]\n\n")
-            self.wfile.flush()
-            self.close_connection = True
-
         def _send(self, status: int, payload: dict) -> None:
-            data = json.dumps(payload).encode()
+            self._reply(status, "application/json", json.dumps(payload).encode())
+
+        def _reply(self, status: int, kind: str, data: bytes) -> None:
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", kind)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)

@@ -114,6 +114,15 @@ def render(reply, request: ChatRequest, ident: str) -> dict:
     raise WireError(f"unknown wire format {request.wire!r}")
 
 
+def stream_body(payload: dict, wire: str) -> bytes:
+    """A whole reply as the body of a server-sent-events stream in its wire format."""
+    lines = [(f"event: {name}\n" if name else "") + f"data: {json.dumps(data)}\n\n"  # chat chunks have no names
+             for name, data in events(payload, wire)]
+    if wire == CHAT:  # chat completions ends its stream with a sentinel
+        lines.append("data: [DONE]\n\n")
+    return "".join(lines).encode()
+
+
 def events(payload: dict, wire: str) -> Iterator[tuple[str, dict]]:
     """A whole reply cut into the server-sent events of its wire format's stream: (event name, data)."""
     if wire == MESSAGES:
