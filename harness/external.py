@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from harness.agent import collect_implementation, prepare_workdir
+from harness.capture import remove_tree
 from harness.config import PROJECT_ROOT
 from harness.errors import ConfigError
 from harness.gateway_server import GatewayServer
@@ -51,7 +52,7 @@ def find_program(name: str) -> tuple[str, Optional[Path]]:
     for folder in AGENT_BINS:
         if (AGENTS_DIR / folder / name).exists():
             return str(AGENTS_DIR / folder / name), AGENTS_DIR
-    beside = Path(sys.executable).parent / name  # a pip-installed CLI (the `agents` extra) in the harness's venv
+    beside = Path(sys.executable).parent / name  # a CLI pip-installed into the harness's own environment
     if beside.exists():
         return str(beside), None
     found = shutil.which(name)
@@ -84,7 +85,8 @@ class CommandAgent:
         workdir = prepare_workdir(ctx.workdir / "work", spec)
         impl, copied = self._copy_agent(ctx.workdir / "agent")
         home = ctx.workdir / "home"
-        home.mkdir(exist_ok=True)
+        remove_tree(home)  # a retried trial's agent starts without the last attempt's settings and sessions
+        home.mkdir()
         read_only = [p for p in (impl, self.install) if p is not None]
         version = self._version(home, read_only)
         # A short path: Unix socket paths are limited to about 100 bytes, and a trial's folder can be deeper.
