@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 from harness.capture import Drain, OutputLimit, disk_usage
+from harness.cgroups import Events, RunGroup
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,7 @@ class ExecResult:
     output_exceeded: bool = False  # stdout + stderr passed the output limit, and the child was killed for it
     report: str = ""  # what the child wrote to the report channel (exec with report=True)
     disk_exceeded: bool = False  # the host dir the child may write outgrew the disk limit; it was killed for it
+    events: Events = Events()  # what the kernel counted at the run's limits (None where it cannot count)
 
     @property
     def success(self) -> bool:
@@ -35,8 +37,8 @@ class Running:
 
     def __init__(self, proc: subprocess.Popen, drains: list[Drain], flood: OutputLimit, timeout_s: float,
                  watched: Sequence[Path], disk_bytes: int, returncode: Callable[[int], int],
-                 kill: Callable[[int], None]):
-        self.proc, self.drains, self.flood, self._kill = proc, drains, flood, kill
+                 kill: Callable[[int], None], group: Optional[RunGroup] = None):
+        self.proc, self.drains, self.flood, self._kill, self.group = proc, drains, flood, kill, group
         self.started = time.monotonic()
         self.deadline = self.started + timeout_s
         self.watched, self.disk_bytes, self._returncode = list(watched), disk_bytes, returncode
@@ -74,12 +76,15 @@ class Running:
         if self._result is None:
             self._kill(self.proc.pid)  # also takes down grandchildren left behind by a finished child
             self.proc.wait()
+            # The cgroup holds whatever the tree walk missed: a daemon that left the session and its parents.
+            events = self.group.close() if self.group else Events()
             for drain in self.drains:
                 drain.join(timeout=5)  # a grandchild that left the group may hold a pipe open: do not wait for it
             report = self.drains[2].text() if len(self.drains) > 2 else ""
             self._result = ExecResult(self._returncode(self.proc.returncode), self.drains[0].text(),
                                       self.drains[1].text(), timed_out and not self.flood.exceeded,
-                                      time.monotonic() - self.started, self.flood.exceeded, report, disk_exceeded)
+                                      time.monotonic() - self.started, self.flood.exceeded, report, disk_exceeded,
+                                      events)
         return self._result
 
 
