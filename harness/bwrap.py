@@ -11,7 +11,7 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Sequence
 
 from harness.capture import entries
 
@@ -85,3 +85,21 @@ def bwrap_argv(argv: list[str], env: dict, mounts: Mounts, disk_bytes: int, as_r
     return wrapped + ["--", *argv]
 
 
+
+
+def scratch_full(bwrap_pid: int, paths: Sequence[str]) -> bool:
+    """Whether one of a bwrap child's capped tmpfs mounts at `paths` is full (under 1 % free, or no inode left),
+    seen through the root of bwrap's child, /proc/<pid>/root. Before the child has its root, that is the host's."""
+    try:
+        children = Path(f"/proc/{bwrap_pid}/task/{bwrap_pid}/children").read_text().split()
+    except OSError:
+        return False
+    for child in children:
+        for path in paths:
+            try:
+                found = os.statvfs(f"/proc/{child}/root{path}")
+            except OSError:
+                continue
+            if found.f_bavail < found.f_blocks / 100 or (found.f_files and found.f_favail == 0):
+                return True
+    return False

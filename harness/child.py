@@ -31,17 +31,30 @@ class ExecResult:
         return self.returncode == 0 and not (self.timed_out or self.output_exceeded or self.disk_exceeded)
 
 
+@dataclass(frozen=True)
+class DiskWatch:
+    """Where a child's writes go that no quota holds: host dirs it may write, measured against the disk limit,
+    and capped scratch space (bwrap's tmpfs), which holds itself but is reported once found full."""
+
+    dirs: Sequence[Path]
+    disk_bytes: int
+    scratch_full: Callable[[], bool] = lambda: False
+
+    def over(self) -> bool:
+        return self.scratch_full() or any(disk_usage(path, self.disk_bytes) > self.disk_bytes for path in self.dirs)
+
+
 class Running:
     """A started child. `wait` lets it run to its end or a limit, `stop` ends it now; either kills everything it
     started and returns what came back. Used as a context manager, it is stopped on the way out."""
 
     def __init__(self, proc: subprocess.Popen, drains: list[Drain], flood: OutputLimit, timeout_s: float,
-                 watched: Sequence[Path], disk_bytes: int, returncode: Callable[[int], int],
-                 kill: Callable[[int], None], group: Optional[RunGroup] = None):
+                 watch: DiskWatch, returncode: Callable[[int], int], kill: Callable[[int], None],
+                 group: Optional[RunGroup] = None):
         self.proc, self.drains, self.flood, self._kill, self.group = proc, drains, flood, kill, group
         self.started = time.monotonic()
         self.deadline = self.started + timeout_s
-        self.watched, self.disk_bytes, self._returncode = list(watched), disk_bytes, returncode
+        self.watch, self._returncode = watch, returncode
         self._result: Optional[ExecResult] = None
 
     def wait(self) -> ExecResult:
@@ -58,7 +71,7 @@ class Running:
                 if time.monotonic() >= self.deadline:
                     timed_out = True
                     break
-                if any(disk_usage(path, self.disk_bytes) > self.disk_bytes for path in self.watched):
+                if self.watch.over():
                     disk_exceeded = True
                     break
         return self._finish(timed_out, disk_exceeded)
@@ -74,6 +87,7 @@ class Running:
 
     def _finish(self, timed_out: bool, disk_exceeded: bool) -> ExecResult:
         if self._result is None:
+            disk_exceeded = disk_exceeded or self.watch.scratch_full()  # left full as it ended
             self._kill(self.proc.pid)  # also takes down grandchildren left behind by a finished child
             self.proc.wait()
             # The cgroup holds whatever the tree walk missed: a daemon that left the session and its parents.

@@ -30,10 +30,10 @@ from pathlib import Path
 from typing import Mapping, Optional, Sequence
 
 from harness import cgroups
-from harness.bwrap import GATEWAY_SOCKET, NOBODY, Mounts, bwrap_argv, hand_over
+from harness.bwrap import GATEWAY_SOCKET, NOBODY, Mounts, bwrap_argv, hand_over, scratch_full
 from harness.capture import Drain, OutputLimit
 from harness.cgroups import RunGroup
-from harness.child import ExecResult, Running, kill_group, kill_tree
+from harness.child import DiskWatch, ExecResult, Running, kill_group, kill_tree
 from harness.config import SandboxConfig, SandboxKind
 from harness.errors import ConfigError
 
@@ -114,7 +114,7 @@ class ProcessSandbox:
         return child_env
 
     def _spawn(self, argv: list[str], cwd: Path, env: dict, timeout_s: float,
-               pipe: Optional[tuple[int, int]], watched: Sequence[Path]) -> Running:
+               pipe: Optional[tuple[int, int]], watched: Sequence[Path], scratch: Sequence[str] = ()) -> Running:
         report_r, report_w = pipe or (None, None)
         group = RunGroup(self.limits.memory_mb * 1024 * 1024, self.limits.processes) if cgroups.usable() else None
         # Pipes, drained by threads that keep a capped prefix: a flood costs neither memory nor disk on the host.
@@ -133,8 +133,9 @@ class ProcessSandbox:
         drains = [Drain(proc.stdout, self.output_cap_bytes, flood), Drain(proc.stderr, self.output_cap_bytes, flood)]
         if pipe:
             drains.append(Drain(open(report_r, "rb"), self.output_cap_bytes * 8, None))
-        return Running(proc, drains, flood, timeout_s, watched, self.limits.disk_mb * 1024 * 1024,
-                       self._returncode, self._kill, group)
+        full = functools.partial(scratch_full, proc.pid, scratch) if scratch else (lambda: False)
+        watch = DiskWatch(watched, self.limits.disk_mb * 1024 * 1024, full)
+        return Running(proc, drains, flood, timeout_s, watch, self._returncode, self._kill, group)
 
     def _returncode(self, code: int) -> int:
         return code
@@ -176,7 +177,8 @@ class BwrapSandbox(ProcessSandbox):
         wrapped = bwrap_argv(argv, inner_env, mounts, self.limits.disk_mb * 1024 * 1024, self.as_root)
         # A scoring run writes only to its capped tmpfs and the shared dirs: those are the ones to watch.
         return self._spawn(wrapped, cwd, {"PATH": os.environ.get("PATH", "")},
-                           timeout_s, pipe, watched=[cwd] * keep_writes + shared)
+                           timeout_s, pipe, watched=[cwd] * keep_writes + shared,
+                           scratch=["/tmp"] + [str(cwd)] * (not keep_writes))
 
     def _kill(self, pid: int) -> None:
         # bwrap's own child dies with it (--die-with-parent), and with it, as the namespace's init, all inside.

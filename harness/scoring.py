@@ -180,7 +180,8 @@ def judge(result: ExecResult, time_limit_s: float) -> Score:
     if result.output_exceeded:
         return Score(ScoreStatus.output, tests, seconds, "stdout + stderr passed the sandbox's output limit", seen)
     if result.disk_exceeded:
-        return Score(ScoreStatus.disk, tests, seconds, "the work dir passed the sandbox's disk limit", seen)
+        return Score(ScoreStatus.disk, tests, seconds, "the run's writes passed sandbox.disk_mb (a host dir it may "
+                     "write, or a scratch tmpfs found full)", seen)
     hit = limit_hit(result)
     if hit and not (stream.complete and all(t.ok for t in stream.tests)):
         return Score(hit[0], tests, seconds, hit[1], seen)
