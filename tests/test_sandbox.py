@@ -145,3 +145,13 @@ def test_without_a_cgroup_nothing_is_counted_and_the_record_says_so(tmp_path, mo
     result = ProcessSandbox().exec(["true"], cwd=tmp_path, env={}, timeout_s=30)
     assert result.success and result.events == cgroups.Events()
     assert observed(result) == "disk,output"
+
+
+@pytest.mark.parametrize("backend", BACKENDS, ids=lambda b: b.name)
+def test_a_child_writing_past_the_file_size_limit_is_killed_by_sigxfsz(backend, tmp_path):
+    result = backend(limits=Limits(file_mb=1)).exec(["head", "-c", "4M", "/dev/zero"], cwd=tmp_path, env={},
+                                                    timeout_s=30)
+    assert result.returncode == 0  # to a pipe: no file, no limit
+    result = backend(limits=Limits(file_mb=1)).exec(["bash", "-c", "exec head -c 4M /dev/zero > big"], cwd=tmp_path,
+                                                    env={}, timeout_s=30)
+    assert result.returncode == -signal.SIGXFSZ and (tmp_path / "big").stat().st_size == 1024 * 1024
