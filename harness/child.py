@@ -23,7 +23,7 @@ class ExecResult:
     seconds: float
     output_exceeded: bool = False  # stdout + stderr passed the output limit, and the child was killed for it
     report: str = ""  # what the child wrote to the report channel (exec with report=True)
-    disk_exceeded: bool = False  # the host dir the child may write outgrew the disk limit; it was killed for it
+    disk_exceeded: bool = False  # a host dir it may write outgrew the disk limit, or its scratch filled: killed
     events: Events = Events()  # what the kernel counted at the run's limits (None where it cannot count)
 
     @property
