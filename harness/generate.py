@@ -188,9 +188,14 @@ CHAIN_FIELDS = ("gen0", "task", "timeout_s")
 
 
 def prompt_templates(kind: str) -> str:
-    """The fixed text a generator kind adds to every prompt (hashed into the trial id: editing it is a new trial)."""
+    """The fixed text a generator kind adds to every prompt, and for agent CLIs the pins of the versions run
+    (hashed into the trial id: editing either is a new trial)."""
     if kind == "oneshot":
         return OUTPUT_CONTRACT
+    if kind == "external":
+        from harness.external import agent_pins
+
+        return agent_pins()
     if kind == "agent":
         from harness.agent import TOOLS
 

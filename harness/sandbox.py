@@ -108,7 +108,8 @@ class ProcessSandbox:
 
     def _env(self, cwd: Path, env: Mapping[str, str], pipe: Optional[tuple[int, int]]) -> dict[str, str]:
         child_env = {k: os.environ[k] for k in ENV_ALLOW_LIST if k in os.environ}
-        child_env.update(HOME=str(cwd), TMPDIR=str(cwd), PYTHONDONTWRITEBYTECODE="1", **env)
+        child_env.update(HOME=str(cwd), TMPDIR=str(cwd), PYTHONDONTWRITEBYTECODE="1")
+        child_env.update(env)  # an agent CLI may be given a HOME of its own, away from the work dir
         if pipe:
             child_env["HARNESS_REPORT_FD"] = str(pipe[1])
         return child_env

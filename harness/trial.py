@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Optional
 
+from harness import synthetic_provider
 from harness.atomic import locked
 from harness.budget import Budget
 from harness.cache import CacheMiss, ResponseCache
@@ -129,10 +130,11 @@ def _run_one(cfg: HarnessConfig, spec: Spec, generator: Generator, store: Record
     (artifacts / "transcript.jsonl").unlink(missing_ok=True)  # a retried trial starts a fresh transcript
     gateway = None
     if uses_model:
-        gateway = Gateway(cfg.model, specs_dir=Path(cfg.specs_dir), sample=cfg.sample,
+        gateway = Gateway(cfg.model, sample=cfg.sample,
                           transcript=artifacts / "transcript.jsonl",
                           cache=ResponseCache(Path(cfg.cache.dir), cfg.cache.mode), trial=tid)
-        gateway.spec_texts[spec.name] = spec.text  # lets the synthetic model recognise an upstream text too
+        # the synthetic model is a litellm provider like any other, told where specs are and this trial's text
+        synthetic_provider.register(Path(cfg.specs_dir), {spec.name: spec.text})
     ctx = GenerationContext(gateway, cfg.temperature, cfg.seed, artifacts)
     interrupted = None
     try:
