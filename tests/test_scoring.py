@@ -137,6 +137,15 @@ def test_every_shipped_reference_passes_its_suite(name, backend):
     assert result.status is ScoreStatus.scored and len(result.tests) >= 15 and not failed, (result.detail, failed)
 
 
+@pytest.mark.parametrize("name", sorted(p.parent.name for p in (ROOT / "tests" / "fixtures").glob("*/manifest.yaml")))
+def test_every_fixture_reference_passes_its_suite(name):
+    """A fixture spec whose own reference fails makes every test built on it check plumbing only."""
+    spec = load_spec(ROOT / "tests" / "fixtures", name)
+    result = score(spec, spec.reference_dir, BACKENDS[-1]())
+    assert result.status is ScoreStatus.scored and result.tests, result.detail
+    assert all(t.outcome is TestOutcome.passed for t in result.tests), [t.crash for t in result.tests]
+
+
 FAIL = {"event": "test", "id": "t::b", "outcome": "failed", "seconds": 0.1, "crash": "MemoryError"}
 CLEAN = events(START, PASS, {"event": "end", "tests": 1, "exitstatus": 0})
 FAILING = events(START, PASS, FAIL, {"event": "end", "tests": 2, "exitstatus": 1})
