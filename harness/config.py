@@ -126,6 +126,7 @@ class HarnessConfig:
     specs_dir: str = str(PROJECT_ROOT / "specs")
     runs_dir: str = str(PROJECT_ROOT / "runs")
     downloads_dir: str = "${oc.env:HARNESS_DOWNLOADS,${oc.env:HOME}/.cache/bootstrap-harness}"  # pinned files
+    sweep_jobs: int = 0  # the sweep's size, for the progress line; set by the command's preflight (0: unknown)
 
 
 def register_configs() -> None:

@@ -22,7 +22,7 @@ from harness.config import HarnessConfig, SpecText, to_plain
 from harness.errors import ProviderError
 from harness.gateway import Gateway, Usage
 from harness.generate import CHAIN_FIELDS, GENERATOR_FIELDS, Needs, make_generator, needs_model, prompt_templates
-from harness.records import RecordStore, TrialRecord, TrialStatus, trial_id
+from harness.records import RecordStore, TrialRecord, TrialStatus, passes, trial_id
 from harness.sandbox import make_sandbox
 from harness.scoring import Score, TestOutcome, score
 from harness.seams import Generation, GenerationContext, Generator
@@ -186,15 +186,15 @@ def _status(result: Score) -> TrialStatus:
 
 def _fields(status: TrialStatus, detail: str, gen_seconds: float, score_seconds: float,
             result: Optional[Score] = None, impl_lines: int = 0) -> dict:
+    """The record's verdict columns. A test passes as `records.passes` says (a skipped test is no failure)."""
     tests = result.tests if result else ()
     counts = {o: sum(t.outcome is o for t in tests) for o in TestOutcome}
-    total = len(tests)
+    total, passing = len(tests), sum(passes(t.outcome) for t in tests)
     return dict(
         status=status, detail=detail, tests_total=total, tests_passed=counts[TestOutcome.passed],
         tests_failed=counts[TestOutcome.failed], tests_errored=counts[TestOutcome.errored],
-        tests_skipped=counts[TestOutcome.skipped],
-        pass_rate=counts[TestOutcome.passed] / total if total else 0.0,
-        passed_all=status is TrialStatus.scored and total > 0 and counts[TestOutcome.passed] == total,
+        tests_skipped=counts[TestOutcome.skipped], pass_rate=passing / total if total else 0.0,
+        passed_all=status is TrialStatus.scored and total > 0 and passing == total,
         impl_lines=impl_lines, gen_seconds=round(gen_seconds, 4), score_seconds=round(score_seconds, 4),
         tests=tuple({"test_id": t.test_id, "clause": t.clause, "outcome": t.outcome.value, "seconds": t.seconds}
                     for t in tests),
