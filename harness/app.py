@@ -25,16 +25,14 @@ from omegaconf.errors import OmegaConfBaseException
 
 from harness.budget import clear_stop
 from harness.cache import CacheMode
-from harness.chain import check_chain
 from harness.config import PROJECT_ROOT, HarnessConfig, register_configs, to_typed, validate
 from harness.errors import HarnessError
 from harness.gateway import check_credentials
-from harness.generate import make_generator, needs_model
 from harness.progress import attach, detach, show
 from harness.redact import redact_logs
 from harness.sandbox import check_sandbox
 from harness.summary import end_of_sweep
-from harness.trial import configured_spec, needs_for, run_trial
+from harness.job import build_job, run_job
 
 CONF_DIR = PROJECT_ROOT / "conf"
 log = logging.getLogger("harness")
@@ -44,7 +42,7 @@ register_configs()
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
 def _app(cfg: DictConfig) -> None:
     redact_logs()
-    run_trial(to_typed(cfg))  # each trial (each generation of a chain) logs its verdict the moment it ends
+    run_job(to_typed(cfg))  # each trial (each generation of a chain) logs its verdict the moment it ends
     job = OmegaConf.select(HydraConfig.get(), "job.num", default=None)  # unset in a single run (hydra.mode=RUN)
     show(Path(cfg.runs_dir) / cfg.experiment.name, (job or 0) + 1, cfg.sweep_jobs)
 
@@ -145,15 +143,10 @@ def _values(override) -> list[str]:
 
 
 def check(cfg: HarnessConfig) -> None:
-    """Everything that can be known wrong before a trial runs."""
+    """Everything that can be known wrong before a trial runs: the job's parts are built as a trial builds them."""
     validate(cfg)
     check_sandbox(cfg.sandbox)
-    spec = configured_spec(cfg)
-    if cfg.generator.kind == "chain":
-        check_chain(cfg, spec)
-    else:
-        make_generator(cfg.generator, needs_for(cfg))
-    if needs_model(cfg.generator) and cfg.cache.mode is not CacheMode.replay:
+    if build_job(cfg).calls_model and cfg.cache.mode is not CacheMode.replay:
         check_credentials(cfg.model)
 
 

@@ -49,7 +49,7 @@ def export(run_dir: Path, archive: Path) -> int:
 def replay(archive: Path, runs_dir: Path, specs_dir: Path) -> Optional[Path]:
     """Re-run every job of the archive against its cache only, each trial logging its verdict as it ends; returns
     the replayed experiment folder (None for an archive of no jobs). Its tables are built by `end_of_sweep`."""
-    from harness.trial import run_trial  # imported late: it pulls in the whole pipeline
+    from harness.job import run_job  # imported late: it pulls in the whole pipeline
 
     source = runs_dir / ".replay"
     try:
@@ -62,7 +62,7 @@ def replay(archive: Path, runs_dir: Path, specs_dir: Path) -> Optional[Path]:
     run_dir = None
     for line in (source / CONFIGS).read_text().splitlines():
         cfg = _replay_config(json.loads(line), runs_dir, specs_dir, source / "cache")
-        run_trial(cfg)
+        run_job(cfg)
         run_dir = Path(cfg.runs_dir) / cfg.experiment.name
     return run_dir
 

@@ -13,7 +13,7 @@ from harness import generate
 from harness.app import CONF_DIR
 from harness.config import to_typed
 from harness.records import trial_id
-from harness.trial import configured_spec, define_trial
+from harness.job import build_job
 from tests.conftest import ROOT
 
 
@@ -28,7 +28,7 @@ def tid(specs: Path, *overrides: str) -> str:
     with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
         cfg = to_typed(compose("config", overrides=[f"specs_dir={specs}", "spec=wordfreq", "temperature=0.5",
                                                     "seed=1", *overrides]))
-    return trial_id(**define_trial(cfg, configured_spec(cfg)))
+    return trial_id(**build_job(cfg).job.identity)
 
 
 def edit(path: Path, old: str, new: str) -> None:
