@@ -21,9 +21,7 @@ import tempfile
 from pathlib import Path
 from typing import Optional
 
-from omegaconf import OmegaConf
-
-from harness.config import PROJECT_ROOT, HarnessConfig, register_configs
+from harness.config import PROJECT_ROOT, HarnessConfig, from_plain
 from harness.errors import ConfigError, HarnessError
 from harness.records import RecordStore
 from harness.summary import end_of_sweep
@@ -70,8 +68,7 @@ def replay(archive: Path, runs_dir: Path, specs_dir: Path) -> Optional[Path]:
 def _replay_config(plain: dict, runs_dir: Path, specs_dir: Path, cache: Path) -> HarnessConfig:
     plain = {**plain, "runs_dir": str(runs_dir), "specs_dir": str(specs_dir),
              "cache": {"mode": "replay", "dir": str(cache)}}
-    register_configs()
-    return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(HarnessConfig), plain))
+    return from_plain(plain)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -18,13 +18,11 @@ from harness.specs import Spec
 from harness.trial import Job, Place, TrialOutcome, run_trial
 
 
-def check_chain(spec: Spec, gen0: str) -> None:
-    """Preflight for generator=chain: the spec describes an agent, and generation 0 is made some other way."""
+def check_chain(spec: Spec) -> None:
+    """Preflight for generator=chain: the spec describes an agent, so each generation can run as one."""
     if spec.agent_command is None:
         raise ConfigError(f"spec '{spec.name}' has no agent_command in its manifest, so it cannot run as an agent "
                           "in a chain; pick a spec that describes an agent (e.g. spec=minimal-coding-agent)")
-    if gen0 == "chain":
-        raise ConfigError("generator.gen0 must be another generator kind, not chain")
 
 
 def run_chain(job: Job, gen0: Generator, gen0_uses_model: bool, depth: int,

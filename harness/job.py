@@ -9,7 +9,7 @@ A job is one trial, or one bootstrap chain (harness/chain.py: a loop over the sa
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -19,6 +19,7 @@ from harness.chain import check_chain, run_chain
 from harness.config import HarnessConfig, SpecText, to_plain
 from harness.external import CommandAgent
 from harness.generate import Needs, make_generator, needs_model
+from harness.genconfig import ChainConfig
 from harness.identity import define_trial
 from harness.records import RecordStore
 from harness.sandbox import make_sandbox
@@ -59,10 +60,10 @@ def build_job(cfg: HarnessConfig) -> Built:
                      cache_dir=Path(cfg.downloads_dir))
     sandbox = make_sandbox(cfg.sandbox)
     needs = Needs(sandbox, cfg.model.name, Path(cfg.downloads_dir), TreeCaps.of(cfg.sandbox))
-    chained = cfg.generator.kind == "chain"
-    gen0 = replace(cfg.generator, kind=cfg.generator.gen0) if chained else cfg.generator
+    chained = isinstance(cfg.generator, ChainConfig)
+    gen0 = cfg.generator.gen0 if chained else cfg.generator
     if chained:
-        check_chain(spec, cfg.generator.gen0)
+        check_chain(spec)
     run_dir = Path(cfg.runs_dir) / cfg.experiment.name
     job = Job(experiment=cfg.experiment.name, spec=spec, sandbox=sandbox, store=RecordStore(run_dir),
               budget=Budget(run_dir, cfg.max_cost_usd),

@@ -14,12 +14,21 @@ import textwrap
 import time
 
 import pandas as pd
+from hydra import compose, initialize_config_dir
 
+from harness.app import CONF_DIR
+from harness.config import HarnessConfig, to_typed
+from harness.job import run_job
 from tests.conftest import PLANTED_KEY, ROOT, run_harness
 from tests.openai_server import OpenAIServer, Step
 
 FIXTURES = ROOT / "tests" / "fixtures"
 TINY = [f"specs_dir={FIXTURES}", "spec.name=tiny-agent"]
+
+
+def config(*overrides: str) -> HarnessConfig:
+    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+        return to_typed(compose("config", overrides=list(overrides)))
 
 
 def table(runs, experiment="paper") -> pd.DataFrame:
@@ -73,20 +82,19 @@ def scripted_provider(body: dict) -> Step:
     return Step(content="written")
 
 
-def test_forwarded_requests_carry_the_trials_temperature_and_seed(tmp_path):
-    runs = tmp_path / "runs"
+def test_forwarded_requests_carry_the_trials_temperature_and_seed(tmp_path, monkeypatch):
+    runs = tmp_path / "runs"  # in-process, through the front door: this is about the chain, not the command line
+    monkeypatch.setenv("LOOPBACK_PROVIDER_KEY", "sk-loopback-provider-key-1234")
     with OpenAIServer(responder=scripted_provider) as provider:
-        proc = run_harness(
+        outcomes = run_job(config(
             "experiment=paper", f"runs_dir={runs}", *TINY, "generator.gen0=reference", "generator.depth=1",
             "model=gpt-4o", "model.litellm_model=openai/loopback", f"model.api_base={provider.base_url}",
-            "model.api_key_env=LOOPBACK_PROVIDER_KEY", "temperature=0.3", "seed=7",
-            env={"LOOPBACK_PROVIDER_KEY": "sk-loopback-provider-key-1234"})
-    assert proc.returncode == 0, proc.stderr[-3000:]
+            "model.api_key_env=LOOPBACK_PROVIDER_KEY", "temperature=0.3", "seed=7"))
     assert len(provider.requests) == 2  # generation 1's agent: write, then final answer
     assert {(r["temperature"], r["seed"]) for r in provider.requests} == {(0.3, 7)}  # the agent asked for 1.7 / 12345
     assert {h["Authorization"] for h in provider.headers} == {"Bearer sk-loopback-provider-key-1234"}
-    rows = table(runs)
-    assert list(rows["generation"]) == [0, 1] and rows["model_calls"].iloc[1] == 2
+    rows = [o.record for o in outcomes]
+    assert [r["generation"] for r in rows] == [0, 1] and rows[1]["model_calls"] == 2
 
 
 BROKEN_AGENT = textwrap.dedent('''\
