@@ -3,7 +3,7 @@
 On a terminal it is a status line at the bottom of the screen: whatever else is written (Hydra's log lines,
 ours, the summary) first erases it and, once the line is complete, draws it again below, so that no line ever
 starts on the status line's row. Otherwise (a log file, CI, a launcher's worker) it is a plain log line after
-each job.
+each job (in sweeps of more than 100 jobs, after every hundredth and the last).
 """
 
 from __future__ import annotations
