@@ -59,7 +59,7 @@ class Job:
     temperature: float
     seed: int
     sample: int
-    identity: dict  # what defines the job's trial (harness.identity.define_trial); a chain adds each generation's
+    identity: dict  # what defines its trial (harness.identity.define_trial); a chain's generations add a Place
     label: str  # the record's generator column
     chain_model: Optional[str]  # in a chain, the model driving generations 1, 2, ...
     provenance: dict  # the resolved config, kept in every record
