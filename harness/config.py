@@ -144,7 +144,8 @@ def _generator(plain: dict) -> GeneratorConfig:
         return OmegaConf.to_object(OmegaConf.merge(ChainConfig(gen0=_generator(plain["gen0"])), own))
     cls = ChainOptions if plain["kind"] == "chain" else GENERATOR_CONFIGS.get(plain["kind"])
     if cls is None:
-        raise ConfigError(f"unknown generator kind {plain['kind']!r}; valid: {', '.join([*GENERATOR_CONFIGS, 'chain'])}")
+        valid = ", ".join([*GENERATOR_CONFIGS, "chain"])
+        raise ConfigError(f"unknown generator kind {plain['kind']!r}; valid: {valid}")
     names = {f.name for f in dataclasses.fields(cls)}
     typed = OmegaConf.to_object(OmegaConf.merge(cls, {k: v for k, v in plain.items() if k in names}))
     return typed.typed() if isinstance(typed, ChainOptions) else typed
