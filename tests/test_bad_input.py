@@ -73,7 +73,8 @@ def test_bwrap_requested_but_missing_is_named_before_anything_runs(tmp_path, mon
 @pytest.mark.parametrize("kind", [SandboxKind.auto, SandboxKind.process])
 def test_limits_too_small_to_start_python_are_the_users_error_not_the_models(kind):
     with pytest.raises(HarnessError, match="cannot start Python with these limits"):
-        check_sandbox(SandboxConfig(kind=kind, memory_mb=8))
+        # 2 MB: too little as resident memory (a cgroup's limit) and as address space (the rlimit without one)
+        check_sandbox(SandboxConfig(kind=kind, memory_mb=2))
 
 
 def test_a_pinned_import_that_cannot_be_had_fails_in_preflight(tmp_path):

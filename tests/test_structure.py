@@ -10,8 +10,9 @@ from tests.conftest import ROOT
 
 PACKAGE = ROOT / "harness"
 MAX_FILE_LINES, MAX_FUNCTION_LINES = 300, 50
-# Files owned by other work in progress, over a limit today; the lead shrinks this list. Nothing may be added.
-OVERSIZED = {"sandbox.py"}
+# Files owned by other work in progress that are over a limit, for the lead to shrink; empty since sandbox.py was
+# split (bwrap.py, cgroups.py). Nothing may be added.
+OVERSIZED: set[str] = set()
 
 
 def modules() -> dict[str, ast.Module]:
