@@ -50,6 +50,7 @@ class Generator(Protocol):
 
 
 class Sandbox(Protocol):
+    name: str  # the backend that runs the code ("bwrap" or "process"), recorded with each trial
     isolates_network: bool  # True: the child has no network but a private loopback (and a gateway bound in)
 
     def exec(self, argv: Sequence[str], cwd: Path, env: Mapping[str, str], timeout_s: float,

@@ -187,3 +187,18 @@ def _descendants(root: int) -> list[int]:
         found += children
         frontier = children
     return found
+
+
+def test_a_setting_the_chosen_generator_does_not_have_is_named(tmp_path):
+    from hydra.errors import HydraException
+
+    from harness.app import one_line
+
+    with pytest.raises(HydraException) as refused:
+        preflight([f"runs_dir={tmp_path / 'runs'}", "generator=oneshot", "generator.max_turns=5"])
+    line = one_line(refused.value)
+    assert "generator.max_turns" in line and "OneShotConfig" in line and "\n" not in line
+    with pytest.raises(HarnessError, match="generator.kind=agent on a OneShotConfig; choose a generator with "
+                                           "generator=agent"):
+        preflight([f"runs_dir={tmp_path / 'runs'}", "generator=oneshot", "generator.kind=agent"])
+    assert not (tmp_path / "runs").exists()
