@@ -83,12 +83,11 @@ def build_battery(spec: Spec, seed: int = 0, per_template: int = 20) -> Battery:
     scenarios: list[dict] = []
     if plan.kind == "library":
         for text in plan.examples:
-            scenarios.append({"name": f"example: {text}", "expr": compile_call(text, {}, plan)})
+            scenarios.append({"name": f"example: {text}", "expr": compile_call(text, [], plan)})
         for index, text in enumerate(plan.templates):
-            names = _placeholders(text, plan)
-            drawn = draw(st.fixed_dictionaries({n: strategies.get(n) for n in names}), per_template, seed + index)
-            for values in drawn:
-                expr = compile_call(text, values, plan)
+            names = _placeholders(text, plan)  # each occurrence is drawn on its own
+            for values in draw(st.tuples(*[strategies.get(n) for n in names]), per_template, seed + index):
+                expr = compile_call(text, list(values), plan)
                 scenarios.append({"name": render(expr), "expr": expr})
     elif plan.kind == "cli":
         scenarios += [{"name": f"example {i}", **_cli_example(e)} for i, e in enumerate(plan.examples)]
@@ -96,11 +95,25 @@ def build_battery(spec: Spec, seed: int = 0, per_template: int = 20) -> Battery:
             for n, run in enumerate(draw(strategies.cli_run(template), per_template, seed + index)):
                 scenarios.append({"name": f"run {index}.{n}: {' '.join(run['args'])}", **run})
     else:
-        scenarios += [{"name": f"suite: {name}", "suite": name} for name in plan.examples]
+        names = suite_scenarios(spec.suite_dir) if list(plan.examples) == ["all"] else plan.examples
+        scenarios += [{"name": f"suite: {name}", "suite": name} for name in names]
         for index, shape in enumerate(plan.templates):
             for n, calls in enumerate(draw(strategies.tool_script(shape), per_template, seed + index)):
-                scenarios.append({"name": f"generated {index}.{n}", "calls": calls})
+                scenarios.append({"name": f"generated {index}.{n}", "setup": dict(shape.get("setup") or {}),
+                                  "calls": calls})
     return Battery(spec.name, plan.kind, seed, tuple(_unique(scenarios)), plan)
+
+
+def suite_scenarios(suite_dir: Path) -> list[str]:
+    """The scenarios an agent suite registers (functions decorated `@scenario` in its test modules), found by
+    reading the files: the suite is never imported into the harness."""
+    found = []
+    for path in sorted(suite_dir.glob("test_*.py")):
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.FunctionDef) and any(
+                    isinstance(d, ast.Name) and d.id == "scenario" for d in node.decorator_list):
+                found.append(node.name)
+    return found
 
 
 def load_battery(path: Path, spec: Spec) -> Battery:
@@ -149,8 +162,10 @@ def _b64(text: str) -> str:
 # ---------------------------------------------------------------- call templates (library specs)
 
 def _placeholders(text: str, plan: DiffPlan) -> list[str]:
-    tree = _parse(text, plan)
-    return sorted({n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id in plan.inputs})
+    """The input names of a call template, once per occurrence, in the order compile_call fills them."""
+    names: list[str] = []
+    compile_call(text, names, plan, record=True)
+    return names
 
 
 def _parse(text: str, plan: DiffPlan) -> ast.expr:
@@ -160,13 +175,18 @@ def _parse(text: str, plan: DiffPlan) -> ast.expr:
         raise ConfigError(f"spec '{plan.spec}': diff call {text!r} is not an expression ({exc.msg})") from None
 
 
-def compile_call(text: str, values: dict, plan: DiffPlan) -> Any:
-    """A call template, its input names replaced by `values`, as the JSON expression the recorder evaluates:
+def compile_call(text: str, values: list, plan: DiffPlan, record: bool = False) -> Any:
+    """A call template, its input names replaced by `values` (one per occurrence, in order), as the JSON expression the recorder evaluates:
     {"lit": v} | {"name": n} | {"call": f, "args": [...]} | {"method": m, "on": e, "args": [...]} |
     {"op": o, "args": [a, b]}. Only these shapes exist: the manifest is data, never code."""
     def walk(node: ast.AST) -> Any:
+        if isinstance(node, ast.Name) and node.id in plan.inputs:
+            if record:  # the first pass lists the names to draw
+                values.append(node.id)
+                return {"lit": None}
+            return {"lit": values.pop(0)}
         if isinstance(node, ast.Name):
-            return {"lit": values[node.id]} if node.id in values else {"name": node.id}
+            return {"name": node.id}
         if isinstance(node, ast.Constant):
             return {"lit": node.value}
         if isinstance(node, (ast.List, ast.Tuple)):
@@ -259,10 +279,11 @@ class _Strategies:
         return st.tuples(parts, fills).map(assemble)
 
     def tool_script(self, shape: dict) -> st.SearchStrategy:
-        """A list of tool calls (name + arguments), each drawn from the shape's `tools`: tool -> {arg: input}."""
+        """A list of tool calls (name + arguments), each drawn from the shape's `tools`: tool -> {arg: input}
+        (`read_file#2` declares a second way to call read_file)."""
         def one(tool: str, args: dict) -> st.SearchStrategy:
             return st.fixed_dictionaries({a: self.get(n) for a, n in args.items()}).map(
-                lambda drawn: {"name": tool, "arguments": drawn})
+                lambda drawn: {"name": tool.split("#")[0], "arguments": drawn})
         calls = st.one_of([one(tool, args) for tool, args in shape["tools"].items()])
         return st.lists(calls, min_size=1, max_size=int(shape.get("max_calls", 6)))
 

@@ -98,6 +98,10 @@ def record(spec: Spec, impl_dir: Path, battery: Battery, sandbox: Sandbox,
 
 def _lay_out(work: Path, spec: Spec, impl_dir: Path, battery: Battery) -> None:
     shutil.copytree(impl_dir, work / "impl", ignore=shutil.ignore_patterns("__pycache__"))
+    # copytree keeps the source's modes: a 0700 folder (pytest's tmp_path, mkdtemp) would hide the code from
+    # the sandbox's unprivileged uid.
+    for folder in [work / "impl", *(p for p in (work / "impl").rglob("*") if p.is_dir() and not p.is_symlink())]:
+        folder.chmod(0o755)
     if battery.kind == "agent":  # the recorder plays the suite's own scenarios, with the suite's helpers
         shutil.copytree(spec.suite_dir, work / "suite", ignore=shutil.ignore_patterns("__pycache__"))
     else:

@@ -8,7 +8,8 @@ be equal. The vocabulary is fixed here, so a manifest names behaviour and never 
 - `system_prompt`: the text of system messages an agent sends;
 - `error_wording`: any text that starts with `ERROR:` is compared as `ERROR:` alone;
 - `{stderr_when_exit: [2]}`: with one of these exit statuses, stderr is compared only as empty or not;
-- `{replace: REGEX, with: TEXT}`: every match in every string is replaced before comparing.
+- `{replace: REGEX, with: TEXT}`: every match in every string is replaced before comparing;
+- `{drop_key: NAME}`: a key of that name is left out wherever it appears (a tool's free `description`).
 """
 
 from __future__ import annotations
@@ -40,6 +41,9 @@ def normaliser(free: tuple[Any, ...], spec: str = "?") -> Callable[[Any], Any]:
         elif isinstance(rule, dict) and set(rule) == {"replace", "with"}:
             pattern, text = re.compile(rule["replace"]), str(rule["with"])
             rules.append(lambda o, p=pattern, t=text: _each_string(o, lambda s: p.sub(t, s)))
+        elif isinstance(rule, dict) and set(rule) == {"drop_key"}:
+            key = str(rule["drop_key"])
+            rules.append(lambda o, k=key: _each_dict(o, lambda d: {n: v for n, v in d.items() if n != k}))
         else:
             raise ConfigError(f"spec '{spec}': diff.free rule {rule!r} is unknown; see harness/observe.py")
 
