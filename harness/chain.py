@@ -48,8 +48,10 @@ def run_chain(cfg: HarnessConfig, spec: Spec) -> list[TrialOutcome]:
         parent_impl = store.artifacts(parent["trial_id"]) / "impl"
         if parent["status"] in ("no_code", "infra_error", "error") or not parent_impl.is_dir():
             break  # the parent left no implementation to run: the chain ends, its record says why
-        agent = CommandAgent(spec.agent_command, cfg.generator.task, cfg.generator.timeout_s, needs.sandbox,
-                             cfg.model.name, needs.caps, impl_dir=parent_impl)
+        shown = parent_impl if cfg.generator.show_parent else None  # the parent-visible variant
+        task = cfg.generator.parent_task if shown else cfg.generator.task
+        agent = CommandAgent(spec.agent_command, task, cfg.generator.timeout_s, needs.sandbox,
+                             cfg.model.name, needs.caps, impl_dir=parent_impl, shown_parent=shown)
         defining = {**base, "generation": k, "parent_trial_id": parent["trial_id"]}
         outcomes.append(run_one(cfg, spec, agent, defining, uses_model=True, generation=k,
                                 parent_id=parent["trial_id"], label=label))

@@ -64,6 +64,11 @@ class GeneratorConfig:
     # each produced by running the previous one as the agent
     gen0: str = "agent"
     depth: int = 1
+    # chain, parent-visible variant (harness/parent_view.py): generation k+1 also sees its parent's source
+    show_parent: bool = False
+    parent_task: str = ("implement the spec in a single python file. The folder parent/ holds, read-only, the "
+                        "source of an earlier implementation of this spec: write your own implementation from "
+                        "scratch, without copying it")
 
 
 class SpecText(str, Enum):

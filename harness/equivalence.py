@@ -22,13 +22,15 @@ from typing import Optional
 import pandas as pd
 
 from harness.battery import Battery, build_battery
+from harness.errors import ConfigError
 from harness.diff import Observations, Verdict, compare, record
 from harness.records import RecordStore, _write_table
 from harness.seams import Sandbox
 from harness.similarity import similarity, source_of
 from harness.specs import Spec, load_spec, sha256_tree
 
-EQUIVALENCE_COLUMNS = ["trial_id", "spec", "generation", "parent_trial_id", "chain_root", "behaviour_class",
+EQUIVALENCE_COLUMNS = ["trial_id", "spec", "generation", "parent_trial_id", "chain_root", "show_parent",
+                       "behaviour_class",
                        "class_size", "compared_with", "first_divergence", "same_as_parent",
                        "divergence_from_parent", "fixpoint_generation", "similarity_to_parent", "battery_seed",
                        "scenarios"]
@@ -81,9 +83,14 @@ def _chain_root(tid: str, parents: dict[str, Optional[str]]) -> str:
 def spec_rows(spec: Spec, trials: list[dict], sandbox: Sandbox, cache: Path, seed: int,
               per_template: int) -> list[dict]:
     """One equivalence row per trial of one spec, before the chain columns are filled in."""
-    battery = build_battery(spec, seed, per_template)
-    reference = observe_cached(spec, spec.reference_dir, battery, sandbox, cache)
-    seen = {t["trial_id"]: observe_cached(spec, t["impl"], battery, sandbox, cache) for t in trials}
+    try:
+        battery = build_battery(spec, seed, per_template)
+    except ConfigError as exc:  # a spec that declares no way to compare: similarity only
+        battery, reference, seen = None, Observations({}, False, str(exc)), {}
+    if battery is not None:
+        reference = observe_cached(spec, spec.reference_dir, battery, sandbox, cache)
+        seen = {t["trial_id"]: observe_cached(spec, t["impl"], battery, sandbox, cache) for t in trials}
+    seen = {t["trial_id"]: seen.get(t["trial_id"], reference) for t in trials}
     classes = {reference.fingerprint: 0}
     for tid in sorted(seen):
         if seen[tid].complete:
@@ -98,11 +105,12 @@ def spec_rows(spec: Spec, trials: list[dict], sandbox: Sandbox, cache: Path, see
         rows.append({
             "trial_id": trial["trial_id"], "spec": spec.name, "generation": int(trial.get("generation") or 0),
             "parent_trial_id": trial.get("parent_trial_id"), "behaviour_class": number,
+            "show_parent": bool(((trial.get("config") or {}).get("generator") or {}).get("show_parent", False)),
             "class_size": int(sizes.get(number, 0)), "compared_with": "reference",
             "first_divergence": _divergence(compare(reference, mine)) if mine.complete else mine.detail,
             "same_as_parent": None if versus_parent is None else versus_parent.equivalent,
             "divergence_from_parent": "" if versus_parent is None else _divergence(versus_parent),
-            "battery_seed": seed, "scenarios": len(battery.scenarios)})
+            "battery_seed": seed, "scenarios": len(battery.scenarios) if battery else 0})
     return rows
 
 

@@ -17,6 +17,7 @@ from typing import Optional, Sequence
 from harness.agent import collect_implementation, prepare_workdir
 from harness.errors import ConfigError
 from harness.gateway_server import GatewayServer
+from harness.parent_view import SHOWN_DIR, put_away, show_parent
 from harness.redact import redact
 from harness.seams import Generation, GenerationContext, Sandbox
 from harness.specs import Spec
@@ -37,15 +38,18 @@ class CommandAgent:
     """Run `command` (a template) in a fresh work dir; the files it leaves there are the implementation."""
 
     def __init__(self, command: Sequence[str], task: str, timeout_s: float, sandbox: Sandbox, model_name: str,
-                 caps: TreeCaps, env: Optional[dict[str, str]] = None, impl_dir: Optional[Path] = None):
+                 caps: TreeCaps, env: Optional[dict[str, str]] = None, impl_dir: Optional[Path] = None,
+                 shown_parent: Optional[Path] = None):
         check_template(list(command))
         self.command, self.task, self.timeout_s = list(command), task, timeout_s
         self.sandbox, self.model_name, self.caps = sandbox, model_name, caps
         self.env, self.impl_dir = env or {}, impl_dir
+        self.shown_parent = shown_parent  # a parent-visible chain: this source is shown read-only in parent/
 
     def generate(self, spec: Spec, ctx: GenerationContext) -> Generation:
         workdir = prepare_workdir(ctx.workdir / "work", spec)
         impl, copied = self._copy_agent(ctx.workdir / "agent")
+        shown = [show_parent(workdir, self.shown_parent, self.caps)] if self.shown_parent else []
         # A short path: Unix socket paths are limited to about 100 bytes, and a trial's folder can be deeper.
         with tempfile.TemporaryDirectory(prefix="harness-gw-") as sockets, GatewayServer(
                 ctx.gateway, ctx.temperature, ctx.seed,
@@ -57,7 +61,9 @@ class CommandAgent:
             env = {"OPENAI_API_KEY": server.api_key, "OPENAI_BASE_URL": server.base_url,
                    **self.env}
             result = self.sandbox.exec(argv, cwd=workdir, env=env, timeout_s=self.timeout_s,
-                                       read_only=[impl] if impl else [], gateway=server.unix_socket)
+                                       read_only=([impl] if impl else []) + shown, gateway=server.unix_socket)
+        if shown:
+            put_away(workdir, ctx.workdir / SHOWN_DIR)
         (ctx.workdir / "agent.stdout").write_text(redact(result.stdout), encoding="utf-8")
         (ctx.workdir / "agent.stderr").write_text(redact(result.stderr), encoding="utf-8")
         if server.failure is not None:

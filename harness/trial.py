@@ -60,6 +60,8 @@ def define_trial(cfg: HarnessConfig, spec: Spec) -> dict:
     kinds = [cfg.generator.gen0, "chain"] if cfg.generator.kind == "chain" else [cfg.generator.kind]
     fields = [*GENERATOR_FIELDS.get(kinds[0], ()), *(CHAIN_FIELDS if "chain" in kinds else ())]
     generator = {"kind": cfg.generator.kind, **{k: plain["generator"][k] for k in sorted(set(fields))}}
+    if "chain" in kinds and cfg.generator.show_parent:  # only then: the plain chain's trial ids stay as they were
+        generator.update(show_parent=True, parent_task=cfg.generator.parent_task)
     if generator.get("import_path"):
         folder = Path(generator["import_path"]).expanduser().resolve()
         generator["import_path"] = str(folder)
