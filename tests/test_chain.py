@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -15,6 +16,7 @@ import time
 
 import pandas as pd
 
+from tests.browser import check_pages
 from tests.conftest import PLANTED_KEY, ROOT, run_harness
 from tests.openai_server import OpenAIServer, Step
 
@@ -140,3 +142,12 @@ def test_parent_visible_chain_shows_the_parent_read_only_and_records_the_variant
     from harness.sandbox import make_sandbox
     table_ = write_comparison_tables(runs / "paper", FIXTURES, make_sandbox(SandboxConfig())).set_index("trial_id")
     assert table_.loc[shown[0], "show_parent"] and table_.loc[shown[0], "similarity_to_parent"] == 1.0
+    # the report gains the generations page, which renders without a cell error and opens cleanly
+    from harness.report import main as report
+    report([str(runs / "paper")])
+    page = (runs / "paper" / "report" / "generations.html").read_text()
+    assert "parent shown" in page and "Traceback" not in page and "generations.html" in (
+        runs / "paper" / "report" / "index.html").read_text()
+    if shutil.which("chromium"):
+        checks = check_pages([runs / "paper" / "report" / "generations.html"])
+        assert [(c.url, c.problems) for c in checks if c.problems] == []
