@@ -13,6 +13,7 @@ A chain's `fixpoint_generation` is the first generation that behaves as its pare
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import random
@@ -22,9 +23,11 @@ from typing import Optional
 import pandas as pd
 
 from harness.battery import Battery, build_battery
+from harness.config import PROJECT_ROOT, SandboxConfig, SandboxKind
 from harness.errors import ConfigError
 from harness.diff import Observations, Verdict, compare, record
 from harness.records import RecordStore, _write_table
+from harness.sandbox import make_sandbox
 from harness.seams import Sandbox
 from harness.similarity import similarity, source_of
 from harness.specs import Spec, load_spec, sha256_tree
@@ -161,3 +164,32 @@ def write_comparison_tables(run_dir: Path, specs_dir: Path, sandbox: Sandbox, **
     _write_table(equivalence, Path(run_dir) / "equivalence")
     _write_table(pairs, Path(run_dir) / "similarity")
     return equivalence
+
+
+def main(argv: Optional[list[str]] = None) -> None:
+    """harness-equivalence runs/<experiment>: build the two tables of a finished sweep and say what they hold."""
+    parser = argparse.ArgumentParser(description="Behaviour classes, chain fixpoints and code similarity of a sweep.")
+    parser.add_argument("experiment_dir", type=Path, help="runs/<experiment>, holding trials/")
+    parser.add_argument("--specs-dir", type=Path, default=PROJECT_ROOT / "specs")
+    parser.add_argument("--seed", type=int, default=0, help="Hypothesis's seed for the battery")
+    parser.add_argument("--size", type=int, default=10, help="generated scenarios per template")
+    parser.add_argument("--sandbox", choices=[k.value for k in SandboxKind], default="auto")
+    args = parser.parse_args(argv)
+    if not (args.experiment_dir / "trials").is_dir():
+        raise SystemExit(f"harness-equivalence: {args.experiment_dir} holds no trials/; give runs/<experiment>")
+    sandbox = make_sandbox(SandboxConfig(kind=SandboxKind(args.sandbox)))
+    table = write_comparison_tables(args.experiment_dir, args.specs_dir, sandbox, seed=args.seed,
+                                    per_template=args.size)
+    for spec, rows in table.groupby("spec"):
+        sizes = rows["behaviour_class"].value_counts().sort_index()
+        print(f"{spec}: {len(rows)} implementations in {len(sizes)} class(es): "
+              + ", ".join(f"{'unrecorded' if c == -1 else c}: {n}" for c, n in sizes.items()))
+        chains = rows[rows["generation"] > 0].groupby("chain_root")["fixpoint_generation"].first()
+        if len(chains):
+            print(f"  {len(chains)} chain(s); fixpoint generation: "
+                  + ", ".join(f"{root[:8]} {'-' if pd.isna(g) else int(g)}" for root, g in chains.items()))
+    print(f"wrote {args.experiment_dir / 'equivalence.parquet'} and {args.experiment_dir / 'similarity.parquet'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -64,3 +64,12 @@ def test_a_copied_child_scores_near_one_and_a_clean_room_agent_clearly_lower():
     for text in ("ours", "paper"):
         clean_room = source_of(ROOT / "tests/fixtures/cleanroom" / text)
         assert similarity(reference, clean_room) < 0.2
+
+
+def test_harness_equivalence_refuses_a_folder_without_trials(tmp_path):
+    import subprocess
+    import sys
+    proc = subprocess.run([sys.executable, "-m", "harness.equivalence", str(tmp_path)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode != 0 and proc.stderr.strip().splitlines() == [
+        f"harness-equivalence: {tmp_path} holds no trials/; give runs/<experiment>"]
