@@ -35,7 +35,7 @@ def main() -> None:
     parser.add_argument("spec")
     parser.add_argument("--sample", type=int, default=0, help="a seeded sample of this many mutants (0: all)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--size", type=int, default=20, help="generated scenarios per template")
+    parser.add_argument("--size", type=int, help="generated scenarios per template (default: the manifest's)")
     args = parser.parse_args()
     spec = load_spec(ROOT / "specs", args.spec)
     sandbox = make_sandbox(SandboxConfig())

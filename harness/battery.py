@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import ast
 import base64
+import contextlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
+from unittest import mock
 
 import yaml
 from hypothesis import HealthCheck, Phase, given, seed as seeded, settings, strategies as st
+from hypothesis.internal.conjecture import providers
 
 from harness.errors import ConfigError
 from harness.specs import Spec
@@ -38,7 +41,8 @@ class DiffPlan:
     templates: tuple[Any, ...]  # call templates (library), run templates (cli), generated-script shapes (agent)
     examples: tuple[Any, ...]  # declared scenarios played before the generated ones
     observe: tuple[str, ...] = ()  # attributes read off an object a library call returns
-    free: tuple[Any, ...] = ()  # normalisations: what may legitimately differ (harness/normalise.py)
+    free: tuple[Any, ...] = ()  # normalisations: what may legitimately differ (harness/observe.py)
+    size: int = 20  # generated scenarios per template, unless the caller asks for another number
 
 
 @dataclass(frozen=True)
@@ -72,13 +76,18 @@ def read_plan(spec: Spec) -> DiffPlan:
     templates = section.get("calls") or section.get("runs") or section.get("generated") or []
     if not isinstance(inputs, dict) or not isinstance(templates, list):
         raise ConfigError(f"{where}: inputs must be a mapping and calls/runs/generated a list")
+    size = section.get("size", 20)
+    if not isinstance(size, int) or size < 1:
+        raise ConfigError(f"{where}.size must be a positive integer, got {size!r}")
     return DiffPlan(spec.name, kind, target, inputs, tuple(templates), tuple(section.get("examples") or ()),
-                    tuple(section.get("observe") or ()), tuple(section.get("free") or ()))
+                    tuple(section.get("observe") or ()), tuple(section.get("free") or ()), size)
 
 
-def build_battery(spec: Spec, seed: int = 0, per_template: int = 20) -> Battery:
-    """Declared scenarios, then `per_template` generated ones per template, drawn with Hypothesis under `seed`."""
+def build_battery(spec: Spec, seed: int = 0, per_template: Optional[int] = None) -> Battery:
+    """Declared scenarios, then `per_template` generated ones per template (the manifest's `size` unless given),
+    drawn with Hypothesis under `seed`."""
     plan = read_plan(spec)
+    per_template = per_template or plan.size
     strategies = _Strategies(plan)
     scenarios: list[dict] = []
     if plan.kind == "library":
@@ -126,6 +135,24 @@ def load_battery(path: Path, spec: Spec) -> Battery:
 
 def draw(strategy: st.SearchStrategy, count: int, at: int) -> list:
     """Up to `count` distinct values of `strategy`, the same ones for the same `at` (Hypothesis's seed)."""
+    with _no_local_constants():
+        return _draw(strategy, count, at)
+
+
+@contextlib.contextmanager
+def _no_local_constants():
+    """Hypothesis mixes into its draws literals it finds in the non-installed modules loaded in the process (our
+    harness, a test module): the battery would then depend on what was imported and on our own source, not on
+    spec, seed and size alone. Its pool is emptied while we draw (an internal of the pinned version; the seeded
+    battery test in tests/test_diff.py fails if a new version changes it)."""
+    cache = providers.CONSTANTS_CACHE.cache
+    cache.clear()
+    with mock.patch.object(providers, "_get_local_constants", providers.Constants):
+        yield
+    cache.clear()
+
+
+def _draw(strategy: st.SearchStrategy, count: int, at: int) -> list:
     found: list = []
 
     @settings(max_examples=count, database=None, phases=[Phase.generate], deadline=None,

@@ -171,7 +171,7 @@ def main(argv: Optional[list[str]] = None) -> None:
     parser.add_argument("--spec", required=True, help="the spec both implement (a folder under --specs-dir)")
     parser.add_argument("--specs-dir", type=Path, default=PROJECT_ROOT / "specs")
     parser.add_argument("--seed", type=int, default=0, help="Hypothesis's seed for the generated scenarios")
-    parser.add_argument("--size", type=int, default=20, help="generated scenarios per template")
+    parser.add_argument("--size", type=int, help="generated scenarios per template (default: the manifest's size)")
     parser.add_argument("--battery", type=Path, help="replay this saved battery instead of generating one")
     parser.add_argument("--save-battery", type=Path, help="write the battery played here, to replay it later")
     parser.add_argument("--sandbox", choices=[k.value for k in SandboxKind], default="auto")

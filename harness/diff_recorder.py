@@ -18,6 +18,7 @@ import re
 import stat
 import sys
 import traceback
+from pathlib import Path
 
 import harness_room
 
@@ -161,23 +162,18 @@ def play_agent(battery, scratch):
         workspace = os.path.join(scratch, f"s{number}")
         if "suite" in scenario:
             build = scenarios[scenario["suite"]]
-            jobs[scenario["name"]] = (lambda b, w: lambda: b(_Path(w)))(build, workspace)
+            jobs[scenario["name"]] = (lambda b, w: lambda: b(Path(w)))(build, workspace)
         else:
             calls = [call(c["name"], c["arguments"], id=f"g{k}") for k, c in enumerate(scenario["calls"])]
             jobs[scenario["name"]] = (lambda c, w, s: lambda: _generated(agentrun, c, w, s))(
                 calls, workspace, scenario.get("setup", {}))
     done = agentrun.run_many(jobs)
     for scenario in battery["scenarios"]:
-        outcome = dict.__getitem__(done, scenario["name"])
+        outcome = dict.__getitem__(done, scenario["name"])  # the suite's Runs re-raises a failed scenario
         if isinstance(outcome, BaseException):
             yield scenario["name"], {"scenario_error": "".join(traceback.format_exception_only(outcome))[-500:]}
         else:
             yield scenario["name"], agent_observation(outcome)
-
-
-def _Path(text):
-    from pathlib import Path
-    return Path(text)
 
 
 def _suite_scenarios(suite):

@@ -84,7 +84,7 @@ def _chain_root(tid: str, parents: dict[str, Optional[str]]) -> str:
 
 
 def spec_rows(spec: Spec, trials: list[dict], sandbox: Sandbox, cache: Path, seed: int,
-              per_template: int) -> list[dict]:
+              per_template: Optional[int]) -> list[dict]:
     """One equivalence row per trial of one spec, before the chain columns are filled in."""
     try:
         battery = build_battery(spec, seed, per_template)
@@ -123,7 +123,8 @@ def _fixpoints(frame: pd.DataFrame) -> pd.Series:
     return reproduced.groupby("chain_root")["generation"].min()
 
 
-def comparison_tables(run_dir: Path, specs_dir: Path, sandbox: Sandbox, seed: int = 0, per_template: int = 10,
+def comparison_tables(run_dir: Path, specs_dir: Path, sandbox: Sandbox, seed: int = 0,
+                      per_template: Optional[int] = None,
                       unrelated_pairs: int = 50) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The equivalence and similarity tables of the sweep in `run_dir` (see the module's docstring)."""
     trials = _implementations(run_dir)
@@ -172,7 +173,7 @@ def main(argv: Optional[list[str]] = None) -> None:
     parser.add_argument("experiment_dir", type=Path, help="runs/<experiment>, holding trials/")
     parser.add_argument("--specs-dir", type=Path, default=PROJECT_ROOT / "specs")
     parser.add_argument("--seed", type=int, default=0, help="Hypothesis's seed for the battery")
-    parser.add_argument("--size", type=int, default=10, help="generated scenarios per template")
+    parser.add_argument("--size", type=int, help="generated scenarios per template (default: the manifest's size)")
     parser.add_argument("--sandbox", choices=[k.value for k in SandboxKind], default="auto")
     args = parser.parse_args(argv)
     if not (args.experiment_dir / "trials").is_dir():

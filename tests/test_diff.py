@@ -8,6 +8,7 @@ equivalent with the scenarios tried. Every implementation runs in the sandbox, n
 from __future__ import annotations
 
 import dataclasses
+import os
 import random
 import subprocess
 import sys
@@ -87,6 +88,14 @@ def test_the_battery_is_seeded_and_replays_from_its_file(tmp_path):
     first, again = build_battery(spec, seed=5, per_template=8), build_battery(spec, seed=5, per_template=8)
     assert first.scenarios == again.scenarios
     assert build_battery(spec, seed=6, per_template=8).scenarios != first.scenarios
+    # and in another process, with other modules loaded and another hash seed: the battery is a function of
+    # spec, seed and size alone
+    script = ("import sys; from pathlib import Path; from harness.battery import build_battery; from harness.specs "
+              "import load_spec; print(build_battery(load_spec(Path('specs'), 'wordfreq'), 5, 8).to_json())")
+    for hash_seed in ("1", "2"):
+        proc = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                              env={**os.environ, "PYTHONHASHSEED": hash_seed})
+        assert proc.stdout.strip() == first.to_json(), proc.stderr[-2000:]
     saved = tmp_path / "battery.json"
     saved.write_text(first.to_json())
     assert load_battery(saved, spec).scenarios == first.scenarios
