@@ -53,6 +53,7 @@ def main() -> None:
     for mutant in mutants:
         with tempfile.TemporaryDirectory(prefix="harness-mutant-") as tmp:
             impl = Path(tmp)
+            impl.chmod(0o755)  # the scorer copies the folder with its mode: 0700 would hide it from bwrap's uid
             for rel, text in {**files, mutant.path: mutant.source}.items():
                 (impl / rel).parent.mkdir(parents=True, exist_ok=True)
                 (impl / rel).write_text(text, encoding="utf-8")
