@@ -13,7 +13,9 @@ normalised by the spec's declared rules (harness/observe.py) and compared scenar
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import os
 import shutil
 import site
 import sys
@@ -31,7 +33,7 @@ from harness.observe import Difference, first_difference, fingerprint, normalise
 from harness.sandbox import make_sandbox
 from harness.scoring import IMPL_ROOM_FILES, SUITE_ROOM_FILES, shadowing
 from harness.seams import Sandbox
-from harness.specs import Spec, load_spec
+from harness.specs import Spec, load_spec, sha256_tree
 
 RECORDER = Path(__file__).with_name("diff_recorder.py")
 
@@ -96,6 +98,23 @@ def record(spec: Spec, impl_dir: Path, battery: Battery, sandbox: Sandbox,
     return _read_report(result.report, battery, _why(result))
 
 
+def record_cached(spec: Spec, impl: Path, battery: Battery, sandbox: Sandbox, cache: Path) -> Observations:
+    """`record`, kept under `cache` by the hashes of everything that decides what it sees: the implementation,
+    the battery, the spec's suite and manifest, and our recorder."""
+    key = hashlib.sha256("\n".join([sha256_tree(impl), battery.to_json(), spec.suite_sha256, spec.manifest_sha256,
+                                     hashlib.sha256(RECORDER.read_bytes()).hexdigest()]).encode()).hexdigest()
+    path = Path(cache) / f"{spec.name}-{key[:24]}.json"
+    if path.is_file():
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return Observations(data["scenarios"], data["complete"], data["detail"])
+    seen = record(spec, impl, battery, sandbox)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({"scenarios": seen.scenarios, "complete": seen.complete, "detail": seen.detail}))
+    tmp.replace(path)
+    return seen
+
+
 def _lay_out(work: Path, spec: Spec, impl_dir: Path, battery: Battery) -> None:
     shutil.copytree(impl_dir, work / "impl", ignore=shutil.ignore_patterns("__pycache__"))
     # copytree keeps the source's modes: a 0700 folder (pytest's tmp_path, mkdtemp) would hide the code from
@@ -157,10 +176,14 @@ def compare(left: Observations, right: Observations) -> Verdict:
     return Verdict(True, played)
 
 
-def diff(spec: Spec, left: Path, right: Path, sandbox: Sandbox, battery: Battery) -> Verdict:
-    """Record both implementations over the same battery (at once: each is mostly waiting) and compare."""
+def diff(spec: Spec, left: Path, right: Path, sandbox: Sandbox, battery: Battery,
+         cache: Optional[Path] = None) -> Verdict:
+    """Record both implementations over the same battery (at once) and compare; with `cache`, a recording made
+    before (the reference's, a parent's) is read back instead of played again."""
+    def one(impl: Path) -> Observations:
+        return record_cached(spec, impl, battery, sandbox, cache) if cache else record(spec, impl, battery, sandbox)
     with ThreadPoolExecutor(max_workers=2) as pool:
-        a, b = pool.map(lambda impl: record(spec, impl, battery, sandbox), (left, right))
+        a, b = pool.map(one, (left, right))
     return compare(a, b)
 
 
@@ -175,6 +198,9 @@ def main(argv: Optional[list[str]] = None) -> None:
     parser.add_argument("--battery", type=Path, help="replay this saved battery instead of generating one")
     parser.add_argument("--save-battery", type=Path, help="write the battery played here, to replay it later")
     parser.add_argument("--sandbox", choices=[k.value for k in SandboxKind], default="auto")
+    parser.add_argument("--cache", type=Path, default=PROJECT_ROOT / "runs" / "diff-cache",
+                        help="recordings kept by content, so an implementation compared again is not replayed")
+    parser.add_argument("--no-cache", action="store_true", help="record both sides afresh, keep nothing")
     args = parser.parse_args(argv)
     try:
         spec = load_spec(args.specs_dir, args.spec)
@@ -187,7 +213,8 @@ def main(argv: Optional[list[str]] = None) -> None:
         raise SystemExit(f"harness-diff: {exc}")
     if args.save_battery:
         args.save_battery.write_text(battery.to_json(), encoding="utf-8")
-    verdict = diff(spec, args.left, args.right, make_sandbox(SandboxConfig(kind=SandboxKind(args.sandbox))), battery)
+    verdict = diff(spec, args.left, args.right, make_sandbox(SandboxConfig(kind=SandboxKind(args.sandbox))), battery,
+                   None if args.no_cache else args.cache)
     print(f"{spec.name}, battery seed {battery.seed}: {len(battery.scenarios)} scenarios")
     print("\n".join(verdict.lines(f"A {args.left}", f"B {args.right}")))
     raise SystemExit(0 if verdict.equivalent else 1)

@@ -14,23 +14,21 @@ A chain's `fixpoint_generation` is the first generation that behaves as its pare
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
 import random
 from pathlib import Path
 from typing import Optional
 
 import pandas as pd
 
-from harness.battery import Battery, build_battery
+from harness.battery import build_battery
 from harness.config import PROJECT_ROOT, SandboxConfig, SandboxKind
 from harness.errors import ConfigError
-from harness.diff import Observations, Verdict, compare, record
+from harness.diff import Observations, Verdict, compare, record_cached
 from harness.records import RecordStore, _write_table
 from harness.sandbox import make_sandbox
 from harness.seams import Sandbox
 from harness.similarity import similarity, source_of
-from harness.specs import Spec, load_spec, sha256_tree
+from harness.specs import Spec, load_spec
 
 EQUIVALENCE_COLUMNS = ["trial_id", "spec", "generation", "parent_trial_id", "chain_root", "show_parent",
                        "behaviour_class",
@@ -38,21 +36,6 @@ EQUIVALENCE_COLUMNS = ["trial_id", "spec", "generation", "parent_trial_id", "cha
                        "divergence_from_parent", "fixpoint_generation", "similarity_to_parent", "battery_seed",
                        "scenarios"]
 SIMILARITY_COLUMNS = ["spec", "trial_a", "trial_b", "pair", "similarity"]
-
-
-def observe_cached(spec: Spec, impl: Path, battery: Battery, sandbox: Sandbox, cache: Path) -> Observations:
-    """`record`, kept on disk under `cache` by the hashes of the implementation and the battery."""
-    key = hashlib.sha256((sha256_tree(impl) + battery.to_json()).encode()).hexdigest()[:24]
-    path = cache / f"{spec.name}-{key}.json"
-    if path.is_file():
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return Observations(data["scenarios"], data["complete"], data["detail"])
-    seen = record(spec, impl, battery, sandbox)
-    cache.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps({"scenarios": seen.scenarios, "complete": seen.complete, "detail": seen.detail}))
-    tmp.replace(path)
-    return seen
 
 
 def _divergence(verdict: Verdict) -> str:
@@ -91,8 +74,8 @@ def spec_rows(spec: Spec, trials: list[dict], sandbox: Sandbox, cache: Path, see
     except ConfigError as exc:  # a spec that declares no way to compare: similarity only
         battery, reference, seen = None, Observations({}, False, str(exc)), {}
     if battery is not None:
-        reference = observe_cached(spec, spec.reference_dir, battery, sandbox, cache)
-        seen = {t["trial_id"]: observe_cached(spec, t["impl"], battery, sandbox, cache) for t in trials}
+        reference = record_cached(spec, spec.reference_dir, battery, sandbox, cache)
+        seen = {t["trial_id"]: record_cached(spec, t["impl"], battery, sandbox, cache) for t in trials}
     seen = {t["trial_id"]: seen.get(t["trial_id"], reference) for t in trials}
     classes = {reference.fingerprint: 0}
     for tid in sorted(seen):
