@@ -13,11 +13,10 @@ from typing import Iterable
 import pandas as pd
 
 from harness.intervals import clustered_interval
-from harness.records import RETRIED_STATUSES
+from harness.records import EXCLUDED_STATUSES, PASSING_OUTCOMES, TrialStatus
 
-# Not the model's fault (provider outages, harness bugs): such trials leave every denominator. One definition,
-# the statuses a re-run retries (harness.records), used by every table, summary and plot.
-EXCLUDED_STATUSES = frozenset(s.value for s in RETRIED_STATUSES)
+# EXCLUDED_STATUSES (infra_error, error, interrupted: not the model's doing) leave every denominator, and
+# PASSING_OUTCOMES (passed, skipped) are a passing test's: both defined once, in harness.records.
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
@@ -194,16 +193,13 @@ def pass_at_k_table(results: pd.DataFrame, by: Iterable[str] = ("spec", "model",
     return pd.DataFrame(rows, columns=[*keys, "k", "n", "correct", "pass_at_k", "pass_hat_k"])
 
 
-FAILING_OUTCOMES = frozenset({"failed", "errored"})
-
-
 def test_failure_rates(results: pd.DataFrame, tests: pd.DataFrame, by: str | Iterable[str] = "model") -> pd.DataFrame:
     """How often each test of each spec fails, per group of trials; only trials with status `scored` count.
 
-    For a test t of a spec and a group, over the scored trials of the group whose report lists t with outcome
-    passed, failed or errored (skipped runs say nothing about the implementation and are left out):
+    For a test t of a spec and a group, over the scored trials of the group whose report lists t (a skipped test
+    passes, as everywhere: PASSING_OUTCOMES):
 
-        failure_rate = (failed + errored) / runs
+        failure_rate = (runs whose outcome is not passing) / runs
 
     Trials without a report (no_code, timeout, ...) have no per-test outcome, so they are not in any `runs`;
     their failure shows in `pass_rate_table` instead. Test ids are only unique within a spec, hence the spec column.
@@ -212,9 +208,9 @@ def test_failure_rates(results: pd.DataFrame, tests: pd.DataFrame, by: str | Ite
     """
     by = [by] if isinstance(by, str) else list(by)
     results = chain_units(results)  # a chain's generations under the model that drives it
-    scored = results.loc[results["status"] == "scored", ["trial_id", "spec", *by]]
-    runs = tests.loc[tests["outcome"] != "skipped", ["trial_id", "test_id", "outcome"]].merge(scored, on="trial_id")
-    runs = runs.assign(failed=runs["outcome"].isin(FAILING_OUTCOMES))
+    scored = results.loc[results["status"] == TrialStatus.scored.value, ["trial_id", "spec", *by]]
+    runs = tests[["trial_id", "test_id", "outcome"]].merge(scored, on="trial_id")
+    runs = runs.assign(failed=~runs["outcome"].isin(PASSING_OUTCOMES))
     keys = ["spec", "test_id", *by]
     table = runs.groupby(keys, sort=True)["failed"].agg(runs="size", failures="sum").reset_index()
     table["failures"] = table["failures"].astype(int)

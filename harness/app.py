@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,16 +25,14 @@ from omegaconf.errors import OmegaConfBaseException
 
 from harness.budget import clear_stop
 from harness.cache import CacheMode
-from harness.chain import check_chain
 from harness.config import PROJECT_ROOT, HarnessConfig, register_configs, to_typed, validate
 from harness.errors import HarnessError
 from harness.gateway import check_credentials
-from harness.generate import make_generator, needs_model
-from harness.progress import JOBS_VARIABLE, attach, detach, show
+from harness.progress import attach, detach, show
 from harness.redact import redact_logs
 from harness.sandbox import check_sandbox
 from harness.summary import end_of_sweep
-from harness.trial import configured_spec, needs_for, run_trial
+from harness.job import build_job, run_job
 
 CONF_DIR = PROJECT_ROOT / "conf"
 log = logging.getLogger("harness")
@@ -45,15 +42,16 @@ register_configs()
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
 def _app(cfg: DictConfig) -> None:
     redact_logs()
-    run_trial(to_typed(cfg))  # each trial (each generation of a chain) logs its verdict the moment it ends
+    run_job(to_typed(cfg))  # each trial (each generation of a chain) logs its verdict the moment it ends
     job = OmegaConf.select(HydraConfig.get(), "job.num", default=None)  # unset in a single run (hydra.mode=RUN)
-    show(Path(cfg.runs_dir) / cfg.experiment.name, (job or 0) + 1)
+    show(Path(cfg.runs_dir) / cfg.experiment.name, (job or 0) + 1, cfg.sweep_jobs)
 
 
 @dataclass(frozen=True)
 class Sweep:
-    """What the preflight learnt about the command: the arguments Hydra gets (the user's, plus an experiment
-    name for an ad-hoc run), the number of jobs, and the experiment folders the jobs write to."""
+    """What the preflight learnt about the command: the arguments Hydra gets (the user's, the sweep's size for
+    the progress line, and an experiment name for an ad-hoc run), the number of jobs, and the experiment folders
+    the jobs write to."""
     argv: list[str]
     jobs: int
     run_dirs: tuple[Path, ...]
@@ -74,7 +72,6 @@ def main() -> None:
             print(f"harness: error: {one_line(exc)}", file=sys.stderr)
             sys.exit(2)
         sys.argv[1:] = sweep.argv  # Hydra reads the command line itself
-        os.environ[JOBS_VARIABLE] = str(sweep.jobs)  # for the progress line, in this process and in workers
         for run_dir in sweep.run_dirs:
             clear_stop(run_dir)  # a stop left by a sweep that was killed is not this sweep's
     sys.stdout, sys.stderr = attach(sys.stdout, sys.stderr)
@@ -96,6 +93,7 @@ def preflight(argv: list[str]) -> Sweep:
     overrides = [a for a in argv if not a.startswith("-")]
     with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
         variants, jobs = _variants(overrides)
+        argv = [*argv, f"sweep_jobs={jobs}"]  # passed to every job (and launcher worker) with its config
         if adhoc(overrides, compose("config", overrides=variants[0]), jobs):
             named = f"experiment.name={ADHOC}"
             argv, variants = [*argv, named], [[*variant, named] for variant in variants]
@@ -145,15 +143,10 @@ def _values(override) -> list[str]:
 
 
 def check(cfg: HarnessConfig) -> None:
-    """Everything that can be known wrong before a trial runs."""
+    """Everything that can be known wrong before a trial runs: the job's parts are built as a trial builds them."""
     validate(cfg)
     check_sandbox(cfg.sandbox)
-    spec = configured_spec(cfg)
-    if cfg.generator.kind == "chain":
-        check_chain(cfg, spec)
-    else:
-        make_generator(cfg.generator, needs_for(cfg))
-    if needs_model(cfg.generator) and cfg.cache.mode is not CacheMode.replay:
+    if build_job(cfg).calls_model and cfg.cache.mode is not CacheMode.replay:
         check_credentials(cfg.model)
 
 

@@ -21,9 +21,7 @@ import tempfile
 from pathlib import Path
 from typing import Optional
 
-from omegaconf import OmegaConf
-
-from harness.config import PROJECT_ROOT, HarnessConfig, register_configs
+from harness.config import PROJECT_ROOT, HarnessConfig, from_plain
 from harness.errors import ConfigError, HarnessError
 from harness.records import RecordStore
 from harness.summary import end_of_sweep
@@ -49,7 +47,7 @@ def export(run_dir: Path, archive: Path) -> int:
 def replay(archive: Path, runs_dir: Path, specs_dir: Path) -> Optional[Path]:
     """Re-run every job of the archive against its cache only, each trial logging its verdict as it ends; returns
     the replayed experiment folder (None for an archive of no jobs). Its tables are built by `end_of_sweep`."""
-    from harness.trial import run_trial  # imported late: it pulls in the whole pipeline
+    from harness.job import run_job  # imported late: it pulls in the whole pipeline
 
     source = runs_dir / ".replay"
     try:
@@ -62,7 +60,7 @@ def replay(archive: Path, runs_dir: Path, specs_dir: Path) -> Optional[Path]:
     run_dir = None
     for line in (source / CONFIGS).read_text().splitlines():
         cfg = _replay_config(json.loads(line), runs_dir, specs_dir, source / "cache")
-        run_trial(cfg)
+        run_job(cfg)
         run_dir = Path(cfg.runs_dir) / cfg.experiment.name
     return run_dir
 
@@ -70,8 +68,7 @@ def replay(archive: Path, runs_dir: Path, specs_dir: Path) -> Optional[Path]:
 def _replay_config(plain: dict, runs_dir: Path, specs_dir: Path, cache: Path) -> HarnessConfig:
     plain = {**plain, "runs_dir": str(runs_dir), "specs_dir": str(specs_dir),
              "cache": {"mode": "replay", "dir": str(cache)}}
-    register_configs()
-    return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(HarnessConfig), plain))
+    return from_plain(plain)
 
 
 def main(argv: list[str] | None = None) -> None:

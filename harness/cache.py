@@ -22,7 +22,7 @@ from harness.errors import HarnessError
 log = logging.getLogger(__name__)
 
 # Request fields that never change the answer, or must never be stored.
-NOT_IN_KEY = {"api_key", "timeout", "max_retries", "drop_params", "harness_synthetic"}
+NOT_IN_KEY = {"api_key", "timeout", "max_retries", "drop_params"}
 
 
 class CacheMode(str, Enum):
@@ -36,12 +36,10 @@ class CacheMiss(HarnessError):
     """Strict replay met a request that was never recorded."""
 
 
-def request_key(request: dict[str, Any], sample: int, synthetic: Optional[dict] = None) -> str:
+def request_key(request: dict[str, Any], sample: int) -> str:
     """The cache key of one request (see the module docstring for what goes in)."""
     material = {k: v for k, v in request.items() if k not in NOT_IN_KEY}
     material["sample"] = sample
-    if synthetic:  # the synthetic model's curve changes its answers, its plumbing paths do not
-        material["synthetic"] = {k: v for k, v in synthetic.items() if k not in ("specs_dir", "spec_texts")}
     canonical = json.dumps(material, sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 

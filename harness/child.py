@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 from harness.capture import Drain, OutputLimit, disk_usage
+from harness.cgroups import Events, RunGroup
 
 
 @dataclass(frozen=True)
@@ -22,11 +23,25 @@ class ExecResult:
     seconds: float
     output_exceeded: bool = False  # stdout + stderr passed the output limit, and the child was killed for it
     report: str = ""  # what the child wrote to the report channel (exec with report=True)
-    disk_exceeded: bool = False  # the host dir the child may write outgrew the disk limit; it was killed for it
+    disk_exceeded: bool = False  # a host dir it may write outgrew the disk limit, or its scratch filled: killed
+    events: Events = Events()  # what the kernel counted at the run's limits (None where it cannot count)
 
     @property
     def success(self) -> bool:
         return self.returncode == 0 and not (self.timed_out or self.output_exceeded or self.disk_exceeded)
+
+
+@dataclass(frozen=True)
+class DiskWatch:
+    """Where a child's writes go that no quota holds: host dirs it may write, measured against the disk limit,
+    and capped scratch space (bwrap's tmpfs), which holds itself but is reported once found full."""
+
+    dirs: Sequence[Path]
+    disk_bytes: int
+    scratch_full: Callable[[], bool] = lambda: False
+
+    def over(self) -> bool:
+        return self.scratch_full() or any(disk_usage(path, self.disk_bytes) > self.disk_bytes for path in self.dirs)
 
 
 class Running:
@@ -34,12 +49,12 @@ class Running:
     started and returns what came back. Used as a context manager, it is stopped on the way out."""
 
     def __init__(self, proc: subprocess.Popen, drains: list[Drain], flood: OutputLimit, timeout_s: float,
-                 watched: Sequence[Path], disk_bytes: int, returncode: Callable[[int], int],
-                 kill: Callable[[int], None]):
-        self.proc, self.drains, self.flood, self._kill = proc, drains, flood, kill
+                 watch: DiskWatch, returncode: Callable[[int], int], kill: Callable[[int], None],
+                 group: Optional[RunGroup] = None):
+        self.proc, self.drains, self.flood, self._kill, self.group = proc, drains, flood, kill, group
         self.started = time.monotonic()
         self.deadline = self.started + timeout_s
-        self.watched, self.disk_bytes, self._returncode = list(watched), disk_bytes, returncode
+        self.watch, self._returncode = watch, returncode
         self._result: Optional[ExecResult] = None
 
     def wait(self) -> ExecResult:
@@ -56,7 +71,7 @@ class Running:
                 if time.monotonic() >= self.deadline:
                     timed_out = True
                     break
-                if any(disk_usage(path, self.disk_bytes) > self.disk_bytes for path in self.watched):
+                if self.watch.over():
                     disk_exceeded = True
                     break
         return self._finish(timed_out, disk_exceeded)
@@ -72,14 +87,18 @@ class Running:
 
     def _finish(self, timed_out: bool, disk_exceeded: bool) -> ExecResult:
         if self._result is None:
+            disk_exceeded = disk_exceeded or self.watch.scratch_full()  # left full as it ended
             self._kill(self.proc.pid)  # also takes down grandchildren left behind by a finished child
             self.proc.wait()
+            # The cgroup holds whatever the tree walk missed: a daemon that left the session and its parents.
+            events = self.group.close() if self.group else Events()
             for drain in self.drains:
                 drain.join(timeout=5)  # a grandchild that left the group may hold a pipe open: do not wait for it
             report = self.drains[2].text() if len(self.drains) > 2 else ""
             self._result = ExecResult(self._returncode(self.proc.returncode), self.drains[0].text(),
                                       self.drains[1].text(), timed_out and not self.flood.exceeded,
-                                      time.monotonic() - self.started, self.flood.exceeded, report, disk_exceeded)
+                                      time.monotonic() - self.started, self.flood.exceeded, report, disk_exceeded,
+                                      events)
         return self._result
 
 

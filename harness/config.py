@@ -1,4 +1,5 @@
-"""Typed configuration: one dataclass per config group, joined in `HarnessConfig` and stored in Hydra's ConfigStore.
+"""Typed configuration: one dataclass per config group, joined in `HarnessConfig` and stored in Hydra's ConfigStore
+(the generator group has one per generator: harness/genconfig.py).
 
 `conf/config.yaml` starts from that schema, so a misspelt key or a value of the wrong type in any group file or
 override fails while Hydra composes the config, before anything runs.
@@ -6,16 +7,19 @@ override fails while Hydra composes the config, before anything runs.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, List, Optional
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, OmegaConf
 
 from harness.cache import CacheMode
+from harness.errors import ConfigError
+from harness.genconfig import GENERATOR_CONFIGS, SCHEMAS, ChainConfig, ChainOptions, GeneratorConfig
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,34 +45,6 @@ class ModelConfig:
     max_attempts: int = 5  # our retry loop; litellm's own retries are always off
     backoff_s: float = 1.0  # first back-off; doubles each attempt, with jitter
     synthetic: Optional[SyntheticParams] = None
-
-
-@dataclass
-class GeneratorConfig:
-    kind: str = MISSING  # a name in harness.generate.GENERATORS (checked in preflight)
-    system_prompt: str = "You are an expert Python programmer."
-    task: str = "implement the spec in a single python file"  # agents: the user's request; spec.md is in the cwd
-    # import: a folder, or a pinned file (URL + sha256) fetched once into downloads_dir
-    import_path: Optional[str] = None
-    import_url: Optional[str] = None
-    import_sha256: Optional[str] = None
-    # agent (built in)
-    max_turns: int = 30
-    max_total_tokens: int = 400_000
-    # external: a command template; placeholders {prompt} {model} {base_url} {api_key} {workdir} {python}
-    command: List[str] = field(default_factory=list)
-    env: Dict[str, str] = field(default_factory=dict)  # extra variables for the agent (templates allowed)
-    pass_env: List[str] = field(default_factory=list)  # names of harness variables the agent may see (its own key)
-    timeout_s: float = 900.0
-    # chain: generation 0 from `gen0` (any other kind, configured by the fields above), then `depth` generations
-    # each produced by running the previous one as the agent
-    gen0: str = "agent"
-    depth: int = 1
-    # chain, parent-visible variant (harness/parent_view.py): generation k+1 also sees its parent's source
-    show_parent: bool = False
-    parent_task: str = ("implement the spec in a single python file. The folder parent/ holds, read-only, the "
-                        "source of an earlier implementation of this spec: write your own implementation from "
-                        "scratch, without copying it")
 
 
 class SpecText(str, Enum):
@@ -131,17 +107,48 @@ class HarnessConfig:
     specs_dir: str = str(PROJECT_ROOT / "specs")
     runs_dir: str = str(PROJECT_ROOT / "runs")
     downloads_dir: str = "${oc.env:HARNESS_DOWNLOADS,${oc.env:HOME}/.cache/bootstrap-harness}"  # pinned files
+    sweep_jobs: int = 0  # the sweep's size, for the progress line; set by the command's preflight (0: unknown)
 
 
 def register_configs() -> None:
-    """Store the root schema; `conf/config.yaml` starts from it, so every group's node is typed by it."""
-    ConfigStore.instance().store(name="harness_schema", node=HarnessConfig)
+    """Store the root schema, which `conf/config.yaml` starts from, and each generator's, which its
+    `conf/generator/*.yaml` starts from; so every group's node is typed."""
+    store = ConfigStore.instance()
+    store.store(name="harness_schema", node=HarnessConfig)
+    for name, node in SCHEMAS.items():
+        store.store(group="generator", name=name, node=node)
 
 
 def to_typed(cfg: Any) -> HarnessConfig:
-    """Turn a composed DictConfig into plain typed dataclasses (enums as enums), dropping Hydra's own node."""
+    """Turn a composed DictConfig into plain typed dataclasses (enums as enums), dropping Hydra's own node; a
+    chain's flat options become a ChainConfig holding its generation 0's own config."""
     cfg = OmegaConf.masked_copy(cfg, [k for k in cfg.keys() if k != "hydra"])
-    return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(HarnessConfig), cfg))
+    typed = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(HarnessConfig), cfg))
+    if isinstance(typed.generator, ChainOptions):
+        typed.generator = typed.generator.typed()
+    return typed
+
+
+def from_plain(plain: dict) -> HarnessConfig:
+    """A config as `to_plain` wrote it (a record's provenance) typed again. Settings a generator does not read,
+    kept by records written before each generator had its own config, are dropped."""
+    generator = OmegaConf.structured(_generator(plain["generator"]))
+    typed = OmegaConf.merge(OmegaConf.structured(HarnessConfig), {"generator": generator})
+    typed = OmegaConf.merge(typed, {k: v for k, v in plain.items() if k != "generator"})
+    return OmegaConf.to_object(typed)
+
+
+def _generator(plain: dict) -> GeneratorConfig:
+    if plain["kind"] == "chain" and isinstance(plain.get("gen0"), dict):
+        own = {k: v for k, v in plain.items() if k != "gen0"}
+        return OmegaConf.to_object(OmegaConf.merge(ChainConfig(gen0=_generator(plain["gen0"])), own))
+    cls = ChainOptions if plain["kind"] == "chain" else GENERATOR_CONFIGS.get(plain["kind"])
+    if cls is None:
+        valid = ", ".join([*GENERATOR_CONFIGS, "chain"])
+        raise ConfigError(f"unknown generator kind {plain['kind']!r}; valid: {valid}")
+    names = {f.name for f in dataclasses.fields(cls)}
+    typed = OmegaConf.to_object(OmegaConf.merge(cls, {k: v for k, v in plain.items() if k in names}))
+    return typed.typed() if isinstance(typed, ChainOptions) else typed
 
 
 def to_plain(cfg: HarnessConfig) -> dict:
@@ -164,12 +171,8 @@ RANGES = {
 
 def validate(cfg: HarnessConfig) -> None:
     """Raise ConfigError naming the first setting outside its range (see RANGES), or an unusable path."""
-    from harness.errors import ConfigError  # errors imports nothing of ours; kept local to show it is the only use
-
     for dotted, (low, high) in RANGES.items():
-        value = cfg
-        for part in dotted.split("."):
-            value = getattr(value, part)
+        value = setting(cfg, dotted)
         if value is None:
             continue
         if value < low or (high is not None and value > high):
@@ -183,3 +186,14 @@ def validate(cfg: HarnessConfig) -> None:
         raise ConfigError(f"runs_dir={cfg.runs_dir}: {existing} is a file, not a folder")
     if not os.access(existing, os.W_OK | os.X_OK):
         raise ConfigError(f"runs_dir={cfg.runs_dir}: {existing} is not writable")
+
+
+def setting(cfg: HarnessConfig, dotted: str) -> Any:
+    """A setting by the name a user gives it on the command line, or None when the config has none such. A
+    chain's generation-0 settings are set as `generator.<name>` (see harness/genconfig.py)."""
+    value: Any = cfg
+    for part in dotted.split("."):
+        value = getattr(value, part, None)
+    if value is None and dotted.startswith("generator.") and isinstance(cfg.generator, ChainConfig):
+        return getattr(cfg.generator.gen0, dotted.split(".", 1)[1], None)
+    return value

@@ -11,7 +11,7 @@ import logging
 import os
 import random
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -19,7 +19,7 @@ from harness.cache import CacheMode, ResponseCache, request_key
 from harness.config import ModelConfig
 from harness.errors import ConfigError, ProviderError
 from harness.redact import redact
-from harness.synthetic_provider import GROUND_TRUTH_KEY
+from harness.synthetic_provider import GROUND_TRUTH_KEY, SAMPLE_KEY
 
 # litellm fetches its price map from the network at import time unless told otherwise.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -105,6 +105,13 @@ def _litellm():
     return litellm
 
 
+def provider_params(model: ModelConfig) -> dict:
+    """Settings a model's provider reads with every request (today only the synthetic model's mutation curve):
+    ordinary request parameters, so they are in the cache key like temperature, and litellm hands a custom
+    provider what it does not know itself."""
+    return asdict(model.synthetic) if model.synthetic is not None else {}
+
+
 def check_credentials(model: ModelConfig) -> None:
     """Fail early, before any spending, when a model's key is not in the environment."""
     if model.api_key_env and not os.environ.get(model.api_key_env):
@@ -116,45 +123,42 @@ def check_credentials(model: ModelConfig) -> None:
 class Gateway:
     """One trial's door to one model: retries, usage totals, and a transcript of every exchange."""
 
-    def __init__(self, model: ModelConfig, *, specs_dir: Path, sample: int = 0,
+    def __init__(self, model: ModelConfig, *, sample: int = 0,
                  transcript: Optional[Path] = None, cache: Optional[ResponseCache] = None,
                  sleep: Callable[[float], None] = time.sleep, trial: Optional[str] = None):
         if cache is None or cache.mode is not CacheMode.replay:  # a strict replay needs no key
             check_credentials(model)
         self.model = model
-        self.specs_dir = specs_dir
         self.sample = sample
         self.transcript = transcript
         self.sleep = sleep
         self.cache = cache
         self.trial = trial  # the trial this gateway serves: the owner of the calls it pays for
         self.usage = Usage()
-        self.spec_texts: dict[str, str] = {}  # extra spec texts the synthetic model should recognise
         self._rng = random.Random(sample)
 
-    @property
-    def is_synthetic(self) -> bool:
-        return self.model.litellm_model.startswith("harness/")
-
     def complete(self, messages: list[dict], *, temperature: float, seed: Optional[int],
-                 tools: Optional[list[dict]] = None) -> Reply:
-        """Send one chat request, retrying transient provider failures; raise ProviderError when they persist."""
+                 tools: Optional[list[dict]] = None, wire: str = "chat") -> Reply:
+        """Send one chat request, retrying transient provider failures; raise ProviderError when they persist.
+
+        `wire` is the format the request arrived in (an agent CLI's Messages or Responses API, translated to
+        chat): it is recorded in the transcript and does not change the answer, so it is not in the cache key."""
         kwargs = self._request(messages, temperature, seed, tools)
-        key = request_key(kwargs, self.sample, kwargs.get("harness_synthetic"))
+        key = request_key(kwargs, self.sample)
         hit = self.cache.get(key, _describe(kwargs)) if self.cache else None
         if hit is not None:
             # a strict replay re-plays on purpose and spends nothing; in other modes an entry this trial paid for
             # is its own call, recovered after an interruption
             reply = Reply.from_entry(hit, None if self.cache.mode is CacheMode.replay else self.trial)
-            return self._accept(reply, kwargs, key, "hit" if reply.cached else "recovered")
+            return self._accept(reply, kwargs, key, "hit" if reply.cached else "recovered", wire)
         reply = self._call_provider(kwargs)
         if self.cache:
             self.cache.put(key, reply.entry(self.trial))
-        return self._accept(reply, kwargs, key, "miss")
+        return self._accept(reply, kwargs, key, "miss", wire)
 
-    def _accept(self, reply: Reply, kwargs: dict, key: str, cache: str) -> Reply:
+    def _accept(self, reply: Reply, kwargs: dict, key: str, cache: str, wire: str) -> Reply:
         self.usage.add(reply)
-        self._log({"event": "completion", "cache": cache, "key": key,
+        self._log({"event": "completion", "wire": wire, "cache": cache, "key": key,
                    "request": _loggable(kwargs), "reply": reply.message(), "finish_reason": reply.finish_reason,
                    "usage": [reply.prompt_tokens, reply.completion_tokens], "cost_usd": reply.cost_usd,
                    "latency_s": round(reply.latency_s, 4), "ground_truth": reply.ground_truth})
@@ -185,7 +189,8 @@ class Gateway:
         m = self.model
         kwargs: dict[str, Any] = dict(
             model=m.litellm_model, messages=messages, temperature=temperature, max_tokens=m.max_tokens,
-            timeout=m.timeout_s, max_retries=0, drop_params=True,
+            timeout=m.timeout_s, max_retries=0, drop_params=True, metadata={SAMPLE_KEY: self.sample},
+            **provider_params(m),
         )
         if seed is not None:
             kwargs["seed"] = seed
@@ -195,16 +200,6 @@ class Gateway:
             kwargs["api_base"] = m.api_base
         if m.api_key_env and os.environ.get(m.api_key_env):
             kwargs["api_key"] = os.environ[m.api_key_env]
-        if self.is_synthetic:
-            from harness import synthetic_provider
-
-            synthetic_provider.register()
-            params = m.synthetic
-            kwargs["harness_synthetic"] = {
-                "model": m.litellm_model, "specs_dir": str(self.specs_dir), "sample": self.sample, "spec_texts": self.spec_texts,
-                "curve_temperatures": list(params.curve_temperatures) if params else [0.0],
-                "curve_rates": list(params.curve_rates) if params else [0.0],
-            }
         return kwargs
 
     def _reply(self, response: Any, latency: float, attempts: int) -> Reply:
@@ -279,5 +274,5 @@ def _describe(kwargs: dict) -> str:
 
 
 def _loggable(kwargs: dict) -> dict:
-    """The request as the transcript keeps it: never the key, and not the synthetic model's plumbing."""
-    return {k: v for k, v in kwargs.items() if k not in ("api_key", "harness_synthetic")}
+    """The request as the transcript keeps it: never the key."""
+    return {k: v for k, v in kwargs.items() if k != "api_key"}

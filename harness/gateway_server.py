@@ -1,4 +1,7 @@
-"""An OpenAI-compatible endpoint that forwards every request through one trial's Gateway.
+"""A loopback model endpoint that forwards every request through one trial's Gateway.
+
+It speaks chat completions, Anthropic's Messages API (Claude Code) and OpenAI's Responses API (Codex), each
+streamed or not, translated by harness/wire.py; every request, whatever its format, is one `Gateway.complete`.
 
 It listens on 127.0.0.1, or on a Unix socket that bwrap binds into an agent's sandbox, where a relay puts it on
 the sandbox's private loopback (harness/sandbox.py): then the gateway is the agent's only way out.
@@ -20,6 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Optional
 
+from harness import wire
 from harness.errors import HarnessError
 from harness.sandbox import GATEWAY_PORT
 from harness.seams import ModelGateway
@@ -61,26 +65,35 @@ class GatewayServer:
         self._server.shutdown()
         self._server.server_close()
 
-    def complete(self, body: dict) -> tuple[int, dict]:
-        """Answer one chat-completions request body: (HTTP status, JSON payload)."""
-        messages = body.get("messages")
-        if not isinstance(messages, list) or not messages:
-            return 400, _error("request has no messages", "invalid_request_error")
+    def complete(self, body: dict, wire_format: str = wire.CHAT) -> tuple[int, dict, Optional[wire.ChatRequest]]:
+        """Answer one request body in `wire_format`: (HTTP status, JSON payload, the request as chat)."""
+        try:
+            request = wire.parse(wire_format, body)
+        except (wire.WireError, KeyError, TypeError, ValueError) as exc:  # the agent's malformed request
+            return 400, _error(f"bad {wire_format} request: {exc}", "invalid_request_error"), None
         with self._lock:
             self.requests += 1
+            ident = f"{PREFIX[wire_format]}{self.requests}"
             try:
-                reply = self.gateway.complete(messages, temperature=self.temperature, seed=self.seed,
-                                              tools=body.get("tools") or None)
+                reply = self.gateway.complete(request.messages, temperature=self.temperature, seed=self.seed,
+                                              tools=request.tools, wire=wire_format)
             except HarnessError as exc:  # ProviderError or CacheMiss: not the agent's doing
                 self.failure = self.failure or exc
-                return 502, _error(f"upstream failed: {type(exc).__name__}", "upstream_error")
-        return 200, {
-            "id": f"chatcmpl-{self.requests}", "object": "chat.completion", "created": int(time.time()),
-            "model": body.get("model", ""),
-            "choices": [{"index": 0, "message": reply.message(), "finish_reason": reply.finish_reason or "stop"}],
-            "usage": {"prompt_tokens": reply.prompt_tokens, "completion_tokens": reply.completion_tokens,
-                      "total_tokens": reply.prompt_tokens + reply.completion_tokens},
-        }
+                return 502, _error(f"upstream failed: {type(exc).__name__}", "upstream_error"), None
+        payload = wire.render(reply, request, ident)
+        if wire_format == wire.CHAT:
+            payload["created"] = int(time.time())
+        return 200, payload, request
+
+
+# Where each wire format is served (with or without the /v1 prefix), and how its reply ids start.
+ROUTES = {"/chat/completions": wire.CHAT, "/messages": wire.MESSAGES, "/responses": wire.RESPONSES}
+PREFIX = {wire.CHAT: "chatcmpl-", wire.MESSAGES: "msg_", wire.RESPONSES: "resp_"}
+
+
+def _route(path: str) -> Optional[str]:
+    path = path.split("?", 1)[0].rstrip("/")
+    return ROUTES.get(path[3:] if path.startswith("/v1/") else path)
 
 
 class _UnixHTTPServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
@@ -94,20 +107,31 @@ def _error(message: str, kind: str) -> dict:
 def _handler(server: GatewayServer):
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self):  # noqa: N802 -- http.server's naming
-            if self.headers.get("Authorization") != f"Bearer {server.api_key}":
+            # OpenAI's clients send the key as a bearer token, Anthropic's as x-api-key
+            keys = {self.headers.get("Authorization"), f"Bearer {self.headers.get('x-api-key')}"}
+            if f"Bearer {server.api_key}" not in keys:
                 return self._send(401, _error("unknown API key", "invalid_api_key"))
-            if self.path.rstrip("/") not in ("/v1/chat/completions", "/chat/completions"):
+            wire_format = _route(self.path)
+            if wire_format is None:
                 return self._send(404, _error(f"no route {self.path}", "not_found"))
             try:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
             except (ValueError, json.JSONDecodeError):
                 return self._send(400, _error("body is not JSON", "invalid_request_error"))
-            self._send(*server.complete(body))
+            status, payload, request = server.complete(body, wire_format)
+            if status == 200 and request is not None and request.stream:
+                return self._reply(200, "text/event-stream", wire.stream_body(payload, wire_format))
+            self._send(status, payload)
+
+        def do_GET(self):  # noqa: N802 -- an agent probing for models or health: nothing to offer
+            self._send(404, _error(f"no route {self.path}", "not_found"))
 
         def _send(self, status: int, payload: dict) -> None:
-            data = json.dumps(payload).encode()
+            self._reply(status, "application/json", json.dumps(payload).encode())
+
+        def _reply(self, status: int, kind: str, data: bytes) -> None:
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", kind)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)

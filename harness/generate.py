@@ -12,10 +12,11 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 from urllib.parse import urlparse
 
-from harness.config import GeneratorConfig
+from harness.genconfig import (GENERATOR_CONFIGS, AgentConfig, ExternalConfig, GeneratorConfig, ImportConfig,
+                               OneShotConfig)
 from harness.errors import ConfigError
 from harness.pins import Pin, fetch
 from harness.seams import Generation, GenerationContext, Generator, Sandbox
@@ -132,7 +133,7 @@ class Needs:
     caps: TreeCaps  # how much of a tree of untrusted files (a work dir, an imported folder) is read
 
 
-def _import(cfg: GeneratorConfig, needs: Needs) -> Generator:
+def _import(cfg: ImportConfig, needs: Needs) -> Generator:
     if cfg.import_url:
         if not cfg.import_sha256:
             raise ConfigError("generator.import_url needs generator.import_sha256 (the pin that makes it reproducible)")
@@ -146,13 +147,13 @@ def _import(cfg: GeneratorConfig, needs: Needs) -> Generator:
     return FolderGenerator(folder.resolve(), needs.caps)
 
 
-def _agent(cfg: GeneratorConfig, needs: Needs) -> Generator:
+def _agent(cfg: AgentConfig, needs: Needs) -> Generator:
     from harness.agent import BuiltinAgent
 
     return BuiltinAgent(cfg.system_prompt, cfg.task, cfg.max_turns, cfg.max_total_tokens, needs.sandbox, needs.caps)
 
 
-def _external(cfg: GeneratorConfig, needs: Needs) -> Generator:
+def _external(cfg: ExternalConfig, needs: Needs) -> Generator:
     from harness.external import CommandAgent
 
     if not cfg.command:
@@ -165,32 +166,30 @@ def _external(cfg: GeneratorConfig, needs: Needs) -> Generator:
                         env=env)
 
 
-GENERATORS: dict[str, Callable[[GeneratorConfig, Needs], Generator]] = {
-    "oneshot": lambda cfg, needs: OneShotGenerator(cfg.system_prompt),
+def _oneshot(cfg: OneShotConfig, needs: Needs) -> Generator:
+    return OneShotGenerator(cfg.system_prompt)
+
+
+# kind -> how to build it from its own config (harness/genconfig.py: GENERATOR_CONFIGS) and what it may be given.
+GENERATORS: dict[str, Callable[[Any, Needs], Generator]] = {
+    "oneshot": _oneshot,
     "reference": lambda cfg, needs: FolderGenerator(None, needs.caps),
     "import": _import,
     "agent": _agent,
     "external": _external,
 }
 MODEL_GENERATORS = {"oneshot", "agent", "external"}
-# The generator settings each kind reads: a trial's id hashes these and no others, so a setting the selected
-# generator ignores (max_turns for a one-shot trial, say) never makes a new trial.
-GENERATOR_FIELDS = {
-    "oneshot": ("system_prompt",),
-    "reference": (),
-    "import": ("import_path", "import_url", "import_sha256"),
-    "agent": ("system_prompt", "task", "max_turns", "max_total_tokens"),
-    "external": ("command", "env", "pass_env", "task", "timeout_s"),
-}
-# What a chain reads beyond its generation 0's settings: later generations run the parent with the task, for up
-# to timeout_s. `depth` is left out on purpose: a deeper run of a chain extends a shallower one.
-CHAIN_FIELDS = ("gen0", "task", "timeout_s")
 
 
 def prompt_templates(kind: str) -> str:
-    """The fixed text a generator kind adds to every prompt (hashed into the trial id: editing it is a new trial)."""
+    """The fixed text a generator kind adds to every prompt, and for agent CLIs the pins of the versions run
+    (hashed into the trial id: editing either is a new trial)."""
     if kind == "oneshot":
         return OUTPUT_CONTRACT
+    if kind == "external":
+        from harness.external import agent_pins
+
+        return agent_pins()
     if kind == "agent":
         from harness.agent import TOOLS
 
@@ -199,9 +198,12 @@ def prompt_templates(kind: str) -> str:
 
 
 def make_generator(cfg: GeneratorConfig, needs: Needs) -> Generator:
-    """Build the generator named by `cfg.kind` (the chain is not one: see harness/chain.py)."""
+    """Build the generator `cfg` configures (the chain is not one: see harness/job.py and harness/chain.py)."""
     if cfg.kind not in GENERATORS:
         raise ConfigError(f"unknown generator kind {cfg.kind!r}; valid: {', '.join([*GENERATORS, 'chain'])}")
+    if type(cfg) is not GENERATOR_CONFIGS[cfg.kind]:
+        raise ConfigError(f"generator.kind={cfg.kind} on a {type(cfg).__name__}; choose a generator with "
+                          f"generator={cfg.kind} instead")
     return GENERATORS[cfg.kind](cfg, needs)
 
 

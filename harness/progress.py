@@ -3,41 +3,39 @@
 On a terminal it is a status line at the bottom of the screen: whatever else is written (Hydra's log lines,
 ours, the summary) first erases it and, once the line is complete, draws it again below, so that no line ever
 starts on the status line's row. Otherwise (a log file, CI, a launcher's worker) it is a plain log line after
-each job.
+each job (in sweeps of more than 100 jobs, after every hundredth and the last).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from harness.records import RETRIED_STATUSES, RecordStore, TrialStatus
+from harness.records import RecordStore, counts_against_model
 
 log = logging.getLogger("harness")
-JOBS_VARIABLE = "HARNESS_SWEEP_JOBS"  # set by the preflight, which knows the sweep's size
 ERASE = "\r\033[K"  # back to the start of the row, and clear it
 
 
 def progress_line(run_dir: Path, job: int, jobs: int) -> str:
-    """`jobs 3/18 | trials: 3 done, 1 failed, 0 infra | running 0 | cost $0.0123`."""
+    """`jobs 3/18 | trials: 3 done, 1 not passing, 0 infra | running 0 | cost $0.0123`: `not passing` counts the
+    trials that count against the model (harness.records.counts_against_model) without passing every test,
+    `infra` the others."""
     records = RecordStore(run_dir).all()
-    retried = {s.value for s in RETRIED_STATUSES}
-    failed = sum(r["status"] != TrialStatus.scored.value and r["status"] not in retried or (
-        r["status"] == TrialStatus.scored.value and not r["passed_all"]) for r in records)
-    infra = sum(r["status"] in retried for r in records)
+    counted = [r for r in records if counts_against_model(r["status"])]
+    failed = sum(not r.get("passed_all") for r in counted)
     running = len(list((Path(run_dir) / "inflight").glob("*.json")))
     cost = sum(r.get("cost_usd") or 0.0 for r in records)
     total = f"/{jobs}" if jobs else ""
-    return (f"jobs {job}{total} | trials: {len(records)} done, {failed} not passing, {infra} infra | "
-            f"running {running} | cost ${cost:.4f}")
+    return (f"jobs {job}{total} | trials: {len(records)} done, {failed} not passing, {len(records) - len(counted)} "
+            f"infra | running {running} | cost ${cost:.4f}")
 
 
-def show(run_dir: Path, job: int) -> None:
-    """Show progress after a job; in sweeps of more than 100 jobs, after every hundredth of them and the last."""
-    jobs = int(os.environ.get(JOBS_VARIABLE, "0") or 0)
+def show(run_dir: Path, job: int, jobs: int) -> None:
+    """Show progress after job `job` of `jobs` (0: unknown); in sweeps of more than 100 jobs, after every
+    hundredth of them and the last."""
     every = max(1, -(-jobs // 100))  # reading every record after every job would grow quadratically
     if job % every and job != jobs:
         return

@@ -24,26 +24,39 @@ from harness import __version__
 from harness.atomic import quarantine, write_json_atomic
 from harness.config import PROJECT_ROOT
 from harness.redact import redact
+from harness.scoring import ScoreStatus, TestOutcome, TestResult
 
 log = logging.getLogger(__name__)
 
 
-class TrialStatus(str, Enum):
-    scored = "scored"  # an implementation was produced and the suite ran (see pass_rate / passed_all)
-    no_code = "no_code"  # the generator produced no usable implementation: a model failure
-    timeout = "timeout"  # the suite ran past the spec's time limit: a model failure
-    no_report = "no_report"  # pytest left no complete report: a model failure, never a pass
-    memory = "memory"  # the code under test ran out of memory in the sandbox
-    processes = "processes"  # the code under test hit the sandbox's process limit
-    disk = "disk"  # a file or the sandbox's scratch space outgrew its limit
-    output = "output"  # stdout + stderr passed the sandbox's output limit
-    tampered = "tampered"  # a forged or garbled report, or a file shadowing a module the suite or pytest imports
-    infra_error = "infra_error"  # the provider kept failing: not the model's fault; retried on the next run
-    error = "error"  # a harness bug, caught at the trial boundary; retried on the next run
-    interrupted = "interrupted"  # stopped by the user (Ctrl-C); its spend is kept, and it is retried
+# The ways a trial ends besides those of its scoring run, and whether each counts against the model.
+TRIAL_ENDINGS = {
+    "no_code": True,  # the generator produced no usable implementation: the model's failure
+    "infra_error": False,  # the provider kept failing after every retry, or a strict replay had no recording
+    "error": False,  # a harness bug, caught at the trial boundary
+    "interrupted": False,  # stopped by the user (Ctrl-C); its spend is kept
+}
+# Every way a scoring run ends (harness.scoring.ScoreStatus: scored, timeout, memory, ...) is also a way a trial
+# ends, derived rather than copied, so a status added to scoring is a trial status at once.
+TrialStatus = Enum("TrialStatus", {**{s.name: s.value for s in ScoreStatus}, **{k: k for k in TRIAL_ENDINGS}},
+                   type=str, module=__name__)
+TrialStatus.__doc__ = "How a trial ended: a ScoreStatus, or one of TRIAL_ENDINGS."
+# Not the model's doing: left out of every denominator (pass rates, the summary, chain statistics, progress) and
+# retried on the next run. The one definition of "counts against the model"; every other status does.
+EXCLUDED_STATUSES = frozenset(name for name, counts in TRIAL_ENDINGS.items() if not counts)
+# A passing test: the one definition is scoring's (`TestResult.ok`): a skipped test is not a failure (the suite
+# chose not to judge it, as pytest's exit code has it), so it passes wherever tests are counted.
+PASSING_OUTCOMES = frozenset(o.value for o in TestOutcome if TestResult("", o, 0.0).ok)
 
 
-RETRIED_STATUSES = {TrialStatus.infra_error, TrialStatus.error, TrialStatus.interrupted}
+def counts_against_model(status: str) -> bool:
+    """Whether a trial that ended with `status` is counted in pass rates (see EXCLUDED_STATUSES)."""
+    return str(getattr(status, "value", status)) not in EXCLUDED_STATUSES
+
+
+def passes(outcome: str) -> bool:
+    """Whether a test with this outcome passed (see PASSING_OUTCOMES)."""
+    return str(getattr(outcome, "value", outcome)) in PASSING_OUTCOMES
 
 
 @dataclass(frozen=True)
@@ -141,7 +154,7 @@ class RecordStore:
     def is_done(self, tid: str) -> bool:
         """A trial is done once recorded with a status that is not retried on the next run."""
         record = self.load(tid)
-        return record is not None and TrialStatus(record["status"]) not in RETRIED_STATUSES
+        return record is not None and counts_against_model(record["status"])
 
     def write(self, record: TrialRecord) -> None:
         data = {**record.row(), "tests": list(record.tests), "config": record.config}
@@ -162,7 +175,6 @@ def _read_json(path: Path) -> Optional[dict]:
         aside = quarantine(path)
         log.warning("%s is corrupt (%s); moved to %s, and its trial will run again", path, type(exc).__name__, aside)
         return None
-
 
 
 ROW_ORDER = ["spec", "model", "generator", "temperature", "seed", "sample", "generation", "trial_id"]

@@ -9,6 +9,8 @@ Two backends behind one `exec` (and `start`, for a child that serves beside anot
 - `process`: the fallback where bubblewrap is missing: own session, rlimits, scrubbed environment.
   It does not hide the filesystem or the network: isolation against accidents, not against an adversary.
 Both kill the whole process tree at the wall-clock or output limit and cap what they keep of stdout and stderr.
+Where cgroups can be made (harness/cgroups.py), each run has its own: it holds the memory and process limits,
+counts their hits (the result's `events`), and every process left in it is killed when the run ends.
 """
 
 from __future__ import annotations
@@ -27,8 +29,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Optional, Sequence
 
-from harness.capture import Drain, OutputLimit, entries
-from harness.child import ExecResult, Running, kill_group, kill_tree
+from harness import cgroups
+from harness.bwrap import GATEWAY_SOCKET, NOBODY, Mounts, bwrap_argv, hand_over, scratch_full
+from harness.capture import Drain, OutputLimit
+from harness.cgroups import RunGroup
+from harness.child import DiskWatch, ExecResult, Running, kill_group, kill_tree
 from harness.config import SandboxConfig, SandboxKind
 from harness.errors import ConfigError
 
@@ -36,62 +41,33 @@ log = logging.getLogger(__name__)
 
 # Variables a child may inherit from the harness; everything else (provider keys above all) is dropped.
 ENV_ALLOW_LIST = ("PATH", "LANG", "LC_ALL", "TZ", "PYTHONHASHSEED")
-NOBODY = 65534
 # Inside bwrap's private network, a sandboxed agent reaches its trial's gateway here, and nothing else at all.
 GATEWAY_PORT = 8000
-GATEWAY_SOCKET = "/run/gateway.sock"  # where the gateway's Unix socket is bound inside the sandbox
 
-# Runs inside the sandbox before an agent: listens on the private loopback and relays each connection to the
-# gateway's Unix socket, bound into the sandbox. Standalone, since the harness package is not mounted there.
-_RELAY = r"""
-import socket, subprocess, sys, threading
-path, port, argv = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
-listener = socket.create_server(("127.0.0.1", port))
-
-def pump(src, dst):
-    try:
-        while data := src.recv(65536):
-            dst.sendall(data)
-    except OSError:
-        pass
-    for end in (src, dst):
-        try:
-            end.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-
-def serve():
-    while True:
-        client, _ = listener.accept()
-        upstream = socket.socket(socket.AF_UNIX)
-        try:
-            upstream.connect(path)
-        except OSError:
-            client.close()
-            continue
-        for pair in ((client, upstream), (upstream, client)):
-            threading.Thread(target=pump, args=pair, daemon=True).start()
-
-threading.Thread(target=serve, daemon=True).start()
-sys.exit(subprocess.call(argv))
-"""
+# Runs inside the sandbox before an agent, relaying the loopback port to the gateway's socket (passed with -c).
+_RELAY = Path(__file__).with_name("sandbox_relay.py").read_text()
 
 
 @dataclass(frozen=True)
 class Limits:
-    memory_mb: int = 4096  # address space; Python threads reserve a lot of it, so this is generous
-    processes: int = 512  # RLIMIT_NPROC, counted per uid: only enforced for a non-root uid
+    memory_mb: int = 4096  # the run's memory (cgroup), or each process's address space (rlimit) without cgroups
+    processes: int = 512  # the run's tasks (cgroup), or else RLIMIT_NPROC per uid (only for a non-root uid)
     file_mb: int = 256  # largest file a child may write
     open_files: int = 1024
     output_mb: int = 64  # stdout + stderr together; past this the child is killed (a flood, like a timeout)
     disk_mb: int = 512  # each scratch tmpfs under bwrap; a host dir the child writes is watched for the same
 
-    def apply(self, cpu_s: float) -> None:
-        """Set the rlimits in the child, just before exec."""
+    def apply(self, cpu_s: float, group: Optional[RunGroup]) -> None:
+        """In the child, just before exec: join the run's cgroup, which then holds memory and processes, and set
+        the rlimits (memory and processes among them when there is no cgroup)."""
         mb = 1024 * 1024
-        for name, value in ((resource.RLIMIT_AS, self.memory_mb * mb), (resource.RLIMIT_NPROC, self.processes),
-                            (resource.RLIMIT_FSIZE, self.file_mb * mb), (resource.RLIMIT_NOFILE, self.open_files),
-                            (resource.RLIMIT_CPU, int(cpu_s) + 1), (resource.RLIMIT_CORE, 0)):
+        limits = [(resource.RLIMIT_FSIZE, self.file_mb * mb), (resource.RLIMIT_NOFILE, self.open_files),
+                  (resource.RLIMIT_CPU, int(cpu_s) + 1), (resource.RLIMIT_CORE, 0)]
+        if group is None:
+            limits += [(resource.RLIMIT_AS, self.memory_mb * mb), (resource.RLIMIT_NPROC, self.processes)]
+        else:  # an rlimit would bite first, unseen: a refused allocation or fork leaves no count to read
+            group.join()
+        for name, value in limits:
             resource.setrlimit(name, (value, value))
 
 
@@ -132,28 +108,35 @@ class ProcessSandbox:
 
     def _env(self, cwd: Path, env: Mapping[str, str], pipe: Optional[tuple[int, int]]) -> dict[str, str]:
         child_env = {k: os.environ[k] for k in ENV_ALLOW_LIST if k in os.environ}
-        child_env.update(HOME=str(cwd), TMPDIR=str(cwd), PYTHONDONTWRITEBYTECODE="1", **env)
+        child_env.update(HOME=str(cwd), TMPDIR=str(cwd), PYTHONDONTWRITEBYTECODE="1")
+        child_env.update(env)  # an agent CLI may be given a HOME of its own, away from the work dir
         if pipe:
             child_env["HARNESS_REPORT_FD"] = str(pipe[1])
         return child_env
 
     def _spawn(self, argv: list[str], cwd: Path, env: dict, timeout_s: float,
-               pipe: Optional[tuple[int, int]], watched: Sequence[Path]) -> Running:
+               pipe: Optional[tuple[int, int]], watched: Sequence[Path], scratch: Sequence[str] = ()) -> Running:
         report_r, report_w = pipe or (None, None)
+        group = RunGroup(self.limits.memory_mb * 1024 * 1024, self.limits.processes) if cgroups.usable() else None
         # Pipes, drained by threads that keep a capped prefix: a flood costs neither memory nor disk on the host.
-        proc = subprocess.Popen(
-            argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            start_new_session=True, pass_fds=(report_w,) if pipe else (),
-            preexec_fn=lambda: self.limits.apply(timeout_s),
-        )
+        try:
+            proc = subprocess.Popen(
+                argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                start_new_session=True, pass_fds=(report_w,) if pipe else (),
+                preexec_fn=lambda: self.limits.apply(timeout_s, group))
+        except BaseException:
+            if group is not None:
+                group.close()
+            raise
         if pipe:
             os.close(report_w)
         flood = OutputLimit(self.limits.output_mb * 1024 * 1024, lambda: self._kill(proc.pid))
         drains = [Drain(proc.stdout, self.output_cap_bytes, flood), Drain(proc.stderr, self.output_cap_bytes, flood)]
         if pipe:
             drains.append(Drain(open(report_r, "rb"), self.output_cap_bytes * 8, None))
-        return Running(proc, drains, flood, timeout_s, watched, self.limits.disk_mb * 1024 * 1024,
-                       self._returncode, self._kill)
+        full = functools.partial(scratch_full, proc.pid, scratch) if scratch else (lambda: False)
+        watch = DiskWatch(watched, self.limits.disk_mb * 1024 * 1024, full)
+        return Running(proc, drains, flood, timeout_s, watch, self._returncode, self._kill, group)
 
     def _returncode(self, code: int) -> int:
         return code
@@ -184,7 +167,7 @@ class BwrapSandbox(ProcessSandbox):
         shared = [Path(p).resolve() for p in shared]
         if self.as_root:
             for folder in [cwd] * keep_writes + shared:
-                _hand_over(folder, NOBODY)
+                hand_over(folder, NOBODY)
         pipe = os.pipe() if report else None
         inner_env = self._env(cwd, env, pipe)
         inner_env["TMPDIR"] = "/tmp"
@@ -192,9 +175,11 @@ class BwrapSandbox(ProcessSandbox):
         if gateway is not None:
             argv = [sys.executable, "-c", _RELAY, GATEWAY_SOCKET, str(GATEWAY_PORT), *argv]
         mounts = Mounts(cwd, [Path(p).resolve() for p in read_only], shared, keep_writes, gateway)
+        wrapped = bwrap_argv(argv, inner_env, mounts, self.limits.disk_mb * 1024 * 1024, self.as_root)
         # A scoring run writes only to its capped tmpfs and the shared dirs: those are the ones to watch.
-        return self._spawn(self._wrap(argv, inner_env, mounts), cwd, {"PATH": os.environ.get("PATH", "")},
-                           timeout_s, pipe, watched=[cwd] * keep_writes + shared)
+        return self._spawn(wrapped, cwd, {"PATH": os.environ.get("PATH", "")},
+                           timeout_s, pipe, watched=[cwd] * keep_writes + shared,
+                           scratch=["/tmp"] + [str(cwd)] * (not keep_writes))
 
     def _kill(self, pid: int) -> None:
         # bwrap's own child dies with it (--die-with-parent), and with it, as the namespace's init, all inside.
@@ -203,70 +188,6 @@ class BwrapSandbox(ProcessSandbox):
     def _returncode(self, code: int) -> int:
         # bwrap reports a child killed by signal N as exit status 128 + N; say it the way Popen does.
         return -(code - 128) if 128 < code < 128 + signal.NSIG else code
-
-    def _wrap(self, argv: list[str], env: dict, mounts: "Mounts") -> list[str]:
-        namespaces = ["--unshare-ipc", "--unshare-pid", "--unshare-uts", "--unshare-cgroup-try", "--unshare-net"]
-        if not self.as_root:
-            namespaces.append("--unshare-user")
-        wrapped = ["bwrap", *namespaces, "--die-with-parent", "--new-session", "--hostname", "sandbox"]
-        for path in ("/usr", "/etc"):
-            wrapped += ["--ro-bind", path, path]
-        for path in ("/bin", "/lib", "/lib64", "/sbin"):  # symlinks into /usr on Debian
-            host = Path(path)
-            if host.is_symlink():
-                wrapped += ["--symlink", os.readlink(host), path]
-            elif host.exists():
-                wrapped += ["--ro-bind", path, path]
-        scratch = ["--perms", "1777", "--size", str(self.limits.disk_mb * 1024 * 1024), "--tmpfs"]
-        wrapped += [*scratch, "/tmp", "--dev", "/dev", "--proc", "/proc"]
-        cwd, read_only = mounts.cwd, mounts.read_only
-        python = sorted({Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve()})
-        # e.g. a chain's agent, run from its copy
-        outside = [p for p in [*read_only, *mounts.shared] if not p.is_relative_to(cwd)]
-        for path in [*python, cwd, *outside]:
-            for parent in reversed(path.parents[:-1]):  # traversable parents: nobody must reach the mount
-                if str(parent) != "/tmp":
-                    wrapped += ["--perms", "0755", "--dir", str(parent)]
-        for path in python:
-            wrapped += ["--ro-bind", str(path), str(path)]
-        if mounts.keep_writes:
-            wrapped += ["--bind", str(cwd), str(cwd)]
-        else:  # the work dir is a capped tmpfs showing only the paths named: writes never reach the disk
-            wrapped += [*scratch, str(cwd)]
-        for path in dict.fromkeys(read_only):  # inside the work dir, these are mounted over it
-            wrapped += ["--ro-bind", str(path), str(path)]
-        for path in mounts.shared:
-            wrapped += ["--bind", str(path), str(path)]
-        if mounts.gateway is not None:  # the one way out: connecting to a socket needs it bound writable
-            wrapped += ["--perms", "0755", "--dir", "/run", "--bind", str(mounts.gateway), GATEWAY_SOCKET]
-        wrapped += ["--chdir", str(cwd), "--clearenv"]
-        for key, value in env.items():
-            wrapped += ["--setenv", key, value]
-        if self.as_root:
-            argv = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--inh-caps=-all",
-                    "--bounding-set=-all", "--no-new-privs", "--", *argv]
-        return wrapped + ["--", *argv]
-
-
-@dataclass(frozen=True)
-class Mounts:
-    """What a bwrap child sees of the host besides the system and Python."""
-
-    cwd: Path
-    read_only: list[Path]
-    shared: list[Path]  # writable, and possibly bound into another child too
-    keep_writes: bool  # cwd itself writable; else a capped tmpfs showing only read_only and shared
-    gateway: Optional[Path]
-
-
-def _hand_over(folder: Path, uid: int) -> None:
-    """Let the unprivileged uid write in its work dir (and nowhere else)."""
-    os.chown(folder, uid, uid)
-    for path, _ in entries(folder):  # no recursion, no links: a 1,100-deep folder must not crash the harness
-        try:  # a shared dir may be in use already by the other child bound to it
-            os.chown(path, uid, uid, follow_symlinks=False)
-        except FileNotFoundError:
-            pass
 
 
 def bwrap_available() -> bool:
@@ -278,6 +199,17 @@ def _warn_once(message: str) -> None:  # make_sandbox runs for every trial; once
     log.warning(message)
 
 
+def _why_root() -> str:
+    """Why the process backend cannot hand the code to an unprivileged uid, as bwrap does: that uid must be able
+    to start this Python, which it cannot where the install sits in a folder closed to other users."""
+    for path in (Path(sys.executable).resolve(), Path(sys.base_prefix).resolve()):
+        for folder in reversed(path.parents):
+            mode = folder.stat().st_mode
+            if not mode & 0o001:
+                return f"uid {NOBODY} could not start this Python ({folder} is mode {mode & 0o777:04o})"
+    return "it has no way to hand the code to an unprivileged uid"
+
+
 def make_sandbox(cfg: SandboxConfig) -> ProcessSandbox:
     """Build the configured backend; `auto` picks bwrap where it is installed, else process with a warning."""
     kind = cfg.kind
@@ -286,7 +218,12 @@ def make_sandbox(cfg: SandboxConfig) -> ProcessSandbox:
         if kind is SandboxKind.process:
             _warn_once("bubblewrap (bwrap) is not installed: untrusted code runs in the weaker process sandbox")
     if kind is SandboxKind.process and os.geteuid() == 0:
-        _warn_once("the process sandbox runs untrusted code as root, with no isolation: install bubblewrap")
+        _warn_once("the process sandbox runs untrusted code as root, with no isolation: it can read and rewrite "
+                   f"everything under runs/ and leave its cgroup; {_why_root()}; install bubblewrap")
+    if not cgroups.usable():
+        _warn_once("no cgroup can be made here (cgroup v1 memory and pids, writable): memory and process limit "
+                   "hits go unseen (those runs keep their per-test outcomes), and under the process sandbox a "
+                   "process a run leaves outside its session outlives it")
     limits = Limits(**{f.name: getattr(cfg, f.name) for f in dataclasses.fields(Limits)})  # same names as config
     if kind is SandboxKind.bwrap:
         return BwrapSandbox(cfg.output_cap_bytes, limits)

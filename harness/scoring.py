@@ -14,7 +14,6 @@ import functools
 import importlib.util
 import json
 import marshal
-import re
 import shutil
 import signal
 import site
@@ -23,6 +22,7 @@ import tempfile
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
+from typing import Optional
 
 from harness.capture import remove_tree
 from harness.child import ExecResult
@@ -81,6 +81,7 @@ class Score:
     tests: tuple[TestResult, ...]
     seconds: float
     detail: str = ""
+    observed: str = ""  # the limits whose hits the sandbox could see ("memory,processes,disk,output" at most)
 
     def count(self, outcome: TestOutcome) -> int:
         return sum(t.outcome is outcome for t in self.tests)
@@ -159,44 +160,59 @@ def _charged(suite: ExecResult, room: ExecResult) -> ExecResult:
     """The suite's run, charged with what the implementation's room ran into: its flood, its disk, its errors."""
     return dataclasses.replace(suite, output_exceeded=suite.output_exceeded or room.output_exceeded,
                                disk_exceeded=suite.disk_exceeded or room.disk_exceeded,
-                               stdout=suite.stdout + room.stdout, stderr=suite.stderr + room.stderr)
+                               stdout=suite.stdout + room.stdout, stderr=suite.stderr + room.stderr,
+                               events=suite.events + room.events)
 
 
 def judge(result: ExecResult, time_limit_s: float) -> Score:
-    """Name how the run ended: a limit it hit, a report it forged, or the per-test outcomes it reported."""
+    """Name how the run ended: a limit the sandbox saw it hit, a report it forged, or the per-test outcomes.
+
+    Statuses come from what the sandbox observed, never from text the code under test printed: `output` and
+    `disk` from the watcher that killed the run (or a child killed by SIGXFSZ), `memory` from the OOM killer's
+    count in the run's cgroup, `processes` from the forks the cgroup refused. A limit names a run that did not
+    pass every test; a run that passed them all stays `scored` (it recovered, and what it was judged on is
+    intact), the hit named in its detail. A limit reached with nothing killed or refused (memory reclaimed at the
+    limit) is no failure. Where the host cannot count a limit's hits, none is inferred: the outcomes stand."""
     stream = read_stream(result.report)
     if stream.complete and stream.exitstatus != result.returncode:
         stream = Stream(stream.tests, False, f"pytest exited {result.returncode}, its report says {stream.exitstatus}")
-    tests = stream.tests if stream.complete else ()
+    tests, seconds, seen = (stream.tests if stream.complete else ()), result.seconds, observed(result)
     if result.output_exceeded:
-        return Score(ScoreStatus.output, tests, result.seconds, "stdout + stderr passed the sandbox's output limit")
+        return Score(ScoreStatus.output, tests, seconds, "stdout + stderr passed the sandbox's output limit", seen)
     if result.disk_exceeded:
-        return Score(ScoreStatus.disk, tests, result.seconds, "the work dir passed the sandbox's disk limit")
-    clean = stream.complete and all(t.outcome in (TestOutcome.passed, TestOutcome.skipped) for t in stream.tests)
-    if not clean:  # only a run that went wrong is searched for the limit it hit (a fork bomb also runs out of time)
-        evidence = "\n".join([result.stderr[-20000:], *(t.crash for t in stream.tests)])
-        for status, signals, pattern in _RESOURCE_SIGNS:
-            match = pattern.search(evidence)
-            if match or -result.returncode in signals:
-                detail = match.group(0) if match else f"killed by signal {-result.returncode}"
-                return Score(status, tests, result.seconds, detail)
+        return Score(ScoreStatus.disk, tests, seconds, "the run's writes passed sandbox.disk_mb (a host dir it may "
+                     "write, or a scratch tmpfs found full)", seen)
+    hit = limit_hit(result)
+    if hit and not (stream.complete and all(t.ok for t in stream.tests)):
+        return Score(hit[0], tests, seconds, hit[1], seen)
     if result.timed_out:
-        return Score(ScoreStatus.timeout, tests, result.seconds, f"suite exceeded {time_limit_s:g} s")
+        return Score(ScoreStatus.timeout, tests, seconds, f"suite exceeded {time_limit_s:g} s", seen)
     if stream.forged:
-        return Score(ScoreStatus.tampered, (), result.seconds, stream.forged)
+        return Score(ScoreStatus.tampered, (), seconds, stream.forged, seen)
     if not stream.complete:
         tail = (result.stdout + result.stderr)[-500:]
-        return Score(ScoreStatus.no_report, (), result.seconds,
-                     f"pytest exited {result.returncode} without finishing its report: {tail}")
-    return Score(ScoreStatus.scored, tests, result.seconds)
+        return Score(ScoreStatus.no_report, (), seconds,
+                     f"pytest exited {result.returncode} without finishing its report: {tail}", seen)
+    return Score(ScoreStatus.scored, tests, seconds, f"passed every test, though {hit[1]}" if hit else "", seen)
 
 
-# Evidence that a resource limit ended the run: the signal the kernel sends, or the error Python raises.
-_RESOURCE_SIGNS = (
-    (ScoreStatus.memory, (), re.compile(r"MemoryError|Cannot allocate memory|std::bad_alloc")),
-    (ScoreStatus.processes, (), re.compile(r"BlockingIOError: \[Errno 11\]|Resource temporarily unavailable")),
-    (ScoreStatus.disk, (signal.SIGXFSZ,), re.compile(r"No space left on device|File too large")),
-)
+def limit_hit(result: ExecResult) -> Optional[tuple[ScoreStatus, str]]:
+    """The limit the sandbox saw the run hit, from the kernel's counts and the signals that ended its child."""
+    events = result.events
+    if events.oom_kills:
+        return ScoreStatus.memory, f"the OOM killer ended {events.oom_kills} process(es) at sandbox.memory_mb"
+    if events.forks_refused:
+        return ScoreStatus.processes, f"{events.forks_refused} fork(s) refused at sandbox.processes"
+    if result.returncode == -signal.SIGXFSZ:
+        return ScoreStatus.disk, "killed by SIGXFSZ: a file reached sandbox.file_mb"
+    return None
+
+
+def observed(result: ExecResult) -> str:
+    """The limits whose hits this run's sandbox could see (the record's list; what is missing was not counted)."""
+    return ",".join(name for name, seen in (("memory", result.events.oom_kills is not None),
+                                            ("processes", result.events.forks_refused is not None),
+                                            ("disk", True), ("output", True)) if seen)
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,10 @@ class ModelGateway(Protocol):
     usage: "Usage"
 
     def complete(self, messages: list[dict], *, temperature: float, seed: Optional[int],
-                 tools: Optional[list[dict]] = None) -> "Reply":
-        """One chat completion; transient provider failures are retried inside; raises ProviderError when they persist."""
+                 tools: Optional[list[dict]] = None, wire: str = "chat") -> "Reply":
+        """One chat completion; transient provider failures are retried inside; raises ProviderError when they
+        persist. `wire` names the format an agent's request arrived in (chat, messages, responses), for the
+        transcript."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,7 @@ class Generator(Protocol):
 
 
 class Sandbox(Protocol):
+    name: str  # the backend that runs the code ("bwrap" or "process"), recorded with each trial
     isolates_network: bool  # True: the child has no network but a private loopback (and a gateway bound in)
 
     def exec(self, argv: Sequence[str], cwd: Path, env: Mapping[str, str], timeout_s: float,

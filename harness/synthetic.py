@@ -15,6 +15,7 @@ from bisect import bisect_right
 from pathlib import Path
 from typing import Optional, Sequence
 
+from harness import synthetic_tools
 from harness.mutate import Mutant, mutants
 from harness.specs import iter_files
 
@@ -77,8 +78,9 @@ def find_spec(specs_dir: Path, prompt: str, extra_texts: Optional[dict[str, str]
 
 
 def render_files(files: dict[str, str]) -> str:
-    """Files as fenced blocks whose info string names the path: the output contract of the oneshot generator."""
-    blocks = [f"```{_language(path)} {path}\n{text.rstrip()}\n```" for path, text in sorted(files.items())]
+    """Files as fenced blocks whose info string names the path (the output contract of the oneshot generator),
+    each after a line holding only the path (aider's whole-file edit format)."""
+    blocks = [f"{path}\n```{_language(path)} {path}\n{text.rstrip()}\n```" for path, text in sorted(files.items())]
     return "Here is the complete implementation.\n\n" + "\n\n".join(blocks) + "\n"
 
 
@@ -92,8 +94,15 @@ def estimate_tokens(text: str) -> int:
 
 
 def prompt_text(messages: list[dict]) -> str:
-    """Every message's content, one after another: what the synthetic model reads and counts tokens of."""
-    return "\n".join(str(m.get("content") or "") for m in messages)
+    """Every message's text, one after another: what the synthetic model reads and counts tokens of. Content
+    given as parts (Anthropic's and the Responses API's, translated) is read part by part."""
+    return "\n".join(_text(m.get("content")) for m in messages)
+
+
+def _text(content) -> str:
+    if isinstance(content, list):
+        return "\n".join(_text(part.get("text") if isinstance(part, dict) else part) for part in content)
+    return str(content or "")
 
 
 def answer(messages: list[dict], params: dict, temperature: float, seed: Optional[int]) -> tuple[str, str]:
@@ -104,22 +113,24 @@ def answer(messages: list[dict], params: dict, temperature: float, seed: Optiona
     return render_files(files), truth
 
 
-def tool_turn(messages: list[dict], tool_names: set[str], params: dict, temperature: float,
+def tool_turn(messages: list[dict], tools: list[dict], params: dict, temperature: float,
               seed: Optional[int]) -> tuple[Optional[str], list[tuple[str, dict]], Optional[str]]:
     """One agent turn when tools are offered: (final text, [(tool, arguments)], ground truth or None).
 
-    The script: read `spec.md` if the spec is not in the conversation yet; write every file with write_file;
-    then end with a short final message. It assumes the spec sits at spec.md in the agent's working directory.
+    The script, with whatever tools the agent offers (harness/synthetic_tools.py): read `spec.md` if the spec
+    is not in the conversation yet; write every file with the agent's whole-file writer (or its patch tool);
+    then end the turn with a short final message. It assumes the spec sits at spec.md in the working directory.
     """
-    called = [c.get("function", {}).get("name") for m in messages if m.get("role") == "assistant"
-              for c in (m.get("tool_calls") or [])]
-    if "write_file" in called:
+    offered, done = synthetic_tools.tools_of(tools), [name for name, _ in synthetic_tools.calls(messages)]
+    write, read = synthetic_tools.writer(offered), synthetic_tools.reader(offered)
+    if write is not None and synthetic_tools.wrote(messages, write):
         return "The implementation is written.", [], None
     files, truth = _choose(messages, params, temperature, seed)
-    if files is not None and "write_file" in tool_names:
-        return None, [("write_file", {"path": p, "content": t}) for p, t in sorted(files.items())], truth
-    if files is None and "read_file" in tool_names and "read_file" not in called:
-        return None, [("read_file", {"path": "spec.md"})], None
+    cwd = synthetic_tools.working_dir(prompt_text(messages))
+    if files is not None and write is not None:
+        return None, synthetic_tools.write_calls(write, files, cwd), truth
+    if files is None and read is not None and read.name not in done:
+        return None, [synthetic_tools.read_call(read, "spec.md", cwd)], None
     return "I could not find a spec I know, so I wrote nothing.", [], truth
 
 

@@ -73,7 +73,8 @@ def test_bwrap_requested_but_missing_is_named_before_anything_runs(tmp_path, mon
 @pytest.mark.parametrize("kind", [SandboxKind.auto, SandboxKind.process])
 def test_limits_too_small_to_start_python_are_the_users_error_not_the_models(kind):
     with pytest.raises(HarnessError, match="cannot start Python with these limits"):
-        check_sandbox(SandboxConfig(kind=kind, memory_mb=8))
+        # 2 MB: too little as resident memory (a cgroup's limit) and as address space (the rlimit without one)
+        check_sandbox(SandboxConfig(kind=kind, memory_mb=2))
 
 
 def test_a_pinned_import_that_cannot_be_had_fails_in_preflight(tmp_path):
@@ -186,3 +187,18 @@ def _descendants(root: int) -> list[int]:
         found += children
         frontier = children
     return found
+
+
+def test_a_setting_the_chosen_generator_does_not_have_is_named(tmp_path):
+    from hydra.errors import HydraException
+
+    from harness.app import one_line
+
+    with pytest.raises(HydraException) as refused:
+        preflight([f"runs_dir={tmp_path / 'runs'}", "generator=oneshot", "generator.max_turns=5"])
+    line = one_line(refused.value)
+    assert "generator.max_turns" in line and "OneShotConfig" in line and "\n" not in line
+    with pytest.raises(HarnessError, match="generator.kind=agent on a OneShotConfig; choose a generator with "
+                                           "generator=agent"):
+        preflight([f"runs_dir={tmp_path / 'runs'}", "generator=oneshot", "generator.kind=agent"])
+    assert not (tmp_path / "runs").exists()

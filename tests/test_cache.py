@@ -16,7 +16,7 @@ def gateway(server, tmp_path, monkeypatch, mode: CacheMode, sample: int = 0, tri
     monkeypatch.setenv("CACHE_TEST_KEY", "sk-cache-test-key-000111")
     cfg = ModelConfig(name="p", litellm_model="openai/p", api_base=server.base_url, api_key_env="CACHE_TEST_KEY",
                       input_cost_per_token=1e-6, output_cost_per_token=1e-6)
-    return Gateway(cfg, specs_dir=tmp_path, sample=sample, cache=ResponseCache(tmp_path / "cache", mode), trial=trial)
+    return Gateway(cfg, sample=sample, cache=ResponseCache(tmp_path / "cache", mode), trial=trial)
 
 
 def test_sample_index_and_every_sampling_value_change_the_key():

@@ -6,6 +6,7 @@ import math
 
 from omegaconf import OmegaConf
 
+from harness import synthetic_provider
 from harness.config import ModelConfig
 from harness.gateway import Gateway
 from harness.generate import OneShotGenerator
@@ -52,7 +53,8 @@ def test_ground_truth_and_mutation_rate_match_the_configured_curve(tmp_path):
     answers: dict[float, list[tuple[str, dict]]] = {t: [] for t in TEMPERATURES}
     for temperature in TEMPERATURES:
         for seed in range(TRIALS_PER_TEMPERATURE):
-            gateway = Gateway(model, specs_dir=ROOT / "specs")
+            synthetic_provider.register(ROOT / "specs")
+            gateway = Gateway(model)
             gen = OneShotGenerator("system").generate(spec, GenerationContext(gateway, temperature, seed, tmp_path))
             answers[temperature].append((gateway.usage.ground_truths[0], dict(gen.files)))
     for temperature, got in answers.items():

@@ -15,13 +15,22 @@ import textwrap
 import time
 
 import pandas as pd
+from hydra import compose, initialize_config_dir
 
+from harness.app import CONF_DIR
+from harness.config import HarnessConfig, to_typed
+from harness.job import run_job
 from tests.browser import check_pages
 from tests.conftest import PLANTED_KEY, ROOT, run_harness
 from tests.openai_server import OpenAIServer, Step
 
 FIXTURES = ROOT / "tests" / "fixtures"
 TINY = [f"specs_dir={FIXTURES}", "spec.name=tiny-agent"]
+
+
+def config(*overrides: str) -> HarnessConfig:
+    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+        return to_typed(compose("config", overrides=list(overrides)))
 
 
 def table(runs, experiment="paper") -> pd.DataFrame:
@@ -75,20 +84,19 @@ def scripted_provider(body: dict) -> Step:
     return Step(content="written")
 
 
-def test_forwarded_requests_carry_the_trials_temperature_and_seed(tmp_path):
-    runs = tmp_path / "runs"
+def test_forwarded_requests_carry_the_trials_temperature_and_seed(tmp_path, monkeypatch):
+    runs = tmp_path / "runs"  # in-process, through the front door: this is about the chain, not the command line
+    monkeypatch.setenv("LOOPBACK_PROVIDER_KEY", "sk-loopback-provider-key-1234")
     with OpenAIServer(responder=scripted_provider) as provider:
-        proc = run_harness(
+        outcomes = run_job(config(
             "experiment=paper", f"runs_dir={runs}", *TINY, "generator.gen0=reference", "generator.depth=1",
             "model=gpt-4o", "model.litellm_model=openai/loopback", f"model.api_base={provider.base_url}",
-            "model.api_key_env=LOOPBACK_PROVIDER_KEY", "temperature=0.3", "seed=7",
-            env={"LOOPBACK_PROVIDER_KEY": "sk-loopback-provider-key-1234"})
-    assert proc.returncode == 0, proc.stderr[-3000:]
+            "model.api_key_env=LOOPBACK_PROVIDER_KEY", "temperature=0.3", "seed=7"))
     assert len(provider.requests) == 2  # generation 1's agent: write, then final answer
     assert {(r["temperature"], r["seed"]) for r in provider.requests} == {(0.3, 7)}  # the agent asked for 1.7 / 12345
     assert {h["Authorization"] for h in provider.headers} == {"Bearer sk-loopback-provider-key-1234"}
-    rows = table(runs)
-    assert list(rows["generation"]) == [0, 1] and rows["model_calls"].iloc[1] == 2
+    rows = [o.record for o in outcomes]
+    assert [r["generation"] for r in rows] == [0, 1] and rows[1]["model_calls"] == 2
 
 
 BROKEN_AGENT = textwrap.dedent('''\
@@ -97,20 +105,17 @@ BROKEN_AGENT = textwrap.dedent('''\
 ''')
 
 
-def test_a_broken_generation_ends_its_chain_and_the_sweep_goes_on(tmp_path):
+def test_a_broken_generation_ends_its_chain_and_the_next_job_goes_on(tmp_path):
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "agent.py").write_text(BROKEN_AGENT)
-    runs = tmp_path / "runs"
-    proc = run_harness("experiment=paper", f"runs_dir={runs}", *TINY, "generator.depth=2",
-                       "generator.gen0=import,reference", f"generator.import_path={broken}")
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    rows = table(runs)
-    broken_chain = rows[rows["generator"] == "chain:import"]
-    assert list(broken_chain["generation"]) == [0, 1]  # generation 1 could not be made, so there is no generation 2
-    assert list(broken_chain["status"]) == ["scored", "no_code"]
-    assert "no entry file" in broken_chain["detail"].iloc[1] and "agent exited 0" in broken_chain["detail"].iloc[1]
-    assert list(rows[rows["generator"] == "chain:reference"]["generation"]) == [0, 1, 2]
+    runs = tmp_path / "runs"  # in-process: two jobs of a sweep over gen0, through the front door
+    base = ["experiment=paper", f"runs_dir={runs}", *TINY, "generator.depth=2", f"generator.import_path={broken}"]
+    broken_chain = [o.record for o in run_job(config(*base, "generator.gen0=import"))]
+    assert [r["generation"] for r in broken_chain] == [0, 1]  # generation 1 could not be made: no generation 2
+    assert [r["status"] for r in broken_chain] == ["scored", "no_code"]
+    assert "no entry file" in broken_chain[1]["detail"] and "agent exited 0" in broken_chain[1]["detail"]
+    assert [o.record["generation"] for o in run_job(config(*base, "generator.gen0=reference"))] == [0, 1, 2]
 
 
 def test_parent_visible_chain_shows_the_parent_read_only_and_records_the_variant(tmp_path):

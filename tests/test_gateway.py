@@ -19,7 +19,7 @@ def make_gateway(server, tmp_path, monkeypatch, sleeps=None, **model):
     monkeypatch.setenv("TEST_PROVIDER_KEY", KEY)
     cfg = ModelConfig(name="loopback", litellm_model="openai/loopback-model", api_base=server.base_url,
                       api_key_env="TEST_PROVIDER_KEY", **model)
-    return Gateway(cfg, specs_dir=tmp_path, transcript=tmp_path / "t.jsonl",
+    return Gateway(cfg, transcript=tmp_path / "t.jsonl",
                    sleep=(sleeps.append if sleeps is not None else lambda s: None))
 
 
@@ -91,7 +91,7 @@ def test_missing_key_fails_before_any_call(tmp_path, monkeypatch):
     monkeypatch.delenv("NO_SUCH_KEY_VAR", raising=False)
     cfg = ModelConfig(name="x", litellm_model="openai/gpt-4o", api_key_env="NO_SUCH_KEY_VAR")
     with pytest.raises(ConfigError, match="NO_SUCH_KEY_VAR"):
-        Gateway(cfg, specs_dir=tmp_path)
+        Gateway(cfg)
 
 
 @pytest.mark.parametrize("fault", [Step(fault="reset"), Step(fault="hang"), Step(fault="malformed"),

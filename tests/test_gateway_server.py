@@ -33,7 +33,7 @@ def gateway_to(tmp_path, monkeypatch):
         monkeypatch.setenv("REAL_PROVIDER_KEY", "sk-real-provider-key-987654")
         cfg = ModelConfig(name="p", litellm_model="openai/p", api_base=provider.base_url,
                           api_key_env="REAL_PROVIDER_KEY", **model)
-        return Gateway(cfg, specs_dir=tmp_path, transcript=tmp_path / "t.jsonl", sleep=lambda s: None)
+        return Gateway(cfg, transcript=tmp_path / "t.jsonl", sleep=lambda s: None)
     return make
 
 

@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 from hydra import compose, initialize_config_dir
+from hydra.errors import ConfigCompositionException
 
 from harness import generate
 from harness.app import CONF_DIR
 from harness.config import to_typed
 from harness.records import trial_id
-from harness.trial import configured_spec, define_trial
+from harness.job import build_job
 from tests.conftest import ROOT
 
 
@@ -28,7 +29,7 @@ def tid(specs: Path, *overrides: str) -> str:
     with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
         cfg = to_typed(compose("config", overrides=[f"specs_dir={specs}", "spec=wordfreq", "temperature=0.5",
                                                     "seed=1", *overrides]))
-    return trial_id(**define_trial(cfg, configured_spec(cfg)))
+    return trial_id(**build_job(cfg).job.identity)
 
 
 def edit(path: Path, old: str, new: str) -> None:
@@ -83,10 +84,34 @@ def test_new_files_in_an_imported_folder_are_a_new_trial(specs, tmp_path):
     assert tid(specs, "generator=import", f"generator.import_path={folder}") != before
 
 
-@pytest.mark.parametrize("ignored", ["generator.max_turns=99", "generator.gen0=import", "generator.task=other",
-                                     "generator.depth=7", "model.max_attempts=9", "model.timeout_s=5"])
+@pytest.mark.parametrize("ignored", ["model.max_attempts=9", "model.timeout_s=5", "model.backoff_s=0.5",
+                                     "model.api_key_env=OTHER_KEY"])
 def test_a_setting_the_trial_never_reads_keeps_its_id(specs, ignored):
     assert tid(specs, ignored) == tid(specs)
+
+
+@pytest.mark.parametrize("other", ["generator.max_turns=99", "generator.gen0=import", "generator.task=other",
+                                   "generator.depth=7", "generator.import_path=/tmp"])
+def test_a_setting_of_another_generator_is_not_in_this_ones_config(specs, other):
+    with pytest.raises(ConfigCompositionException) as refused:
+        tid(specs, other)  # a one-shot trial: its config holds only what it reads
+    assert other.split("=")[0] in str(refused.value)
+
+
+CHAIN = ["spec=minimal-coding-agent", "generator=chain"]
+
+
+@pytest.mark.parametrize("ignored", ["generator.max_turns=99", "generator.system_prompt=Be terse.",
+                                     "generator.import_path=/tmp", "generator.command=[x]"])
+def test_a_chains_generation_0_hashes_only_what_its_kind_reads(specs, ignored):
+    from_reference = [*CHAIN, "generator.gen0=reference"]
+    assert tid(specs, *from_reference, ignored) == tid(specs, *from_reference)
+
+
+@pytest.mark.parametrize("read", ["generator.max_turns=99", "generator.system_prompt=Be terse.",
+                                  "generator.task=do it", "generator.timeout_s=60"])
+def test_what_a_chain_and_its_generation_0_read_makes_a_new_trial(specs, read):
+    assert tid(specs, *CHAIN, "generator.gen0=agent", read) != tid(specs, *CHAIN, "generator.gen0=agent")
 
 
 def test_a_deeper_chain_extends_a_shallower_one(specs):

@@ -144,3 +144,25 @@ def test_trials_outside_chains_are_not_chains():
     rows = _chain_rows().assign(generator="oneshot", parent_trial_id=None, generation=0)
     assert chains(rows).empty and chain_summary(rows).empty and survival_by_generation(rows).empty
     assert set(chain_units(rows)["gen0"]) == {""}
+
+
+def test_every_status_of_generation_1_decides_reproduction_as_its_definition_says():
+    """One chain per status: generation 0 passes, generation 1 ends with that status (a claimed pass on each
+    excluded status, which must not count). Excluded: unknown; scored and passing: reproduced; else: not."""
+    from harness.records import EXCLUDED_STATUSES, TrialStatus
+
+    rows = []
+    for i, status in enumerate(TrialStatus):
+        claims = status is TrialStatus.scored or status.value in EXCLUDED_STATUSES
+        rows += [{"trial_id": f"r{i}", "parent_trial_id": None, "generation": 0, "passed_all": True,
+                  "status": "scored", **CHAIN, "seed": i},
+                 {"trial_id": f"k{i}", "parent_trial_id": f"r{i}", "generation": 1, "passed_all": claims,
+                  "status": status.value, **CHAIN, "seed": i}]
+    table = chains(pd.DataFrame(rows)).set_index("root")
+    expected = {f"r{i}": (None if s.value in EXCLUDED_STATUSES else s is TrialStatus.scored)
+                for i, s in enumerate(TrialStatus)}
+    assert table["reproduced"].to_dict() == expected
+    summary = chain_summary(pd.DataFrame(rows)).iloc[0]
+    assert (summary["chains"], summary["known"], summary["reproduced_n"]) == (12, 9, 1)
+    survival = survival_by_generation(pd.DataFrame(rows)).set_index("generation")
+    assert survival.loc[1, ["chains", "survivors"]].tolist() == [9, 1]  # the excluded leave the denominator

@@ -11,7 +11,8 @@ import re
 import subprocess
 import sys
 
-from harness.progress import JOBS_VARIABLE, attach, detach, progress_line, show
+from harness.progress import attach, detach, progress_line, show
+from harness.records import EXCLUDED_STATUSES, TrialStatus
 from tests.conftest import ROOT
 
 
@@ -30,6 +31,14 @@ def test_the_line_counts_records_and_running_claims(tmp_path):
     (tmp_path / "inflight" / "e.json").write_text("{}")
     assert progress_line(tmp_path, 5, 8) == ("jobs 5/8 | trials: 4 done, 2 not passing, 1 infra | running 1 | "
                                              "cost $0.0350")
+
+
+def test_every_status_is_counted_once_as_not_passing_or_infra(tmp_path):
+    for status in TrialStatus:  # a claimed pass on an excluded status must not hide it from `infra`
+        claims_a_pass = status is TrialStatus.scored or status.value in EXCLUDED_STATUSES
+        write(tmp_path, status.value, status.value, claims_a_pass, 0.001)
+    assert progress_line(tmp_path, 1, 0) == ("jobs 1 | trials: 12 done, 8 not passing, 3 infra | running 0 | "
+                                             "cost $0.0120")  # 9 counted, of which only `scored` passes
 
 
 def screen(output: str) -> list[str]:
@@ -63,16 +72,15 @@ def test_on_a_terminal_other_lines_go_above_the_progress_line(tmp_path, monkeypa
     out, err = attach(terminal, terminal)
     monkeypatch.setattr(sys, "stdout", out)
     monkeypatch.setattr(sys, "stderr", err)
-    monkeypatch.setenv(JOBS_VARIABLE, "2")
     hydra_like = logging.getLogger("test-progress")  # Hydra's console handler writes to sys.stdout as it was
     hydra_like.addHandler(logging.StreamHandler(out))
     hydra_like.propagate = False
     write(tmp_path, "a", "scored", True, 0.01)
-    show(tmp_path, 1)
+    show(tmp_path, 1, 2)
     hydra_like.warning("[HYDRA] #1 : seed=1")
     print("a line written", end="")
     print(" in two parts")
-    show(tmp_path, 2)
+    show(tmp_path, 2, 2)
     detach()
     print("summary")
     assert sys.stdout is terminal and sys.stderr is terminal
@@ -82,10 +90,9 @@ def test_on_a_terminal_other_lines_go_above_the_progress_line(tmp_path, monkeypa
 
 
 def test_off_a_terminal_progress_is_a_log_line(tmp_path, caplog, monkeypatch):
-    monkeypatch.setenv(JOBS_VARIABLE, "1")
     write(tmp_path, "a", "scored", False, None)
     with caplog.at_level(logging.INFO, logger="harness"):
-        show(tmp_path, 1)
+        show(tmp_path, 1, 1)
     assert caplog.messages == ["progress: jobs 1/1 | trials: 1 done, 1 not passing, 0 infra | running 0 | cost $0.0000"]
 
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
 import sys
 
 import pytest
 
+from harness import cgroups
 from harness.sandbox import BwrapSandbox, Limits, ProcessSandbox, bwrap_available
+from harness.scoring import observed
 
 BACKENDS = [ProcessSandbox] + ([BwrapSandbox] if bwrap_available() else [])
 
@@ -80,3 +85,73 @@ def test_no_hardlink_to_a_file_outside_the_work_dir_can_be_made_inside_bwrap(tmp
     result = BwrapSandbox().exec(["bash", "-c", tries], cwd=tmp_path / "work", env={}, timeout_s=30,
                                  read_only=[tmp_path / "agent"])
     assert result.stdout == "" and list((tmp_path / "work").iterdir()) == []
+
+
+needs_cgroups = pytest.mark.skipif(not cgroups.usable(), reason="no writable cgroup v1 memory and pids hierarchies "
+                                                                "here: the sandbox cannot count limit hits")
+# Leaves the session and its parents (fork, setsid, fork): a process-tree walk no longer finds it.
+DAEMON = """
+import os, sys, time
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        os.execvp("sleep", [sys.argv[1], "300"])
+    os._exit(0)
+time.sleep(0.5)
+"""
+
+
+def living(marker: str) -> list[str]:
+    """Processes whose command line holds `marker` (a zombie's is empty: it is dead, waiting to be reaped)."""
+    ps = subprocess.run(["ps", "-eo", "pid,stat,args"], capture_output=True, text=True).stdout.splitlines()
+    return [line for line in ps if marker in line and " Z" not in line]
+
+
+@pytest.mark.parametrize("backend", BACKENDS, ids=lambda b: b.name)
+def test_a_daemon_the_child_leaves_does_not_outlive_the_run(backend, tmp_path):
+    if backend is ProcessSandbox and not cgroups.usable():
+        pytest.skip("without a cgroup the process sandbox cannot find a process that left its session")
+    marker = f"harness-daemon-{os.getpid()}-{backend.name}"
+    result = backend().exec([sys.executable, "-c", DAEMON, marker], cwd=tmp_path, env={}, timeout_s=30)
+    assert result.success, result.stderr
+    assert living(marker) == []
+
+
+@needs_cgroups
+@pytest.mark.parametrize("backend", BACKENDS, ids=lambda b: b.name)
+def test_the_kernel_counts_an_allocation_past_the_memory_limit(backend, tmp_path):
+    hog = "blobs = []\nwhile True:\n    blobs.append(b'x' * (32 << 20))\n"  # touched, not just reserved
+    result = backend(limits=Limits(memory_mb=256)).exec([sys.executable, "-c", hog], cwd=tmp_path, env={},
+                                                        timeout_s=60)
+    assert result.returncode == -signal.SIGKILL and result.events.oom_kills >= 1
+    calm = backend(limits=Limits(memory_mb=256)).exec([sys.executable, "-c", "x = b'x' * (64 << 20)"],
+                                                      cwd=tmp_path, env={}, timeout_s=60)
+    assert calm.success and calm.events.oom_kills == 0 and calm.events.forks_refused == 0
+
+
+@needs_cgroups
+@pytest.mark.parametrize("backend", BACKENDS, ids=lambda b: b.name)
+def test_the_kernel_counts_forks_past_the_process_limit_and_none_survive(backend, tmp_path):
+    marker = f"harness-bomb-{os.getpid()}-{backend.name}"
+    bomb = "import os, time\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        time.sleep(0.01)\n"
+    result = backend(limits=Limits(processes=32)).exec(["bash", "-c", f'exec -a {marker} "$0" -c "$1"',
+                                                       sys.executable, bomb], cwd=tmp_path, env={}, timeout_s=3)
+    assert result.timed_out and result.events.forks_refused > 0
+    assert living(marker) == []
+
+
+def test_without_a_cgroup_nothing_is_counted_and_the_record_says_so(tmp_path, monkeypatch):
+    monkeypatch.setattr(cgroups, "usable", lambda: False)
+    result = ProcessSandbox().exec(["true"], cwd=tmp_path, env={}, timeout_s=30)
+    assert result.success and result.events == cgroups.Events()
+    assert observed(result) == "disk,output"
+
+
+@pytest.mark.parametrize("backend", BACKENDS, ids=lambda b: b.name)
+def test_a_child_writing_past_the_file_size_limit_is_killed_by_sigxfsz(backend, tmp_path):
+    result = backend(limits=Limits(file_mb=1)).exec(["head", "-c", "4M", "/dev/zero"], cwd=tmp_path, env={},
+                                                    timeout_s=30)
+    assert result.returncode == 0  # to a pipe: no file, no limit
+    result = backend(limits=Limits(file_mb=1)).exec(["bash", "-c", "exec head -c 4M /dev/zero > big"], cwd=tmp_path,
+                                                    env={}, timeout_s=30)
+    assert result.returncode == -signal.SIGXFSZ and (tmp_path / "big").stat().st_size == 1024 * 1024

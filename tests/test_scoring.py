@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import time
 
 import pytest
 
+from harness.cgroups import Events
 from harness.sandbox import BwrapSandbox, ExecResult, ProcessSandbox, bwrap_available
 from harness.scoring import ScoreStatus, TestOutcome, judge, read_stream, score
 from harness.specs import load_spec
@@ -133,6 +135,48 @@ def test_every_shipped_reference_passes_its_suite(name, backend):
     result = score(spec, spec.reference_dir, backend())
     failed = [t.test_id for t in result.tests if t.outcome is not TestOutcome.passed]
     assert result.status is ScoreStatus.scored and len(result.tests) >= 15 and not failed, (result.detail, failed)
+
+
+@pytest.mark.parametrize("name", sorted(p.parent.name for p in (ROOT / "tests" / "fixtures").glob("*/manifest.yaml")))
+def test_every_fixture_reference_passes_its_suite(name):
+    """A fixture spec whose own reference fails makes every test built on it check plumbing only."""
+    spec = load_spec(ROOT / "tests" / "fixtures", name)
+    result = score(spec, spec.reference_dir, BACKENDS[-1]())
+    assert result.status is ScoreStatus.scored and result.tests, result.detail
+    assert all(t.outcome is TestOutcome.passed for t in result.tests), [t.crash for t in result.tests]
+
+
+FAIL = {"event": "test", "id": "t::b", "outcome": "failed", "seconds": 0.1, "crash": "MemoryError"}
+CLEAN = events(START, PASS, {"event": "end", "tests": 1, "exitstatus": 0})
+FAILING = events(START, PASS, FAIL, {"event": "end", "tests": 2, "exitstatus": 1})
+
+
+@pytest.mark.parametrize("seen, status", [
+    (Events(oom_kills=2, forks_refused=0, memory_at_limit=5), ScoreStatus.memory),
+    (Events(oom_kills=0, forks_refused=40, memory_at_limit=0), ScoreStatus.processes),
+])
+def test_a_limit_the_kernel_counted_names_a_run_that_failed_and_only_that(seen, status):
+    failed = judge(ExecResult(1, "", "", False, 0.1, report=FAILING, events=seen), time_limit_s=5)
+    assert failed.status is status and len(failed.tests) == 2  # the per-test outcomes stay on the record
+    cut = judge(ExecResult(-9, "", "", True, 0.1, report=events(START, PASS), events=seen), time_limit_s=5)
+    assert cut.status is status  # before the timeout: a fork bomb also runs out of time
+    recovered = judge(ExecResult(0, "", "", False, 0.1, report=CLEAN, events=seen), time_limit_s=5)
+    assert recovered.status is ScoreStatus.scored and recovered.passed and "passed every test, though" in \
+        recovered.detail
+
+
+def test_memory_reclaimed_at_the_limit_and_the_words_of_a_limit_are_no_failure():
+    words = "MemoryError\nBlockingIOError: [Errno 11] Resource temporarily unavailable\nNo space left on device\n"
+    result = judge(ExecResult(1, words, words, False, 0.1, report=FAILING,
+                              events=Events(oom_kills=0, forks_refused=0, memory_at_limit=7)), time_limit_s=5)
+    assert result.status is ScoreStatus.scored and result.observed == "memory,processes,disk,output"
+    unseen = judge(ExecResult(1, words, words, False, 0.1, report=FAILING), time_limit_s=5)
+    assert unseen.status is ScoreStatus.scored and unseen.observed == "disk,output"
+
+
+def test_a_child_killed_by_sigxfsz_is_a_disk_failure():
+    result = judge(ExecResult(-signal.SIGXFSZ, "", "", False, 0.1, report=events(START)), time_limit_s=5)
+    assert result.status is ScoreStatus.disk and "SIGXFSZ" in result.detail
 
 
 def test_a_run_killed_at_a_limit_is_named_for_it_even_with_a_clean_report():

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from harness import synthetic_provider
 from harness.config import ModelConfig, SyntheticParams
 from harness.gateway import Gateway
 from harness.generate import parse_files
@@ -31,7 +32,8 @@ def synthetic_gateway(specs, rates=(1.0, 1.0), sample=0, tmp=None):
     cfg = ModelConfig(name="synthetic", litellm_model="harness/synthetic", input_cost_per_token=1e-6,
                       output_cost_per_token=1e-6,
                       synthetic=SyntheticParams(curve_temperatures=[0.0, 1.0], curve_rates=list(rates)))
-    return Gateway(cfg, specs_dir=specs, sample=sample, transcript=tmp)
+    synthetic_provider.register(specs)
+    return Gateway(cfg, sample=sample, transcript=tmp)
 
 
 def test_through_litellm_the_reply_carries_files_and_ground_truth(tiny_specs, tmp_path):

@@ -1,0 +1,88 @@
+"""The front door: `run_job(cfg)` wires one job end to end. Read this first.
+
+    config -> spec, sandbox, generator, record store (each built once) -> run_trial, or a chain of run_trial
+           -> generator (through the gateway) -> files -> scorer (in the sandbox) -> record on disk
+
+A job is one trial, or one bootstrap chain (harness/chain.py: a loop over the same single-trial function).
+`build_job` is also the preflight's check of a config: what it cannot build is the user's one-line error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Optional
+
+from harness.budget import Budget
+from harness.cache import ResponseCache
+from harness.chain import check_chain, run_chain
+from harness.config import HarnessConfig, SpecText, to_plain
+from harness.external import CommandAgent
+from harness.generate import Needs, make_generator, needs_model
+from harness.genconfig import ChainConfig
+from harness.identity import define_trial
+from harness.records import RecordStore
+from harness.sandbox import make_sandbox
+from harness.seams import Generator
+from harness.specs import Spec, load_spec
+from harness.trial import Job, ModelAccess, TrialOutcome, run_trial
+from harness.untrusted import TreeCaps
+
+
+@dataclass(frozen=True)
+class Built:
+    """A job's parts: what its trials share, the generator of its (first) trial, and for a chain, its depth and
+    how each later generation is made from its parent's implementation."""
+
+    job: Job
+    generator: Generator
+    uses_model: bool
+    depth: int = 0
+    agent_from: Optional[Callable[[Path], Generator]] = None
+
+    @property
+    def calls_model(self) -> bool:
+        """Whether some trial of the job calls the model (every generation after a chain's first does)."""
+        return self.uses_model or self.agent_from is not None
+
+
+def run_job(cfg: HarnessConfig) -> list[TrialOutcome]:
+    """Run the trial, or the chain of trials, the config defines; one outcome per trial reached."""
+    built = build_job(cfg)
+    if built.agent_from is None:
+        return [run_trial(built.job, built.generator, uses_model=built.uses_model)]
+    return run_chain(built.job, built.generator, built.uses_model, built.depth, built.agent_from)
+
+
+def build_job(cfg: HarnessConfig) -> Built:
+    """Build the spec, sandbox, generator and record store once; raise ConfigError on what cannot be built."""
+    spec = load_spec(Path(cfg.specs_dir), cfg.spec.name, upstream=cfg.spec.text is SpecText.upstream,
+                     cache_dir=Path(cfg.downloads_dir))
+    sandbox = make_sandbox(cfg.sandbox)
+    needs = Needs(sandbox, cfg.model.name, Path(cfg.downloads_dir), TreeCaps.of(cfg.sandbox))
+    chained = isinstance(cfg.generator, ChainConfig)
+    gen0 = cfg.generator.gen0 if chained else cfg.generator
+    if chained:
+        check_chain(spec)
+    run_dir = Path(cfg.runs_dir) / cfg.experiment.name
+    job = Job(experiment=cfg.experiment.name, spec=spec, sandbox=sandbox, store=RecordStore(run_dir),
+              budget=Budget(run_dir, cfg.max_cost_usd),
+              model=ModelAccess(cfg.model, ResponseCache(Path(cfg.cache.dir), cfg.cache.mode), Path(cfg.specs_dir)),
+              temperature=cfg.temperature, seed=cfg.seed, sample=cfg.sample,
+              identity=define_trial(cfg, spec, sandbox.name),
+              label=f"chain:{gen0.kind}" if chained else cfg.generator.kind,
+              chain_model=cfg.model.name if chained else None, provenance=to_plain(cfg))
+    generator = make_generator(gen0, needs)
+    if not chained:
+        return Built(job, generator, needs_model(gen0))
+    return Built(job, generator, needs_model(gen0), cfg.generator.depth, _agent_from(cfg, spec, needs))
+
+
+def _agent_from(cfg: HarnessConfig, spec: Spec, needs: Needs) -> Callable[[Path], Generator]:
+    """How a chain makes generation k+1: the spec's agent_command runs generation k's implementation."""
+    def agent(impl: Path) -> Generator:
+        shown = impl if cfg.generator.show_parent else None  # the parent-visible variant
+        task = cfg.generator.parent_task if shown else cfg.generator.task
+        return CommandAgent(spec.agent_command, task, cfg.generator.timeout_s, needs.sandbox,
+                            cfg.model.name, needs.caps, impl_dir=impl, shown_parent=shown)
+    return agent
