@@ -25,6 +25,7 @@ from harness.capture import remove_tree
 from harness.config import PROJECT_ROOT
 from harness.errors import ConfigError
 from harness.gateway_server import GatewayServer
+from harness.parent_view import SHOWN_DIR, put_away, show_parent
 from harness.redact import redact
 from harness.seams import Generation, GenerationContext, Sandbox
 from harness.specs import Spec
@@ -74,11 +75,13 @@ class CommandAgent:
     """Run `command` (a template) in a fresh work dir; the files it leaves there are the implementation."""
 
     def __init__(self, command: Sequence[str], task: str, timeout_s: float, sandbox: Sandbox, model_name: str,
-                 caps: TreeCaps, env: Optional[dict[str, str]] = None, impl_dir: Optional[Path] = None):
+                 caps: TreeCaps, env: Optional[dict[str, str]] = None, impl_dir: Optional[Path] = None,
+                 shown_parent: Optional[Path] = None):
         check_template([*command, *(env or {}).values()])
         self.command, self.task, self.timeout_s = list(command), task, timeout_s
         self.sandbox, self.model_name, self.caps = sandbox, model_name, caps
         self.env, self.impl_dir = env or {}, impl_dir
+        self.shown_parent = shown_parent  # a parent-visible chain: this source is shown read-only in parent/
         self.program, self.install = find_program(self.command[0]) if self.command else ("", None)
 
     def generate(self, spec: Spec, ctx: GenerationContext) -> Generation:
@@ -88,6 +91,7 @@ class CommandAgent:
         remove_tree(home)  # a retried trial's agent starts without the last attempt's settings and sessions
         home.mkdir()
         read_only = [p for p in (impl, self.install) if p is not None]
+        shown = [show_parent(workdir, self.shown_parent, self.caps)] if self.shown_parent else []
         version = self._version(home, read_only)
         # A short path: Unix socket paths are limited to about 100 bytes, and a trial's folder can be deeper.
         with tempfile.TemporaryDirectory(prefix="harness-gw-") as sockets, GatewayServer(
@@ -98,7 +102,9 @@ class CommandAgent:
                           cwd=str(workdir), python=sys.executable, impl=str(impl or ""), home=str(home))
             argv = [self.program.format(**values), *(part.format(**values) for part in self.command[1:])]
             result = self.sandbox.exec(argv, cwd=workdir, env=self._env(values), timeout_s=self.timeout_s,
-                                       read_only=read_only, gateway=server.unix_socket, shared=[home])
+                                       read_only=read_only + shown, gateway=server.unix_socket, shared=[home])
+        if shown:
+            put_away(workdir, ctx.workdir / SHOWN_DIR)
         (ctx.workdir / "agent.stdout").write_text(redact(result.stdout), encoding="utf-8")
         (ctx.workdir / "agent.stderr").write_text(redact(result.stderr), encoding="utf-8")
         if server.failure is not None:

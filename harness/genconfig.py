@@ -19,6 +19,8 @@ from harness.errors import ConfigError
 
 SYSTEM_PROMPT = "You are an expert Python programmer."
 TASK = "implement the spec in a single python file"  # agents: the user's request; spec.md is in the work dir
+PARENT_TASK = ("implement the spec in a single python file. The folder parent/ holds, read-only, the source of an "
+               "earlier implementation of this spec: write your own implementation from scratch, without copying it")
 
 
 @dataclass
@@ -90,6 +92,10 @@ class ChainConfig(GeneratorConfig):
     depth: int = 1
     task: str = TASK
     timeout_s: float = 900.0
+    # the parent-visible variant (harness/parent_view.py): generation k+1 also sees its parent's source, with
+    # `parent_task` for its task
+    show_parent: bool = False
+    parent_task: str = PARENT_TASK
 
 
 def _typed(options: "ChainOptions") -> ChainConfig:
@@ -99,7 +105,8 @@ def _typed(options: "ChainOptions") -> ChainConfig:
                           f"{', '.join(GENERATOR_CONFIGS)}")
     cls = GENERATOR_CONFIGS[options.gen0]
     gen0 = cls(**{f.name: getattr(options, f.name) for f in dataclasses.fields(cls) if f.name != "kind"})
-    return ChainConfig(gen0=gen0, depth=options.depth, task=options.task, timeout_s=options.timeout_s)
+    return ChainConfig(gen0=gen0, depth=options.depth, task=options.task, timeout_s=options.timeout_s,
+                       show_parent=options.show_parent, parent_task=options.parent_task)
 
 
 def _chain_options() -> type:

@@ -18,6 +18,8 @@ MODEL_MECHANICS = ("api_key_env", "timeout_s", "max_attempts", "backoff_s")
 # A chain's settings left out on purpose: a deeper run of a chain extends a shallower one, its generations
 # keeping their ids.
 CHAIN_EXTENT = ("depth",)
+# The parent-visible variant's settings, in a chain's id only when it is on: plain chains keep their ids.
+PARENT_VIEW = ("show_parent", "parent_task")
 
 
 def define_trial(cfg: HarnessConfig, spec: Spec, sandbox: str) -> dict:
@@ -32,6 +34,8 @@ def define_trial(cfg: HarnessConfig, spec: Spec, sandbox: str) -> dict:
     chained = isinstance(cfg.generator, ChainConfig)
     gen0 = cfg.generator.gen0 if chained else cfg.generator
     generator = {k: v for k, v in plain["generator"].items() if not (chained and k in CHAIN_EXTENT)}
+    if chained and not cfg.generator.show_parent:
+        generator = {k: v for k, v in generator.items() if k not in PARENT_VIEW}
     _hash_imported(generator["gen0"] if chained else generator)
     uses_model = needs_model(cfg.generator)
     model = {k: v for k, v in plain["model"].items() if k not in MODEL_MECHANICS} if uses_model else None

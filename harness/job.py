@@ -81,6 +81,8 @@ def build_job(cfg: HarnessConfig) -> Built:
 def _agent_from(cfg: HarnessConfig, spec: Spec, needs: Needs) -> Callable[[Path], Generator]:
     """How a chain makes generation k+1: the spec's agent_command runs generation k's implementation."""
     def agent(impl: Path) -> Generator:
-        return CommandAgent(spec.agent_command, cfg.generator.task, cfg.generator.timeout_s, needs.sandbox,
-                            cfg.model.name, needs.caps, impl_dir=impl)
+        shown = impl if cfg.generator.show_parent else None  # the parent-visible variant
+        task = cfg.generator.parent_task if shown else cfg.generator.task
+        return CommandAgent(spec.agent_command, task, cfg.generator.timeout_s, needs.sandbox,
+                            cfg.model.name, needs.caps, impl_dir=impl, shown_parent=shown)
     return agent

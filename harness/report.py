@@ -35,6 +35,7 @@ NOTEBOOKS = {
     "results": "pass rates per cell, against temperature, pass@k, seed stability, cost, seeds needed",
     "bootstrap": "self-reproducing chains: reproduction share, survival and drift by generation",
     "spec": "which tests (spec clauses) implementations fail most",
+    "generations": "behaviour classes, chains' generation x generation equivalence, similarity to parent",
 }
 
 # Shared by every page: tables scroll inside their own box rather than off the page, long cells wrap.
@@ -61,10 +62,12 @@ OFFLINE_TEMPLATE = """{%- extends "lab/index.html.j2" -%}
 """
 
 
-def default_notebooks(results: pd.DataFrame) -> list[str]:
-    """results and spec always; bootstrap (after results) only when the table holds chains (generation > 0)."""
+def default_notebooks(results: pd.DataFrame, run_dir: Path | None = None) -> list[str]:
+    """results and spec always; bootstrap (after results) only when the table holds chains (generation > 0);
+    generations when the experiment has an equivalence table (harness/equivalence.py)."""
     chains = "generation" in results.columns and (results["generation"] > 0).any()
-    return ["results", "bootstrap", "spec"] if chains else ["results", "spec"]
+    compared = ["generations"] if run_dir is not None and (run_dir / "equivalence.parquet").is_file() else []
+    return (["results", "bootstrap", "spec"] if chains else ["results", "spec"]) + compared
 
 
 def execute(name: str, results_path: Path, tests_path: Path, timeout: float) -> nbformat.NotebookNode:
@@ -72,6 +75,8 @@ def execute(name: str, results_path: Path, tests_path: Path, timeout: float) -> 
     path = NOTEBOOKS_DIR / f"{name}.ipynb"
     nb = nbformat.read(path, as_version=4)
     env = {**os.environ, "HARNESS_RESULTS": str(results_path), "HARNESS_TESTS": str(tests_path),
+           "HARNESS_EQUIVALENCE": str(results_path.with_name("equivalence.parquet")),
+           "HARNESS_SIMILARITY": str(results_path.with_name("similarity.parquet")),
            "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
     with tempfile.TemporaryDirectory(prefix="harness-kernel-") as sockets:
         # Unix sockets in a private folder: no TCP port for other users of the machine to reach, and the kernel
@@ -154,7 +159,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Render an experiment's notebooks to self-contained HTML.")
     parser.add_argument("experiment_dir", type=Path, help="runs/<experiment>, holding results.parquet")
     parser.add_argument("--notebooks", nargs="+", choices=sorted(NOTEBOOKS), default=None,
-                        help="default: results spec, and bootstrap when the table has generation > 0")
+                        help="default: results spec, bootstrap when the table has generation > 0, and "
+                             "generations when there is an equivalence table")
     parser.add_argument("--timeout", type=float, default=600, help="seconds allowed per cell")
     args = parser.parse_args(argv)
     run_dir = args.experiment_dir.resolve()
@@ -168,7 +174,7 @@ def main(argv: list[str] | None = None) -> None:
     out = run_dir / "report"
     out.mkdir(exist_ok=True)
     executed = {}
-    for name in args.notebooks or default_notebooks(results):
+    for name in args.notebooks or default_notebooks(results, run_dir):
         executed[name] = execute(name, results_path, tests_path, args.timeout)
         (out / f"{name}.html").write_text(to_html(executed[name], f"{run_dir.name} - {name}"), encoding="utf-8")
         failed = errors(executed[name])

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -19,7 +20,8 @@ from hydra import compose, initialize_config_dir
 from harness.app import CONF_DIR
 from harness.config import HarnessConfig, to_typed
 from harness.job import run_job
-from tests.conftest import PLANTED_KEY, ROOT
+from tests.browser import check_pages
+from tests.conftest import PLANTED_KEY, ROOT, run_harness
 from tests.openai_server import OpenAIServer, Step
 
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -114,3 +116,43 @@ def test_a_broken_generation_ends_its_chain_and_the_next_job_goes_on(tmp_path):
     assert [r["status"] for r in broken_chain] == ["scored", "no_code"]
     assert "no entry file" in broken_chain[1]["detail"] and "agent exited 0" in broken_chain[1]["detail"]
     assert [o.record["generation"] for o in run_job(config(*base, "generator.gen0=reference"))] == [0, 1, 2]
+
+
+def test_parent_visible_chain_shows_the_parent_read_only_and_records_the_variant(tmp_path):
+    runs = tmp_path / "runs"
+    common = ["experiment=paper", f"runs_dir={runs}", *TINY, "model.synthetic.curve_rates=[0.0,0.0]",
+              "generator.gen0=reference", "generator.depth=1"]
+    for variant in ("generator.show_parent=false", "generator.show_parent=true"):
+        proc = run_harness(*common, variant, env={"OPENAI_API_KEY": PLANTED_KEY})
+        assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = table(runs)
+    children = rows[rows["generation"] == 1]
+    assert len(rows) == 4 and len(children) == 2  # the variant is part of the trial: nothing was reused
+    shown = []
+    for _, child in children.iterrows():
+        record = json.loads((runs / "paper" / "trials" / f"{child['trial_id']}.json").read_text())
+        trial = runs / "paper" / "trials" / child["trial_id"]
+        parent_source = (runs / "paper" / "trials" / child["parent_trial_id"] / "impl" / "agent.py").read_text()
+        first = json.loads((trial / "transcript.jsonl").read_text().splitlines()[0])["request"]["messages"]
+        if record["config"]["generator"]["show_parent"]:
+            shown.append(child["trial_id"])
+            assert (trial / "parent-shown" / "agent.py").read_text() == parent_source
+            assert "from scratch" in first[1]["content"]
+            assert sorted(p.name for p in (trial / "impl").iterdir()) == ["agent.py", "env.json"]
+        else:
+            assert not (trial / "parent-shown").exists() and "from scratch" not in first[1]["content"]
+    assert len(shown) == 1
+    from harness.config import SandboxConfig
+    from harness.equivalence import write_comparison_tables
+    from harness.sandbox import make_sandbox
+    table_ = write_comparison_tables(runs / "paper", FIXTURES, make_sandbox(SandboxConfig())).set_index("trial_id")
+    assert table_.loc[shown[0], "show_parent"] and table_.loc[shown[0], "similarity_to_parent"] == 1.0
+    # the report gains the generations page, which renders without a cell error and opens cleanly
+    from harness.report import main as report
+    report([str(runs / "paper")])
+    page = (runs / "paper" / "report" / "generations.html").read_text()
+    assert "parent shown" in page and "Traceback" not in page and "generations.html" in (
+        runs / "paper" / "report" / "index.html").read_text()
+    if shutil.which("chromium"):
+        checks = check_pages([runs / "paper" / "report" / "generations.html"])
+        assert [(c.url, c.problems) for c in checks if c.problems] == []

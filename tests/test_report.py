@@ -27,6 +27,12 @@ def test_default_notebooks_add_bootstrap_only_for_chains():
     assert default_notebooks(pd.DataFrame({"generation": [0, 1]})) == ["results", "bootstrap", "spec"]
 
 
+def test_default_notebooks_add_generations_when_there_is_an_equivalence_table(tmp_path):
+    assert default_notebooks(pd.DataFrame({"generation": [0]}), tmp_path) == ["results", "spec"]
+    (tmp_path / "equivalence.parquet").write_bytes(b"")
+    assert default_notebooks(pd.DataFrame({"generation": [0]}), tmp_path) == ["results", "spec", "generations"]
+
+
 def png() -> str:
     fig, ax = plt.subplots(figsize=(2, 2))
     ax.plot([0, 1], [0, 1])

@@ -1,0 +1,77 @@
+"""Benchmark: the suite against the differential battery, mutant by mutant.
+
+    python benchmarks/diff_mutants.py semver [--sample 0] [--seed 0] [--size 20]
+    python benchmarks/diff_mutants.py minimal-coding-agent --sample 5 --size 5
+
+For each first-order mutant of the spec's reference (all, or a seeded sample): whether the hidden suite kills
+it, whether the battery finds it non-equivalent to the reference, and how long each took. A mutant the suite
+kills that the battery calls equivalent is a failure of the battery (printed, exit 1); a mutant the suite
+misses that the battery shows diverging is a suite gap, printed with its divergence.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from harness.battery import build_battery
+from harness.config import SandboxConfig
+from harness.diff import compare, record
+from harness.killrate import all_mutants
+from harness.sandbox import make_sandbox
+from harness.scoring import score
+from harness.specs import load_spec
+from harness.synthetic import reference_files
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("spec")
+    parser.add_argument("--sample", type=int, default=0, help="a seeded sample of this many mutants (0: all)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--size", type=int, help="generated scenarios per template (default: the manifest's)")
+    args = parser.parse_args()
+    spec = load_spec(ROOT / "specs", args.spec)
+    sandbox = make_sandbox(SandboxConfig())
+    battery = build_battery(spec, args.seed, args.size)
+    started = time.monotonic()
+    reference = record(spec, spec.reference_dir, battery, sandbox)
+    print(f"{spec.name}: battery of {len(battery.scenarios)} scenarios; reference recorded in "
+          f"{time.monotonic() - started:.1f} s, complete={reference.complete} {reference.detail}")
+    files = reference_files(spec.root)
+    mutants = all_mutants(files)
+    if args.sample and args.sample < len(mutants):
+        mutants = random.Random(args.seed).sample(mutants, args.sample)
+    counts = {"killed, diverges": 0, "killed, EQUIVALENT": 0, "survived, diverges": 0, "survived, equivalent": 0}
+    seconds = []
+    for mutant in mutants:
+        with tempfile.TemporaryDirectory(prefix="harness-mutant-") as tmp:
+            impl = Path(tmp)
+            impl.chmod(0o755)  # the scorer copies the folder with its mode: 0700 would hide it from bwrap's uid
+            for rel, text in {**files, mutant.path: mutant.source}.items():
+                (impl / rel).parent.mkdir(parents=True, exist_ok=True)
+                (impl / rel).write_text(text, encoding="utf-8")
+            killed = not score(spec, impl, sandbox, fail_fast=True).passed
+            began = time.monotonic()
+            verdict = compare(reference, record(spec, impl, battery, sandbox))
+            seconds.append(time.monotonic() - began)
+        key = f"{'killed' if killed else 'survived'}, " + (
+            "diverges" if not verdict.equivalent else "EQUIVALENT" if killed else "equivalent")
+        counts[key] += 1
+        if not killed or verdict.equivalent:
+            print(f"  {mutant.label}: {key}")
+            print("\n".join("    " + line for line in verdict.lines()))
+    print(f"{len(mutants)} mutants: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    if seconds:
+        print(f"recording a mutant: median {sorted(seconds)[len(seconds) // 2]:.1f} s, max {max(seconds):.1f} s")
+    sys.exit(1 if counts["killed, EQUIVALENT"] else 0)
+
+
+if __name__ == "__main__":
+    main()
