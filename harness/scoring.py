@@ -14,6 +14,7 @@ import functools
 import importlib.util
 import json
 import marshal
+import os
 import shutil
 import signal
 import site
@@ -107,6 +108,7 @@ def score(spec: Spec, impl_dir: Path, sandbox: Sandbox, fail_fast: bool = False)
     try:
         for folder, source in (("impl", impl_dir), ("suite", spec.suite_dir)):
             shutil.copytree(source, work / folder, ignore=shutil.ignore_patterns("__pycache__"))
+            _open_to_the_rooms(work / folder)
         for name, source in {**SUITE_ROOM_FILES, **IMPL_ROOM_FILES}.items():
             shutil.copy(source, work / name)
             compiled = Path(importlib.util.cache_from_source(str(work / name)))
@@ -154,6 +156,15 @@ def _pytest_argv(work: Path, spec: Spec, fail_fast: bool) -> list[str]:
         "-p", "harness_report", "-c", str(work / "pytest.ini"), "--rootdir", str(work / "suite"),
         "--basetemp", str(work / "shared" / "tmp"),
     ] + (["-x"] if fail_fast else []) + (["--harness-select", ",".join(spec.judged_by)] if spec.judged_by else [])
+
+
+def _open_to_the_rooms(root: Path) -> None:
+    """Readable by the rooms' unprivileged uid whatever modes the source had (copytree keeps them: a 0700 folder,
+    as mkdtemp or pytest's tmp_path make, would fail every test with ModuleNotFoundError)."""
+    for folder, dirs, files in os.walk(root):
+        os.chmod(folder, 0o755)
+        for name in files:
+            os.chmod(os.path.join(folder, name), 0o644)
 
 
 def _charged(suite: ExecResult, room: ExecResult) -> ExecResult:

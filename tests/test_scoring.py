@@ -31,6 +31,17 @@ def test_reference_passes_every_test(tiny_specs, tmp_path):
     assert {t.test_id.split("::")[1] for t in result.tests} == {"test_small", "test_negative", "test_zero"}
 
 
+@pytest.mark.skipif(not bwrap_available(), reason="bubblewrap is not installed (.ci/run installs it)")
+def test_a_private_folder_is_scored_on_its_merits(tiny_specs, tmp_path):
+    """The rooms run as an unprivileged uid: a 0700 folder of 0600 files must reach them readable, not fail as
+    if the implementation were missing."""
+    folder = impl(tmp_path, (tiny_specs / "adder" / "reference" / "adder.py").read_text())
+    (folder / "adder.py").chmod(0o600)
+    folder.chmod(0o700)
+    result = score(load_spec(tiny_specs, "adder"), folder, BwrapSandbox())
+    assert [t.outcome for t in result.tests] == [TestOutcome.passed] * 3, [t.crash for t in result.tests]
+
+
 def test_wrong_implementation_fails_the_tests_it_breaks(tiny_specs, tmp_path):
     result = score(load_spec(tiny_specs, "adder"), impl(tmp_path, "def add(a, b):\n    return a - b\n"),
                    ProcessSandbox())
