@@ -21,7 +21,7 @@ from typing import Any, Optional
 import pandas as pd
 
 from harness import __version__
-from harness.atomic import quarantine, write_json_atomic
+from harness.atomic import locked, quarantine, write_json_atomic
 from harness.config import PROJECT_ROOT
 from harness.redact import redact
 from harness.scoring import ScoreStatus, TestOutcome, TestResult
@@ -182,7 +182,15 @@ TEST_COLUMNS = ["trial_id", "test_id", "clause", "outcome", "seconds"]
 
 
 def build_tables(run_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Rebuild results.{parquet,csv} and tests.{parquet,csv} in `run_dir` from the records on disk."""
+    """Rebuild results.{parquet,csv} and tests.{parquet,csv} in `run_dir` from the records on disk.
+
+    Under the experiment's table lock: two sweeps ending together would otherwise share the temporary files, and
+    the one that read the records first could write last, leaving a table short of the other's trials."""
+    with locked(Path(run_dir) / ".tables.lock"):
+        return _build_tables(run_dir)
+
+
+def _build_tables(run_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     records = RecordStore(run_dir).all()
     columns = [f.name for f in dataclasses.fields(TrialRecord) if f.name not in ("tests", "config")]
     results = pd.DataFrame([{c: r.get(c) for c in columns} for r in records], columns=columns)
