@@ -63,7 +63,8 @@ class Verdict:
         """The verdict in one screen."""
         if self.equivalent:
             return [f"equivalent over {self.played} scenarios"]
-        head = [f"NOT equivalent ({self.played} scenarios compared)"] + ([self.detail] if self.detail else [])
+        alike = f"alike over the {self.played} scenarios before it" if self.played else "at the first scenario"
+        head = [f"NOT equivalent ({alike})"] + ([self.detail] if self.detail else [])
         if self.difference is None:
             return head
         d = self.difference
