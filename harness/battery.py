@@ -127,10 +127,14 @@ def suite_scenarios(suite_dir: Path) -> list[str]:
 
 def load_battery(path: Path, spec: Spec) -> Battery:
     """A battery saved with `to_json`, to replay exactly what was played before."""
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
-    if data.get("spec") != spec.name:
-        raise ConfigError(f"{path} is a battery of spec {data.get('spec')!r}, not {spec.name!r}")
-    return Battery(spec.name, data["kind"], int(data["seed"]), tuple(data["scenarios"]), read_plan(spec))
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        if not isinstance(data, dict) or data.get("spec") != spec.name:
+            found = data.get("spec") if isinstance(data, dict) else None
+            raise ConfigError(f"{path} is a battery of spec {found!r}, not {spec.name!r}")
+        return Battery(spec.name, data["kind"], int(data["seed"]), tuple(data["scenarios"]), read_plan(spec))
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(f"{path} is not a battery saved by --save-battery ({exc.__class__.__name__}: {exc})")
 
 
 def draw(strategy: st.SearchStrategy, count: int, at: int) -> list:

@@ -19,6 +19,7 @@ import pytest
 from harness.battery import build_battery, load_battery
 from harness.config import SandboxConfig
 from harness.diff import compare, diff, record
+from harness.errors import ConfigError
 from harness.killrate import all_mutants
 from harness.sandbox import make_sandbox
 from harness.scoring import score
@@ -123,3 +124,11 @@ def test_harness_diff_refuses_a_folder_without_the_entry_file(tmp_path):
     assert proc.returncode != 0
     assert proc.stderr.strip().splitlines() == [f"harness-diff: {tmp_path} lacks semver.py: give a folder "
                                                 "holding an implementation of semver"]
+
+
+@pytest.mark.parametrize("content", ["", "not json", "[1, 2]", '{"spec": "semver"}', '{"spec": "wordfreq"}'])
+def test_a_file_that_is_no_saved_battery_is_one_named_error(tmp_path, content):
+    saved = tmp_path / "battery.json"
+    saved.write_text(content)
+    with pytest.raises(ConfigError, match=r"battery\.json (is not a battery saved by --save-battery|is a battery of)"):
+        load_battery(saved, load_spec(ROOT / "specs", "semver"))
