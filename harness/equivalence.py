@@ -24,11 +24,12 @@ from harness.battery import build_battery
 from harness.config import PROJECT_ROOT, SandboxConfig, SandboxKind
 from harness.errors import ConfigError
 from harness.diff import Observations, Verdict, compare, record_cached
-from harness.records import RecordStore, _write_table
+from harness.records import RecordStore
 from harness.sandbox import make_sandbox
 from harness.seams import Sandbox
 from harness.similarity import similarity, source_of
 from harness.specs import Spec, load_spec
+from harness.tables import write_table
 
 EQUIVALENCE_COLUMNS = ["trial_id", "spec", "generation", "parent_trial_id", "chain_root", "show_parent",
                        "behaviour_class",
@@ -145,8 +146,8 @@ def similarity_table(trials: list[dict], parents: dict, seed: int, unrelated_pai
 def write_comparison_tables(run_dir: Path, specs_dir: Path, sandbox: Sandbox, **options) -> pd.DataFrame:
     """Build and write equivalence.{parquet,csv} and similarity.{parquet,csv} beside results.parquet."""
     equivalence, pairs = comparison_tables(Path(run_dir), Path(specs_dir), sandbox, **options)
-    _write_table(equivalence, Path(run_dir) / "equivalence")
-    _write_table(pairs, Path(run_dir) / "similarity")
+    write_table(equivalence, Path(run_dir) / "equivalence", csv=True)
+    write_table(pairs, Path(run_dir) / "similarity", csv=True)
     return equivalence
 
 

@@ -1,4 +1,4 @@
-"""Trial records: one JSON file per finished trial, written atomically, and the tables built from them.
+"""Trial records: one JSON file per finished trial, written atomically (the tables built from them: tables.py).
 
 The record on disk is the only source of truth. Tables are rebuilt from the folder of records, never from a
 worker's memory, so parallel workers, interrupted sweeps and re-runs all end in the same table.
@@ -11,17 +11,14 @@ import functools
 import hashlib
 import json
 import logging
-import os
 import subprocess
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any, Optional
-
-import pandas as pd
+from typing import Any, Iterator, Optional
 
 from harness import __version__
-from harness.atomic import locked, quarantine, write_json_atomic
+from harness.atomic import quarantine, write_json_atomic
 from harness.config import PROJECT_ROOT
 from harness.redact import redact
 from harness.scoring import ScoreStatus, TestOutcome, TestResult
@@ -161,7 +158,14 @@ class RecordStore:
         write_json_atomic(self.path(record.trial_id), redact(data))
 
     def all(self) -> list[dict]:
-        return [r for r in map(_read_json, sorted(self.trials_dir.glob("*.json"))) if r is not None]
+        return list(self.each())
+
+    def each(self) -> Iterator[dict]:
+        """The records one at a time, in file-name order (trial-id order), so a reader of thousands holds one."""
+        for path in sorted(self.trials_dir.glob("*.json")):
+            record = _read_json(path)
+            if record is not None:
+                yield record
 
 
 def _read_json(path: Path) -> Optional[dict]:
@@ -175,39 +179,3 @@ def _read_json(path: Path) -> Optional[dict]:
         aside = quarantine(path)
         log.warning("%s is corrupt (%s); moved to %s, and its trial will run again", path, type(exc).__name__, aside)
         return None
-
-
-ROW_ORDER = ["spec", "model", "generator", "temperature", "seed", "sample", "generation", "trial_id"]
-TEST_COLUMNS = ["trial_id", "test_id", "clause", "outcome", "seconds"]
-
-
-def build_tables(run_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Rebuild results.{parquet,csv} and tests.{parquet,csv} in `run_dir` from the records on disk.
-
-    Under the experiment's table lock: two sweeps ending together would otherwise share the temporary files, and
-    the one that read the records first could write last, leaving a table short of the other's trials."""
-    with locked(Path(run_dir) / ".tables.lock"):
-        return _build_tables(run_dir)
-
-
-def _build_tables(run_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    records = RecordStore(run_dir).all()
-    columns = [f.name for f in dataclasses.fields(TrialRecord) if f.name not in ("tests", "config")]
-    results = pd.DataFrame([{c: r.get(c) for c in columns} for r in records], columns=columns)
-    results = results.sort_values(ROW_ORDER, kind="stable").reset_index(drop=True)
-    tests = pd.DataFrame(
-        [{"trial_id": r["trial_id"], "clause": "", **t} for r in records for t in r.get("tests", [])],
-        columns=TEST_COLUMNS
-    ).sort_values(["trial_id", "test_id"], kind="stable").reset_index(drop=True)
-    for name, frame in (("results", results), ("tests", tests)):
-        _write_table(frame, Path(run_dir) / name)
-    return results, tests
-
-
-def _write_table(frame: pd.DataFrame, stem: Path) -> None:
-    for suffix, writer in ((".parquet", lambda p: frame.to_parquet(p, index=False)),
-                           (".csv", lambda p: frame.to_csv(p, index=False))):
-        target = stem.with_suffix(suffix)
-        tmp = target.with_name(f".{target.name}.tmp")
-        writer(tmp)
-        os.replace(tmp, target)

@@ -12,7 +12,8 @@ from harness.analysis import EXCLUDED_STATUSES, cell_keys, chain_units, pass_rat
 from harness.budget import stops
 from harness.intervals import FEW_SEEDS
 from harness.lineage import chain_summary
-from harness.records import TrialStatus, build_tables
+from harness.records import TrialStatus
+from harness.tables import build_tables
 
 BY = ["spec", "model", "generator", "temperature"]
 CLASS = re.compile(r"[A-Za-z_][\w.]*(?=:)")  # a record's detail starts with its error class: `RateLimitError: ...`

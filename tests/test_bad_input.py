@@ -20,9 +20,10 @@ from harness.cache import CacheMode, ResponseCache
 from harness.config import SandboxConfig, SandboxKind
 from harness.errors import HarnessError
 from harness.killrate import main as killrate_main
-from harness.records import RecordStore, build_tables
+from harness.records import RecordStore
 from harness.report import main as report_main
 from harness.sandbox import check_sandbox
+from harness.tables import build_tables
 from tests.conftest import ROOT, make_spec
 
 SLOW_SUITE = '''
