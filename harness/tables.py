@@ -18,7 +18,7 @@ import operator
 import os
 from array import array
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Iterator, Optional, Sequence
 
 import numpy as np
 import pandas as pd
@@ -63,7 +63,7 @@ def _build_tables(run_dir: Path, csv: bool) -> tuple[pd.DataFrame, pd.DataFrame]
 
 
 _BY_ID = operator.itemgetter("test_id")
-_FIELDS = operator.itemgetter("test_id", "clause", "outcome", "seconds")
+_OTHER_FIELDS = [operator.itemgetter(name) for name in ("clause", "outcome", "seconds")]
 
 
 def _fields(test: dict) -> tuple:
@@ -79,7 +79,8 @@ def _test_order(test: dict) -> tuple[bool, str]:
 class TestColumns:
     """The per-test table, filled one record at a time and held compactly until it becomes a frame.
 
-    Each record's tests are sorted by test id as they come. The string columns are kept as codes into a table of
+    Each record's tests are sorted by test id as they come (by a layout shared by the records of one suite, see
+    `_layout`). The string columns are kept as codes into a table of
     their distinct values (a few hundred test ids, ten thousand trial ids), not as 1.5 million string objects,
     and become Arrow string columns without passing through Python objects again."""
 
@@ -91,26 +92,48 @@ class TestColumns:
         self.codes: dict[str, array] = {c: array("q") for c in self.ENCODED}
         self.seconds: array | list = array("d")  # a list once a record has a time that is no float (None, 3)
         self.trials: list[tuple[Any, int, int]] = []  # (trial_id, first row, row after the last), in read order
+        self._layouts: dict[tuple, tuple[Callable, array]] = {}
 
     def add(self, trial_id: Any, tests: list[dict]) -> None:
-        try:  # the usual record: every test has an id (sorting and reading in C, not a Python call per test)
-            tests = sorted(tests, key=_BY_ID)
-            test_ids, clauses, outcomes, seconds = zip(*map(_FIELDS, tests))
+        try:  # the usual record: every test has an id and a clause, and its suite's layout has been seen before
+            order, id_codes = self._layout(tuple(map(_BY_ID, tests)))
+            tests = order(tests)
+            clauses, outcomes, seconds = (tuple(map(get, tests)) for get in _OTHER_FIELDS)
         except (KeyError, TypeError):  # a record from before `clause`, or a test without an id
             tests = sorted(tests, key=_test_order)
             test_ids, clauses, outcomes, seconds = zip(*[_fields(t) for t in tests])
+            id_codes = array("q", self._encode("test_id", test_ids))
         start = len(self.seconds)
         self.trials.append((trial_id, start, start + len(tests)))
         trial_code = self.values["trial_id"].setdefault(trial_id, len(self.values["trial_id"]))
         self.codes["trial_id"].extend(array("q", [trial_code]) * len(tests))
-        for name, values in (("test_id", test_ids), ("clause", clauses), ("outcome", outcomes)):
-            table = self.values[name]
-            for new in set(values).difference(table):
-                table[new] = len(table)
-            self.codes[name].extend(map(table.__getitem__, values))
+        self.codes["test_id"].extend(id_codes)
+        self.codes["clause"].extend(self._encode("clause", clauses))
+        self.codes["outcome"].extend(self._encode("outcome", outcomes))
         if isinstance(self.seconds, array) and set(map(type, seconds)) != {float}:
             self.seconds = self.seconds.tolist()  # pandas must see the values themselves to infer as it did
         self.seconds.extend(seconds)
+
+    def _encode(self, name: str, values: Sequence) -> Iterator[int]:
+        """The codes of `values` in column `name`, giving a new code to each value not seen before."""
+        table = self.values[name]
+        for new in set(values).difference(table):
+            table[new] = len(table)
+        return map(table.__getitem__, values)
+
+    def _layout(self, test_ids: tuple) -> tuple[Callable, array]:
+        """How the tests of a record, with these ids in this order, enter the table: a getter that sorts them by
+        id, and the codes of their ids in that order. Records of one suite share it, so it is worked out once per
+        suite (a few are kept) rather than a sort and a lookup per test of every record."""
+        layout = self._layouts.get(test_ids)
+        if layout is None:
+            ranks = sorted(range(len(test_ids)), key=test_ids.__getitem__)
+            order = operator.itemgetter(*ranks) if len(ranks) > 1 else tuple
+            if len(self._layouts) >= 64:  # tests that differ from record to record: no layout is shared
+                self._layouts.clear()
+            codes = array("q", self._encode("test_id", [test_ids[i] for i in ranks]))
+            layout = self._layouts[test_ids] = (order, codes)
+        return layout
 
     def frame(self) -> pd.DataFrame:
         """The table, in order: by trial id, then test id, stably. Consumes what it held, each column freed as

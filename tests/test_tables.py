@@ -63,10 +63,21 @@ def untidy_store(tmp_path) -> RecordStore:
         {"test_id": "test_b", "outcome": "passed", "seconds": None}, {"test_id": None, "clause": "x",
                                                                        "outcome": "failed", "seconds": 1},
         {"test_id": "test_a", "clause": "", "outcome": "passed", "seconds": 2.5}]})
+    store.write(record("b0", seed=3, tests=suite("failed")))  # a suite of one test
     return store
 
 
-@pytest.mark.parametrize("make_store", [tidy_store, untidy_store])
+def many_suites_store(tmp_path) -> RecordStore:
+    """More distinct suites (lists of test ids) than the build keeps layouts for, each seen several times."""
+    store = RecordStore(tmp_path / "exp")
+    for i in range(200):
+        tests = [{"test_id": f"test_{i % 80}_{k}", "clause": "", "outcome": "passed", "seconds": 0.5}
+                 for k in range(i % 80 % 4 + 2)]
+        store.write(record(f"t{(i * 37) % 200:03d}", seed=i, tests=tests[::-1]))
+    return store
+
+
+@pytest.mark.parametrize("make_store", [tidy_store, untidy_store, many_suites_store])
 def test_the_tables_are_the_frames_the_plain_build_gave(tmp_path, make_store):
     store = make_store(tmp_path)
     expected_results, expected_tests = plain_build(store)
