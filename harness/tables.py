@@ -80,9 +80,9 @@ class TestColumns:
     """The per-test table, filled one record at a time and held compactly until it becomes a frame.
 
     Each record's tests are sorted by test id as they come (by a layout shared by the records of one suite, see
-    `_layout`). The string columns are kept as codes into a table of
-    their distinct values (a few hundred test ids, ten thousand trial ids), not as 1.5 million string objects,
-    and become Arrow string columns without passing through Python objects again."""
+    `_layout`). The string columns are kept as codes into a table of their distinct values (a few hundred test
+    ids, ten thousand trial ids), not as 1.5 million string objects, and become Arrow string columns without
+    passing through Python objects again."""
 
     __test__ = False  # not a pytest test class, whatever its name
     ENCODED = ("trial_id", "test_id", "clause", "outcome")
