@@ -162,7 +162,7 @@ class RecordStore:
 
     def each(self) -> Iterator[dict]:
         """The records one at a time, in file-name order (trial-id order), so a reader of thousands holds one."""
-        for path in sorted(self.trials_dir.glob("*.json")):
+        for path in sorted(self.trials_dir.glob("*.json"), key=str):  # as Paths sort here, without their __lt__
             record = _read_json(path)
             if record is not None:
                 yield record

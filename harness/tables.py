@@ -93,6 +93,7 @@ class TestColumns:
         self.seconds: array | list = array("d")  # a list once a record has a time that is no float (None, 3)
         self.trials: list[tuple[Any, int, int]] = []  # (trial_id, first row, row after the last), in read order
         self._layouts: dict[tuple, tuple[Callable, array]] = {}
+        self._runs: dict[tuple[str, tuple], array] = {}
 
     def add(self, trial_id: Any, tests: list[dict]) -> None:
         try:  # the usual record: every test has an id and a clause, and its suite's layout has been seen before
@@ -108,8 +109,8 @@ class TestColumns:
         trial_code = self.values["trial_id"].setdefault(trial_id, len(self.values["trial_id"]))
         self.codes["trial_id"].extend(array("q", [trial_code]) * len(tests))
         self.codes["test_id"].extend(id_codes)
-        self.codes["clause"].extend(self._encode("clause", clauses))
-        self.codes["outcome"].extend(self._encode("outcome", outcomes))
+        self.codes["clause"].extend(self._run_codes("clause", clauses))
+        self.codes["outcome"].extend(self._run_codes("outcome", outcomes))
         if isinstance(self.seconds, array) and set(map(type, seconds)) != {float}:
             self.seconds = self.seconds.tolist()  # pandas must see the values themselves to infer as it did
         self.seconds.extend(seconds)
@@ -120,6 +121,17 @@ class TestColumns:
         for new in set(values).difference(table):
             table[new] = len(table)
         return map(table.__getitem__, values)
+
+    def _run_codes(self, name: str, values: tuple) -> array:
+        """The codes of one record's clauses or outcomes. Records of one suite have the same clauses, and most
+        have the same outcomes as many others (all passing, say), so the codes of a run of values are kept (a
+        few hundred runs) and copied, rather than looked up value by value."""
+        codes = self._runs.get((name, values))
+        if codes is None:
+            if len(self._runs) >= 256:
+                self._runs.clear()
+            codes = self._runs[name, values] = array("q", self._encode(name, values))
+        return codes
 
     def _layout(self, test_ids: tuple) -> tuple[Callable, array]:
         """How the tests of a record, with these ids in this order, enter the table: a getter that sorts them by
