@@ -83,8 +83,10 @@ HELP_FLAGS = ("--help", "-h", "--hydra-help", "--cfg", "-c", "--info", "-i")
 def main() -> None:
     """Console entry point: run the command, then end the process at once. The work is on disk by then
     (records and tables are written atomically and fsynced), and tearing down the interpreter's modules took
-    seconds more."""
+    seconds more. Not after a launcher that started helper processes: their clean-up runs at exit."""
     code = run(sys.argv[1:])
+    if any(name in sys.modules for name in ("joblib", "submitit")):
+        sys.exit(code)  # a launcher's helpers (loky's resource tracker) are cleaned up by the normal teardown
     sys.stdout.flush()
     sys.stderr.flush()
     logging.shutdown()
