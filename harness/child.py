@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import select
 import signal
 import subprocess
 import time
@@ -12,6 +13,9 @@ from typing import Callable, Optional, Sequence
 
 from harness.capture import Drain, OutputLimit, disk_usage
 from harness.cgroups import Events, RunGroup
+
+# How often, while a child runs, the dirs it may write are measured against the disk limit.
+DISK_CHECK_S = 0.25
 
 
 @dataclass(frozen=True)
@@ -60,20 +64,27 @@ class Running:
     def wait(self) -> ExecResult:
         """Wait until the child ends, its time is up or the dirs it may write outgrow the disk limit.
 
-        Those dirs have no quota of their own, so they are measured every quarter second and the child killed
-        once they pass it. A fast writer overshoots by what it writes in that time."""
+        The wait blocks on the child's pidfd, which wakes it the moment the child ends (Popen.wait with a timeout
+        sleeps in steps growing to 50 ms instead, so a run took 25 ms longer on average). The dirs have no quota
+        of their own, so they are measured every DISK_CHECK_S and the child killed once they pass it: a fast
+        writer overshoots by what it writes in that time. The pidfd belongs to this run alone, so waits in
+        several threads share nothing, and the child is reaped only after the wait, so the pid killed at a
+        limit cannot be another process's."""
         timed_out = disk_exceeded = False
-        while self._result is None:
+        if self._result is None:
+            pidfd = os.pidfd_open(self.proc.pid)
             try:
-                self.proc.wait(timeout=max(0.0, min(0.25, self.deadline - time.monotonic())))
-                break
-            except subprocess.TimeoutExpired:
-                if time.monotonic() >= self.deadline:
-                    timed_out = True
-                    break
-                if self.watch.over():
-                    disk_exceeded = True
-                    break
+                ended = select.poll()
+                ended.register(pidfd, select.POLLIN)
+                while not ended.poll(1000 * min(DISK_CHECK_S, max(0.0, self.deadline - time.monotonic()))):
+                    if time.monotonic() >= self.deadline:
+                        timed_out = True
+                        break
+                    if self.watch.over():
+                        disk_exceeded = True
+                        break
+            finally:
+                os.close(pidfd)
         return self._finish(timed_out, disk_exceeded)
 
     def stop(self) -> ExecResult:

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -155,3 +156,40 @@ def test_a_child_writing_past_the_file_size_limit_is_killed_by_sigxfsz(backend, 
     result = backend(limits=Limits(file_mb=1)).exec(["bash", "-c", "exec head -c 4M /dev/zero > big"], cwd=tmp_path,
                                                     env={}, timeout_s=30)
     assert result.returncode == -signal.SIGXFSZ and (tmp_path / "big").stat().st_size == 1024 * 1024
+
+
+# Ignores SIGTERM and starts a grandchild, in a session of its own, that ignores it too; both would sleep 10 min.
+STUBBORN = """
+import os, signal, subprocess, sys, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+subprocess.Popen(["bash", "-c", f'trap "" TERM; exec -a {sys.argv[1]} sleep 600'], start_new_session=True)
+time.sleep(600)
+"""
+
+
+@pytest.mark.parametrize("backend", BACKENDS, ids=lambda b: b.name)
+def test_the_time_limit_kills_a_child_ignoring_sigterm_and_its_grandchildren(backend, tmp_path):
+    marker = f"harness-stubborn-{os.getpid()}-{backend.name}"
+    result = backend().exec([sys.executable, "-c", STUBBORN, marker], cwd=tmp_path, env={}, timeout_s=2)
+    assert result.timed_out and not result.output_exceeded and not result.disk_exceeded and not result.success
+    assert result.returncode == -signal.SIGKILL and 2 <= result.seconds < 30
+    assert living(marker) == []
+
+
+@pytest.mark.parametrize("backend", BACKENDS, ids=lambda b: b.name)
+def test_runs_waited_for_in_threads_at_once_each_end_by_their_own_limit(backend, tmp_path):
+    """Trials run in threads of one process: one run's limit must neither end nor outlast another's."""
+    runs = {"quick": ["true"], "slow": ["sleep", "600"], "late": ["sleep", "1"], "fill": [sys.executable, "-c", FILL],
+            "flood": [sys.executable, "-c", "import os\nwhile True:\n    os.write(1, b'x' * 65536)\n"]}
+    sandbox = backend(limits=Limits(output_mb=4, disk_mb=32))
+
+    def run(name: str):
+        (tmp_path / name).mkdir()
+        return sandbox.exec(runs[name], cwd=tmp_path / name, env={}, timeout_s=4 if name == "slow" else 60)
+
+    with ThreadPoolExecutor(len(runs)) as pool:
+        results = dict(zip(runs, pool.map(run, runs)))
+    assert results["quick"].success and results["late"].success
+    assert results["slow"].timed_out and not results["slow"].output_exceeded and results["slow"].seconds >= 4
+    assert results["flood"].output_exceeded and not results["flood"].timed_out
+    assert results["fill"].disk_exceeded and not results["fill"].timed_out
