@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -17,7 +19,9 @@ from harness.scoring import observed
 BACKENDS = [ProcessSandbox] + ([BwrapSandbox] if bwrap_available() else [])
 
 FILL = """
+import json
 import os
+import re
 chunk = b"x" * (1 << 20)
 for i in range(256):  # 2 GB at most, should the watch fail
     with open(f"fill-{i}", "wb") as out:
@@ -193,3 +197,41 @@ def test_runs_waited_for_in_threads_at_once_each_end_by_their_own_limit(backend,
     assert results["slow"].timed_out and not results["slow"].output_exceeded and results["slow"].seconds >= 4
     assert results["flood"].output_exceeded and not results["flood"].timed_out
     assert results["fill"].disk_exceeded and not results["fill"].timed_out
+
+
+FDS_AND_LIMITS = """
+import json, os
+print(open("/proc/self/limits").read())
+fds = []
+for fd in map(int, os.listdir("/proc/self/fd")):
+    try:
+        fds.append((fd, os.readlink(f"/proc/self/fd/{fd}")))
+    except OSError:  # the listing's own descriptor, closed by now
+        pass
+print("FDS", json.dumps(sorted(fds)))
+"""
+
+
+@pytest.mark.parametrize("backend", BACKENDS, ids=lambda b: b.name)
+def test_the_command_runs_under_its_limits_with_only_its_streams_open(backend, tmp_path):
+    """The limits are put on the child from outside while it is held; what runs must still have them all, and
+    nothing of the hold: stdin is /dev/null, and the only descriptors are its streams and the report pipe."""
+    result = backend(limits=Limits(file_mb=3, open_files=77)).exec([sys.executable, "-c", FDS_AND_LIMITS],
+                                                                   cwd=tmp_path, env={}, timeout_s=30, report=True)
+    assert result.success, result.stderr
+    limits, fds = result.stdout.split("\nFDS ")
+    assert re.search(r"Max file size\s+3145728\s+3145728", limits)
+    assert re.search(r"Max open files\s+77\s+77", limits) and re.search(r"Max core file size\s+0\s+0", limits)
+    fds = json.loads(fds)
+    assert [fd for fd, _ in fds[:3]] == [0, 1, 2] and fds[0][1] == "/dev/null"
+    assert [target.startswith("pipe:") for _, target in fds[1:]] == [True] * (len(fds) - 1) and len(fds) == 4
+
+
+def test_a_program_that_is_not_there_raises_and_leaves_no_cgroup(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        ProcessSandbox().exec(["harness-no-such-program"], cwd=tmp_path, env={}, timeout_s=30)
+    with pytest.raises(FileNotFoundError):
+        ProcessSandbox().exec(["./missing.sh"], cwd=tmp_path, env={}, timeout_s=30)
+    if cgroups.usable():
+        left = [p for c in cgroups.CONTROLLERS for p in cgroups._own_path(c).glob(f"{cgroups.PREFIX}{os.getpid()}-*")]
+        assert left == []
