@@ -2,12 +2,11 @@
 they bite, and every process of the run, found and killed at its end.
 
 cgroup v1, memory and pids controllers (what this harness's machines mount). Each run gets a group of its own in
-each, made under the harness's own group (so whatever limits and accounting hold the harness hold the run too); the
-harness moves the run's first process into it before that process runs anything: all it starts inherits the
+each, made under the harness's own group (so whatever limits and accounting hold the harness hold the run too);
+the harness moves the run's first process into it before that process runs anything: all it starts inherits the
 membership, whatever session, process group or parent it takes, and only a process allowed to write the cgroup
-files can leave. Where
-the groups cannot be made (no v1 hierarchy, cgroup v2 only, not root), `usable()` says so and the sandbox falls
-back to rlimits, whose hits leave no trace the harness can read.
+files can leave. Where the groups cannot be made (no v1 hierarchy, cgroup v2 only, not root), `usable()` says so
+and the sandbox falls back to rlimits, whose hits leave no trace the harness can read.
 """
 
 from __future__ import annotations

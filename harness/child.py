@@ -21,8 +21,8 @@ from harness.cgroups import Events, RunGroup
 DISK_CHECK_S = 0.25
 # A child's first process waits here until the harness has put its limits on it from outside, then becomes the
 # command: one exec of a small shell. Setting them inside, with a preexec_fn, made Popen fork the whole harness
-# (about 10 ms a spawn from a small harness, 100 ms from one holding 1 GB) and run Python in the child of a
-# process that may have other threads, which can deadlock it.
+# (100 to 200 ms a spawn from a harness holding 1 GB, benchmarks/sandbox_wait.py) and run Python in the child of
+# a process that may have other threads, which can deadlock it.
 HOLD = ["/bin/sh", "-c", 'read -r go && exec "$@" </dev/null', "sh"]
 
 
@@ -55,14 +55,16 @@ def spawn_held(argv: Sequence[str], cwd: Path, env: Mapping[str, str], pass_fds:
 
 
 def _must_exist(program: str, cwd: Path, env: Mapping[str, str]) -> None:
-    """Raise FileNotFoundError for a program that is not there, as Popen does: behind HOLD, it would only be
-    exit status 127 and a line on stderr."""
+    """Raise for a program that is not there or cannot run, as Popen does: behind HOLD, it would only be exit
+    status 127 or 126 and a line on stderr."""
     if os.sep in program:
-        found = os.path.exists(os.path.join(cwd, program))
+        path: Optional[str] = os.path.join(cwd, program)
     else:
-        found = shutil.which(program, path=os.pathsep.join(os.get_exec_path(dict(env)))) is not None
-    if not found:
+        path = shutil.which(program, path=os.pathsep.join(os.get_exec_path(dict(env))))
+    if path is None or not os.path.exists(path):
         raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), program)
+    if os.path.isdir(path) or not os.access(path, os.X_OK):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), program)
 
 
 @dataclass(frozen=True)

@@ -227,11 +227,14 @@ def test_the_command_runs_under_its_limits_with_only_its_streams_open(backend, t
     assert [target.startswith("pipe:") for _, target in fds[1:]] == [True] * (len(fds) - 1) and len(fds) == 4
 
 
-def test_a_program_that_is_not_there_raises_and_leaves_no_cgroup(tmp_path):
+def test_a_program_that_is_not_there_or_cannot_run_raises_and_leaves_no_cgroup(tmp_path):
     with pytest.raises(FileNotFoundError):
         ProcessSandbox().exec(["harness-no-such-program"], cwd=tmp_path, env={}, timeout_s=30)
     with pytest.raises(FileNotFoundError):
         ProcessSandbox().exec(["./missing.sh"], cwd=tmp_path, env={}, timeout_s=30)
+    (tmp_path / "plain.sh").write_text("echo hi\n")
+    with pytest.raises(PermissionError):
+        ProcessSandbox().exec(["./plain.sh"], cwd=tmp_path, env={}, timeout_s=30)
     if cgroups.usable():
         left = [p for c in cgroups.CONTROLLERS for p in cgroups._own_path(c).glob(f"{cgroups.PREFIX}{os.getpid()}-*")]
         assert left == []
