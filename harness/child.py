@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping, Optional, Sequence
 
+from harness import interrupt
 from harness.capture import Drain, OutputLimit, disk_usage
 from harness.cgroups import Events, RunGroup
 
@@ -121,20 +122,27 @@ class Running:
         limit cannot be another process's."""
         timed_out = disk_exceeded = False
         if self._result is None:
-            pidfd = os.pidfd_open(self.proc.pid)
-            try:
-                ended = select.poll()
-                ended.register(pidfd, select.POLLIN)
-                while not ended.poll(1000 * min(DISK_CHECK_S, max(0.0, self.deadline - time.monotonic()))):
-                    if time.monotonic() >= self.deadline:
-                        timed_out = True
-                        break
-                    if self.watch.over():
-                        disk_exceeded = True
-                        break
-            finally:
-                os.close(pidfd)
+            # A sweep's trials run in threads; Ctrl-C reaches only the main thread, which kills the runs in flight
+            # through this registration (harness/interrupt.py).
+            with interrupt.killable(lambda: self._kill(self.proc.pid)):
+                timed_out, disk_exceeded = self._wait_for_end()
         return self._finish(timed_out, disk_exceeded)
+
+    def _wait_for_end(self) -> tuple[bool, bool]:
+        """Block until the child ends (False, False), its time is up (True, False) or its dirs outgrow the disk
+        limit (False, True)."""
+        pidfd = os.pidfd_open(self.proc.pid)
+        try:
+            ended = select.poll()
+            ended.register(pidfd, select.POLLIN)
+            while not ended.poll(1000 * min(DISK_CHECK_S, max(0.0, self.deadline - time.monotonic()))):
+                if time.monotonic() >= self.deadline:
+                    return True, False
+                if self.watch.over():
+                    return False, True
+            return False, False
+        finally:
+            os.close(pidfd)
 
     def stop(self) -> ExecResult:
         return self._finish(False, False)
