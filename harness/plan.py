@@ -69,7 +69,7 @@ def variants(overrides: list[str], extra: tuple[str, ...] = ()) -> Variants:
     all). Call inside Hydra's `initialize_config_dir`."""
     parser = OverridesParser.create()
     cli = {o.get_key_element(): _values(o) for o in parser.parse_overrides(overrides)}
-    base = compose("config", overrides=[f"{k}={v[0]}" for k, v in cli.items()], return_hydra_config=True)
+    base = compose("config", overrides=[*(f"{k}={v[0]}" for k, v in cli.items()), *extra], return_hydra_config=True)
     single = base.hydra.mode == RunMode.RUN
     swept = {} if single else {k: str(v) for k, v in (OmegaConf.select(base, "hydra.sweeper.params") or {}).items()}
     sweeps = {o.get_key_element(): _values(o) for o in parser.parse_overrides([f"{k}={v}" for k, v in swept.items()])}
@@ -82,7 +82,12 @@ def variants(overrides: list[str], extra: tuple[str, ...] = ()) -> Variants:
 
     by_value = {key: {value: composed(key, value) for value in values[1:]} for key, values in sweeps.items()}
     launcher = OmegaConf.to_container(base.hydra.launcher, resolve=False)
-    return Variants(sweeps, composed(), by_value, single, launcher)
+    if set(sweeps) - set(cli):  # the preset sweeps keys the command line leaves alone: at their first values
+        first = composed()
+    else:  # the command line set every swept key: the base is the first variant
+        typed = to_typed(base)
+        first = (typed, to_plain(typed))
+    return Variants(sweeps, first, by_value, single, launcher)
 
 
 def combinations(found: Variants, compose_one: Callable[[dict[str, str]], tuple[HarnessConfig, dict]]
