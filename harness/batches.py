@@ -49,7 +49,7 @@ def hydra_argv(sweep: "Sweep") -> list[str]:
     path = write(parts, sweep.todo[0].run_dir / "plans")
     jobs = ",".join(str(i) for i in range(len(parts)))
     multirun = ["hydra.mode=MULTIRUN"] if len(parts) > 1 else []
-    return [*sweep.flags, *sweep.overrides, "hydra.sweeper.params={}", *multirun, f"sweep_jobs={sweep.jobs}",
+    return [*sweep.flags, *sweep.overrides, "hydra.sweeper.params={}", *multirun,
             f"launch.plan={path}", f"launch.batch={jobs}"]
 
 

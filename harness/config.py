@@ -119,7 +119,8 @@ class HarnessConfig:
     specs_dir: str = str(PROJECT_ROOT / "specs")
     runs_dir: str = str(PROJECT_ROOT / "runs")
     downloads_dir: str = "${oc.env:HARNESS_DOWNLOADS,${oc.env:HOME}/.cache/bootstrap-harness}"  # pinned files
-    sweep_jobs: int = 0  # the sweep's size, for the progress line; set by the command's preflight (0: unknown)
+    sweep_jobs: int = 0  # read by nothing since sweeps are planned (harness/plan.py); kept so that records written
+    #                      before, whose provenance holds it, still read back (`from_plain`)
     launch: LaunchConfig = field(default_factory=LaunchConfig)
 
 
