@@ -74,12 +74,17 @@ def test_samples_differ_but_repeat(tiny_specs):
 def conversations(spec_text: str) -> list[tuple[list[dict], list]]:
     """Requests covering every kind of synthetic answer: code in text, an unknown spec, and an agent's turns
     (read the spec, write the files with Claude Code's tools or ours, then stop)."""
+    def called(name: str, arguments: dict, result: str) -> list[dict]:
+        call = {"id": f"call_{name}", "type": "function",
+                "function": {"name": name, "arguments": json.dumps(arguments)}}
+        return [{"role": "assistant", "content": None, "tool_calls": [call]},
+                {"role": "tool", "tool_call_id": call["id"], "content": result}]
+
     asked = [{"role": "user", "content": "implement the spec in a single python file"}]
-    read = [*asked, {"role": "assistant", "content": None, "tool_calls": [
-        {"id": "call_1_0", "type": "function", "function": {"name": "read_file", "arguments": '{"path": "spec.md"}'}}]},
-        {"role": "tool", "tool_call_id": "call_1_0", "content": spec_text}]
+    read = [*asked, *called("read_file", {"path": "spec.md"}, spec_text)]
+    written = [*read, *called("write_file", {"path": "adder.py", "content": "..."}, "written")]
     return [([{"role": "user", "content": spec_text + "\nplease"}], []), ([{"role": "user", "content": "hi"}], []),
-            (asked, OURS), (read, OURS), ([{"role": "user", "content": spec_text}], CLAUDE)]
+            (asked, OURS), (read, OURS), (written, OURS), ([{"role": "user", "content": spec_text}], CLAUDE)]
 
 
 @pytest.mark.parametrize("priced", [True, False])
@@ -100,6 +105,7 @@ def test_the_direct_answer_and_litellms_custom_provider_are_the_same(tiny_specs,
     same = [dataclasses.replace(r, latency_s=0.0) for r in direct]
     assert same == [dataclasses.replace(r, latency_s=0.0) for r in through]
     assert {r.ground_truth for r in direct} >= {"reference", "unknown_spec", None}
+    assert "The implementation is written." in {r.content for r in direct}
     assert any(r.ground_truth and r.ground_truth.startswith("mutant:") for r in direct)
     assert {c.name for r in direct for c in r.tool_calls} == {"read_file", "write_file", "Write"}
     assert all((r.cost_usd is not None) is priced for r in direct)
