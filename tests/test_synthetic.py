@@ -124,11 +124,9 @@ CHILD = """
 import json
 import os
 import sys
-from harness.app import main
-try:
-    main()
-except SystemExit as end:
-    assert not end.code, end.code
+from harness.app import run
+code = run(sys.argv[1:])  # what `harness` runs, without main's immediate exit
+assert code == 0, code
 after_trial = "litellm" in sys.modules
 from harness.config import ModelConfig
 from harness.gateway import Gateway
