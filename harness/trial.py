@@ -23,8 +23,9 @@ from harness.budget import Budget
 from harness.cache import CacheMiss, ResponseCache
 from harness.config import ModelConfig
 from harness.errors import ProviderError
-from harness.gateway import Gateway, Usage
+from harness.gateway import Gateway
 from harness.records import RecordStore, TrialRecord, TrialStatus, passes, trial_id
+from harness.replies import Usage
 from harness.scoring import Score, TestOutcome, score
 from harness.seams import Generation, GenerationContext, Generator, Sandbox
 from harness.specs import Spec
@@ -42,7 +43,8 @@ class ModelAccess:
     specs_dir: Path
 
     def gateway(self, spec: Spec, transcript: Path, tid: str, sample: int) -> Gateway:
-        # the synthetic model is a litellm provider like any other, told where specs are and this trial's text
+        # the synthetic model is a provider like any other (served in-process, so without importing litellm),
+        # told where specs are and this trial's text
         synthetic_provider.register(self.specs_dir, {spec.name: spec.text})
         return Gateway(self.model, sample=sample, transcript=transcript, cache=self.cache, trial=tid)
 
