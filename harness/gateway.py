@@ -17,6 +17,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+from harness import interrupt
 from harness.cache import CacheMode, ResponseCache, request_key
 from harness.config import ModelConfig
 from harness.errors import ConfigError, ProviderError
@@ -92,6 +93,7 @@ class Gateway:
 
         `wire` is the format the request arrived in (an agent CLI's Messages or Responses API, translated to
         chat): it is recorded in the transcript and does not change the answer, so it is not in the cache key."""
+        interrupt.check()  # a stopped sweep's trials in threads spend nothing more (harness/interrupt.py)
         kwargs = self._request(messages, temperature, seed, tools)
         key = request_key(kwargs, self.sample)
         hit = self.cache.get(key, _describe(kwargs)) if self.cache else None
