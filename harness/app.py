@@ -1,38 +1,45 @@
-"""The `harness` command: a Hydra app whose jobs are trials. With no arguments it runs the demo sweep.
+"""The `harness` command: a Hydra app that runs a sweep of trials. With no arguments it runs the demo sweep.
 
-Before Hydra creates anything on disk, `preflight` composes the config for every value the sweep will take and
-checks it (specs exist and are whole, keys are set), so bad input ends with one line and nothing written. After
-the last job, `main` rebuilds each experiment's tables from its records and prints the summary; the command
+    preflight (plan every trial, check each value's config) -> trials not yet recorded -> Hydra launches jobs
+    that each run a batch of them (harness/pool.py) -> tables rebuilt from the records -> summary
+
+Before Hydra creates anything on disk, `preflight` composes the config once per value of each swept key, builds
+every trial's config and id from those (harness/plan.py), and checks each value's config (specs exist and are
+whole, keys are set), so bad input ends with one line and nothing written. Trials already recorded are left out
+then; with none left nothing is launched. Hydra still launches the rest (`hydra/launcher=joblib`,
+`submitit_local`, `submitit_slurm`, ...): each job reads its batch of trials from the plan file and runs them
+concurrently. After the last job, `main` rebuilds each experiment's tables and prints the summary; the command
 exits 3 when the budget stopped the sweep.
 """
 
 from __future__ import annotations
 
 import logging
-import math
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import hydra
-from hydra import compose, initialize_config_dir
-from hydra.core.hydra_config import HydraConfig
+from hydra import initialize_config_dir
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException
-from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from harness import batches
 from harness.budget import clear_stop
 from harness.cache import CacheMode
-from harness.config import PROJECT_ROOT, HarnessConfig, register_configs, to_typed, validate
+from harness.config import PROJECT_ROOT, HarnessConfig, LaunchConfig, register_configs, to_typed, validate
 from harness.errors import HarnessError
 from harness.gateway import check_credentials
-from harness.progress import attach, detach, show
+from harness.job import build_job, run_job
+from harness.plan import Planned, combinations, identify, left_to_run, variants
+from harness.pool import run_batch
+from harness.progress import attach, detach
+from harness.records import RecordStore
 from harness.redact import redact_logs
 from harness.sandbox import check_sandbox
-from harness.summary import end_of_sweep
-from harness.job import build_job, run_job
 
 CONF_DIR = PROJECT_ROOT / "conf"
 log = logging.getLogger("harness")
@@ -42,70 +49,111 @@ register_configs()
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
 def _app(cfg: DictConfig) -> None:
     redact_logs()
-    run_job(to_typed(cfg))  # each trial (each generation of a chain) logs its verdict the moment it ends
-    job = OmegaConf.select(HydraConfig.get(), "job.num", default=None)  # unset in a single run (hydra.mode=RUN)
-    show(Path(cfg.runs_dir) / cfg.experiment.name, (job or 0) + 1, cfg.sweep_jobs)
+    launch: LaunchConfig = OmegaConf.to_object(cfg.launch)
+    if launch.plan is None:  # the Hydra app run without the command's plan: the config is the one trial
+        run_job(to_typed(cfg))
+        return
+    batch, label = batches.load(Path(launch.plan), launch.batch)
+    run_batch(batch, launch, label)  # each trial (each generation of a chain) logs its verdict as it ends
 
 
 @dataclass(frozen=True)
 class Sweep:
-    """What the preflight learnt about the command: the arguments Hydra gets (the user's, the sweep's size for
-    the progress line, and an experiment name for an ad-hoc run), the number of jobs, and the experiment folders
-    the jobs write to."""
-    argv: list[str]
-    jobs: int
+    """What the preflight learnt about the command: its flags and overrides (each swept key at its first value,
+    and an experiment name for an ad-hoc run), every trial planned and those left to run, the launcher's
+    config, and the experiment folders the trials write to."""
+    flags: list[str]
+    overrides: list[str]
+    planned: list[Planned]
+    todo: list[Planned]
+    launcher: dict
     run_dirs: tuple[Path, ...]
+
+    @property
+    def jobs(self) -> int:
+        """Trials (chains) the sweep defines."""
+        return len(self.planned)
 
 
 ADHOC = "adhoc"  # the experiment of ad-hoc runs that name none (see `adhoc`)
 BUDGET_STOP_EXIT = 3
+HELP_FLAGS = ("--help", "-h", "--hydra-help", "--cfg", "-c", "--info", "-i")
 
 
 def main() -> None:
-    """Console entry point: preflight, then hand over to Hydra, then rebuild the tables and print the summary."""
-    argv = sys.argv[1:]
-    sweep = None
-    if not any(flag in argv for flag in ("--help", "-h", "--hydra-help", "--cfg", "-c", "--info", "-i")):
-        try:
-            sweep = preflight(argv)
-        except (HarnessError, HydraException, OmegaConfBaseException) as exc:
-            print(f"harness: error: {one_line(exc)}", file=sys.stderr)
-            sys.exit(2)
-        sys.argv[1:] = sweep.argv  # Hydra reads the command line itself
-        for run_dir in sweep.run_dirs:
-            clear_stop(run_dir)  # a stop left by a sweep that was killed is not this sweep's
+    """Console entry point: run the command, then end the process at once. The work is on disk by then
+    (records and tables are written atomically and fsynced), and tearing down the interpreter's modules took
+    seconds more. Not after a launcher that started helper processes: their clean-up runs at exit."""
+    code = run(sys.argv[1:])
+    if any(name in sys.modules for name in ("joblib", "submitit")):
+        sys.exit(code)  # a launcher's helpers (loky's resource tracker) are cleaned up by the normal teardown
+    sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    os._exit(code)
+
+
+def run(argv: list[str]) -> int:
+    """Preflight, then hand what is left to Hydra, then rebuild the tables and print the summary; the exit code."""
+    if any(flag in argv for flag in HELP_FLAGS):
+        return _hydra(argv)
+    try:
+        sweep = preflight(argv)
+    except (HarnessError, HydraException, OmegaConfBaseException) as exc:
+        print(f"harness: error: {one_line(exc)}", file=sys.stderr)
+        return 2
+    for run_dir in sweep.run_dirs:
+        clear_stop(run_dir)  # a stop left by a sweep that was killed is not this sweep's
+        RecordStore(run_dir).totals(verify=True)  # once per sweep: records written or deleted by hand count
+    if sweep.todo:
+        code = _hydra(batches.hydra_argv(sweep))
+        if code:
+            return code
+    else:
+        print(f"harness: all {sweep.jobs} trial(s) of this sweep are recorded; nothing to run", file=sys.stderr)
+    from harness.summary import end_of_sweep  # pandas and the analysis: not needed before the trials are done
+
+    stopped = [end_of_sweep(run_dir) for run_dir in sweep.run_dirs]
+    return BUDGET_STOP_EXIT if any(stopped) else 0
+
+
+def _hydra(argv: list[str]) -> int:
+    """Run the Hydra app on `argv`; 130 when the user stopped it."""
+    sys.argv[1:] = argv  # Hydra reads the command line itself
     sys.stdout, sys.stderr = attach(sys.stdout, sys.stderr)
     try:
         _app()
     except KeyboardInterrupt:
-        print("harness: interrupted; finished trials are recorded and the interrupted one is marked "
-              "`interrupted` with what it spent; run the same command again to resume", file=sys.stderr)
-        sys.exit(130)
+        print("harness: interrupted; finished trials are recorded and the interrupted ones are marked "
+              "`interrupted` with what they spent; run the same command again to resume", file=sys.stderr)
+        return 130
+    except SystemExit as exc:  # Hydra's own exit (its errors, --help)
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     finally:
         detach()
-    stopped = [end_of_sweep(run_dir) for run_dir in (sweep.run_dirs if sweep else ())]
-    if any(stopped):
-        sys.exit(BUDGET_STOP_EXIT)
+    return 0
 
 
 def preflight(argv: list[str]) -> Sweep:
-    """Compose and check the config for each value of each swept key; raise on the first problem."""
+    """Plan every trial and check the config of each value of each swept key; raise on the first problem.
+    Writes nothing."""
+    flags = [a for a in argv if a.startswith("-")]
     overrides = [a for a in argv if not a.startswith("-")]
     with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
-        variants, jobs = _variants(overrides)
-        argv = [*argv, f"sweep_jobs={jobs}"]  # passed to every job (and launcher worker) with its config
-        if adhoc(overrides, compose("config", overrides=variants[0]), jobs):
-            named = f"experiment.name={ADHOC}"
-            argv, variants = [*argv, named], [[*variant, named] for variant in variants]
-        run_dirs = set()
-        for variant in variants:
-            cfg = to_typed(compose("config", overrides=variant, return_hydra_config=True))
+        found = variants(overrides)
+        if adhoc(overrides, found.first[0], found.jobs):
+            found = variants(overrides, extra=(f"experiment.name={ADHOC}",))
+        for cfg in found.each():
             check(cfg)
-            run_dirs.add(Path(cfg.runs_dir) / cfg.experiment.name)
-    return Sweep(argv, jobs, tuple(sorted(run_dirs)))
+        extra = [f"experiment.name={ADHOC}"] if found.first[0].experiment.name == ADHOC else []
+        planned = identify(combinations(found, lambda picks: variants(
+            [*overrides, *(f"{k}={v}" for k, v in picks.items())], tuple(extra)).first))
+    first = [f"{k}={v[0]}" for k, v in found.sweeps.items()]
+    return Sweep(flags, [*first, *extra], planned, left_to_run(planned), found.launcher,
+                 tuple(sorted({p.run_dir for p in planned})))
 
 
-def adhoc(overrides: list[str], cfg: DictConfig, jobs: int) -> bool:
+def adhoc(overrides: list[str], cfg: HarnessConfig, jobs: int) -> bool:
     """Whether the command is an ad-hoc run, which gets an experiment of its own (ADHOC) so that it never mixes
     into a preset's table: a single trial (`hydra.mode=RUN`, or a sweep of one job) or an import
     (`generator=import`, or a chain whose generation 0 is imported), unless the command line names an
@@ -113,33 +161,9 @@ def adhoc(overrides: list[str], cfg: DictConfig, jobs: int) -> bool:
     keys = {o.key_or_group for o in OverridesParser.create().parse_overrides(overrides)}
     if keys & {"experiment", "experiment.name"}:
         return False
-    imports = cfg.generator.kind == "import" or (cfg.generator.kind == "chain" and cfg.generator.gen0 == "import")
+    gen0 = getattr(cfg.generator, "gen0", None)
+    imports = cfg.generator.kind == "import" or (gen0 is not None and gen0.kind == "import")
     return jobs == 1 or imports
-
-
-def _variants(overrides: list[str]) -> tuple[list[list[str]], int]:
-    """Override lists that together visit every value of every swept key (not every combination), and the
-    number of jobs the sweep has (1 in a single run, `hydra.mode=RUN`, which ignores the preset's sweep)."""
-    parser = OverridesParser.create()
-    cli = {o.get_key_element(): _values(o) for o in parser.parse_overrides(overrides)}
-    with_firsts = [f"{k}={v[0]}" for k, v in cli.items()]
-    base = compose("config", overrides=with_firsts, return_hydra_config=True)
-    single = base.hydra.mode == RunMode.RUN
-    swept = {} if single else {k: str(v) for k, v in (OmegaConf.select(base, "hydra.sweeper.params") or {}).items()}
-    sweeps = {o.get_key_element(): _values(o) for o in parser.parse_overrides([f"{k}={v}" for k, v in swept.items()])}
-    sweeps.update(cli)  # the command line wins over the preset, as in Hydra
-    firsts = {k: v[0] for k, v in sweeps.items()}
-    variants = [[f"{k}={v}" for k, v in firsts.items()]]
-    for key, values in sweeps.items():
-        for value in values[1:]:
-            variants.append([f"{k}={value if k == key else v}" for k, v in firsts.items()])
-    return variants, 1 if single else math.prod(len(v) for v in sweeps.values())
-
-
-def _values(override) -> list[str]:
-    if override.is_sweep_override():
-        return list(override.sweep_string_iterator())
-    return [override.get_value_element_as_str()]
 
 
 def check(cfg: HarnessConfig) -> None:

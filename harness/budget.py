@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Optional
@@ -12,6 +13,7 @@ from typing import Iterator, Optional
 from harness.atomic import locked, write_json_atomic
 from harness.records import RecordStore
 
+_HOST = socket.gethostname()  # a claim's pid means something only on the node that wrote it
 STOP_FILE = "budget-stop.txt"  # one line per trial refused during this sweep, for the end-of-sweep summary
 
 
@@ -23,15 +25,15 @@ class Budget:
 
     def spent_and_estimate(self) -> tuple[float, float]:
         """Recorded spend, and the expected cost of one more trial (mean over trials that cost anything)."""
-        costs = [r["cost_usd"] for r in self.store.all() if r.get("cost_usd")]
-        return sum(costs), (sum(costs) / len(costs) if costs else 0.0)
+        kept = self.store.totals()  # kept as each record is written, not summed from every record each time
+        return kept.cost_usd, (kept.cost_usd / kept.costed if kept.costed else 0.0)
 
     def in_flight(self) -> float:
         """Estimates claimed by running trials; claims left by a killed worker (dead pid) do not count."""
         total = 0.0
         for path in self.claims.glob("*.json"):
             claim = json.loads(path.read_text())
-            if _alive(claim["pid"]):
+            if claim.get("host", _HOST) != _HOST or _alive(claim["pid"]):  # another node's: cannot tell, so counted
                 total += claim["estimate_usd"]
         return total
 
@@ -58,7 +60,7 @@ class Budget:
                     refused.write(refusal + "\n")
             else:
                 estimate = self.spent_and_estimate()[1] if self.max_cost_usd is not None else 0.0
-                write_json_atomic(path, {"estimate_usd": estimate, "pid": os.getpid()})
+                write_json_atomic(path, {"estimate_usd": estimate, "pid": os.getpid(), "host": _HOST})
         try:
             yield refusal
         finally:

@@ -2,11 +2,11 @@
 they bite, and every process of the run, found and killed at its end.
 
 cgroup v1, memory and pids controllers (what this harness's machines mount). Each run gets a group of its own in
-each, made under the harness's own group (so whatever limits and accounting hold the harness hold the run too),
-joined by the run's first process between fork and exec: everything it starts inherits the membership, whatever
-session, process group or parent it takes, and only a process allowed to write the cgroup files can leave. Where
-the groups cannot be made (no v1 hierarchy, cgroup v2 only, not root), `usable()` says so and the sandbox falls
-back to rlimits, whose hits leave no trace the harness can read.
+each, made under the harness's own group (so whatever limits and accounting hold the harness hold the run too);
+the harness moves the run's first process into it before that process runs anything: all it starts inherits the
+membership, whatever session, process group or parent it takes, and only a process allowed to write the cgroup
+files can leave. Where the groups cannot be made (no v1 hierarchy, cgroup v2 only, not root), `usable()` says so
+and the sandbox falls back to rlimits, whose hits leave no trace the harness can read.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def _own_path(controller: str) -> Optional[Path]:
 
 
 class RunGroup:
-    """The groups of one run, one per controller, made with the run's limits. `join` runs in the child."""
+    """The groups of one run, one per controller, made with the run's limits."""
 
     def __init__(self, memory_bytes: int, max_pids: int):
         name = f"{PREFIX}{os.getpid()}-{next(_serial)}"
@@ -69,15 +69,11 @@ class RunGroup:
             self._remove()
             raise
 
-    def join(self) -> None:
-        """Move the calling process into the groups: between fork and exec, so only plain system calls."""
-        pid = str(os.getpid()).encode()
+    def admit(self, pid: int) -> None:
+        """Move process `pid` into the groups: the run's first process, held before it runs anything."""
         for path in self._procs:
-            fd = os.open(path, os.O_WRONLY)
-            try:
-                os.write(fd, pid)
-            finally:
-                os.close(fd)
+            with open(path, "w") as procs:
+                procs.write(str(pid))
 
     def pids(self) -> set[int]:
         found: set[int] = set()

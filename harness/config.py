@@ -93,6 +93,18 @@ class ExperimentConfig:
 
 
 @dataclass
+class LaunchConfig:
+    """How the sweep's trials are run; never part of a trial's id (harness/plan.py, harness/pool.py)."""
+
+    concurrency: int = 4  # trials in flight at once in one process (they wait on the model and on suites)
+    score_workers: int = 0  # suites scored at once in one process; 0: one per usable core
+    trials_per_job: int = 0  # trials a launcher job carries; 0: all in one job with Hydra's basic launcher,
+    #                          else spread evenly over `hydra.launcher.n_jobs` (joblib) or one each (submitit)
+    plan: Optional[str] = None  # set by the command: the plan file its jobs read their trials from
+    batch: int = 0  # set by the command: which of the plan's batches this job runs
+
+
+@dataclass
 class HarnessConfig:
     model: ModelConfig = MISSING
     generator: GeneratorConfig = MISSING
@@ -107,7 +119,9 @@ class HarnessConfig:
     specs_dir: str = str(PROJECT_ROOT / "specs")
     runs_dir: str = str(PROJECT_ROOT / "runs")
     downloads_dir: str = "${oc.env:HARNESS_DOWNLOADS,${oc.env:HOME}/.cache/bootstrap-harness}"  # pinned files
-    sweep_jobs: int = 0  # the sweep's size, for the progress line; set by the command's preflight (0: unknown)
+    sweep_jobs: int = 0  # read by nothing since sweeps are planned (harness/plan.py); kept so that records written
+    #                      before, whose provenance holds it, still read back (`from_plain`)
+    launch: LaunchConfig = field(default_factory=LaunchConfig)
 
 
 def register_configs() -> None:
@@ -166,6 +180,7 @@ RANGES = {
     "sandbox.memory_mb": (256, None), "sandbox.processes": (16, None), "sandbox.file_mb": (1, None),
     "sandbox.open_files": (64, None), "sandbox.output_mb": (1, None), "sandbox.disk_mb": (16, None),
     "sandbox.output_cap_bytes": (1024, None), "sandbox.tree_entries": (1, None), "sandbox.tree_depth": (1, None),
+    "launch.concurrency": (1, None), "launch.score_workers": (0, None), "launch.trials_per_job": (0, None),
 }
 
 

@@ -2,6 +2,8 @@
 
 It wraps litellm, but owns the parts litellm gets wrong for research use here: retries (litellm's are off, and the
 openai SDK's silent retries too, via max_retries=0), prices for models litellm does not know, and the transcript.
+litellm is imported at the first call that needs it: importing it costs 2 to 3 s a process, which a process whose
+models are all served in-process (`serve_in_process`, e.g. the offline synthetic model) never pays.
 """
 
 from __future__ import annotations
@@ -11,89 +13,37 @@ import logging
 import os
 import random
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+from harness import interrupt
 from harness.cache import CacheMode, ResponseCache, request_key
 from harness.config import ModelConfig
 from harness.errors import ConfigError, ProviderError
 from harness.redact import redact
-from harness.synthetic_provider import GROUND_TRUTH_KEY, SAMPLE_KEY
+from harness.replies import Reply, ToolCall, Usage
 
 # litellm fetches its price map from the network at import time unless told otherwise.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 MAX_BACKOFF_S = 60.0
+SAMPLE_KEY = "harness_sample"  # in each request's litellm metadata (read by no remote provider): the sample index
+GROUND_TRUTH_KEY = "harness_ground_truth"  # in a custom provider's hidden params: what it knows it answered
 
 
-@dataclass(frozen=True)
-class ToolCall:
-    id: str
-    name: str
-    arguments: str  # JSON text, as the model wrote it
+# Providers answered in this process, not through litellm: a provider prefix (the "harness" of "harness/synthetic")
+# -> a function from the gateway's request to its Reply (see `serve_in_process`).
+_IN_PROCESS: dict[str, Callable[[dict], Reply]] = {}
 
 
-@dataclass(frozen=True)
-class Reply:
-    content: Optional[str]
-    tool_calls: tuple[ToolCall, ...]
-    finish_reason: str
-    prompt_tokens: int
-    completion_tokens: int
-    cost_usd: Optional[float]
-    latency_s: float
-    attempts: int
-    ground_truth: Optional[str] = None  # only the synthetic model knows what it answered
-    cached: bool = False  # answered from the response cache: no provider call, no cost
+def serve_in_process(provider: str, answer: Callable[[dict], Reply]) -> None:
+    """Answer every model `<provider>/...` with `answer(request)` in this process instead of through litellm.
 
-    def entry(self, paid_by: Optional[str]) -> dict:
-        """What the response cache stores, with the trial that paid for the call."""
-        return {"content": self.content, "tool_calls": [c.__dict__ for c in self.tool_calls],
-                "finish_reason": self.finish_reason, "prompt_tokens": self.prompt_tokens,
-                "completion_tokens": self.completion_tokens, "cost_usd": self.cost_usd,
-                "ground_truth": self.ground_truth, "paid_by": paid_by}
-
-    @classmethod
-    def from_entry(cls, entry: dict, trial: Optional[str]) -> "Reply":
-        """A cached answer. One paid for by this same trial (an attempt killed after the call, before its record)
-        is the trial's own call recovered: it keeps its cost and is no cache hit, so a resumed sweep's table
-        equals an uninterrupted one. Any other hit costs nothing here: someone else paid."""
-        own = trial is not None and entry.get("paid_by") == trial
-        return cls(content=entry["content"], tool_calls=tuple(ToolCall(**c) for c in entry["tool_calls"]),
-                   finish_reason=entry["finish_reason"], prompt_tokens=entry["prompt_tokens"],
-                   completion_tokens=entry["completion_tokens"], cost_usd=entry.get("cost_usd") if own else 0.0,
-                   latency_s=0.0, attempts=0, ground_truth=entry.get("ground_truth"), cached=not own)
-
-    def message(self) -> dict:
-        """The assistant message in OpenAI format, to append to a conversation."""
-        msg: dict[str, Any] = {"role": "assistant", "content": self.content}
-        if self.tool_calls:
-            msg["tool_calls"] = [
-                {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
-                for c in self.tool_calls
-            ]
-        return msg
-
-
-@dataclass
-class Usage:
-    calls: int = 0
-    cache_hits: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost_usd: Optional[float] = 0.0
-    ground_truths: list[str] = field(default_factory=list)
-
-    def add(self, reply: Reply) -> None:
-        self.calls += 1
-        self.cache_hits += reply.cached
-        self.prompt_tokens += reply.prompt_tokens
-        self.completion_tokens += reply.completion_tokens
-        # One unpriced call makes the total unknown rather than silently low.
-        self.cost_usd = None if self.cost_usd is None or reply.cost_usd is None else self.cost_usd + reply.cost_usd
-        if reply.ground_truth:
-            self.ground_truths.append(reply.ground_truth)
+    `request` is exactly what litellm.completion would get, so the cache key is the same either way; the gateway
+    keeps the cache, the retry on an incomplete reply, the transcript and usage, and fills in the reply's cost
+    (from the model's configured prices), latency and attempts."""
+    _IN_PROCESS[provider] = answer
 
 
 def _litellm():
@@ -143,6 +93,7 @@ class Gateway:
 
         `wire` is the format the request arrived in (an agent CLI's Messages or Responses API, translated to
         chat): it is recorded in the transcript and does not change the answer, so it is not in the cache key."""
+        interrupt.check()  # a stopped sweep's trials in threads spend nothing more (harness/interrupt.py)
         kwargs = self._request(messages, temperature, seed, tools)
         key = request_key(kwargs, self.sample)
         hit = self.cache.get(key, _describe(kwargs)) if self.cache else None
@@ -165,18 +116,21 @@ class Gateway:
         return reply
 
     def _call_provider(self, kwargs: dict) -> Reply:
-        """Call litellm until a complete reply arrives; transient failures are retried with back-off."""
-        litellm = _litellm()
+        """Ask the model's provider until a complete reply arrives; transient failures are retried with back-off.
+        An in-process provider fails only by a bug of ours: its exception propagates, and the trial records it."""
+        answer = _IN_PROCESS.get(kwargs["model"].partition("/")[0])
         for attempt in range(1, self.model.max_attempts + 1):
-            start, exc = time.monotonic(), None
+            exc = None
             try:
-                reply = self._reply(litellm.completion(**kwargs), time.monotonic() - start, attempt)
+                reply = self._ask(answer, kwargs, attempt)
                 error = _incomplete(reply)
                 if error is None:
                     return reply
                 message = f"{error} (finish_reason={reply.finish_reason!r})"
             except Exception as caught:  # litellm maps every provider failure onto its own exception classes
-                if not _is_transient(litellm, caught):
+                if answer is not None:
+                    raise
+                if not _is_transient(_litellm(), caught):
                     raise ProviderError(f"{self.model.name}: {caught}", type(caught).__name__) from caught
                 exc, error, message = caught, type(caught).__name__, str(caught)
             self._log({"event": "retry", "attempt": attempt, "error": error, "message": message})
@@ -184,6 +138,15 @@ class Gateway:
                 raise ProviderError(f"{self.model.name}: gave up after {attempt} attempts: {message}", error) from exc
             self.sleep(self._backoff(attempt, exc))
         raise AssertionError("unreachable")
+
+    def _ask(self, answer: Optional[Callable[[dict], Reply]], kwargs: dict, attempt: int) -> Reply:
+        """One call: to the in-process provider serving the model if there is one, else through litellm."""
+        start = time.monotonic()
+        if answer is None:
+            return self._reply(_litellm().completion(**kwargs), time.monotonic() - start, attempt)
+        reply = answer(kwargs)
+        return replace(reply, cost_usd=self._cost(None, reply.prompt_tokens, reply.completion_tokens),
+                       latency_s=time.monotonic() - start, attempts=attempt)
 
     def _request(self, messages, temperature, seed, tools) -> dict:
         m = self.model
@@ -217,9 +180,12 @@ class Gateway:
         )
 
     def _cost(self, response: Any, prompt_tokens: int, completion_tokens: int) -> Optional[float]:
+        """The configured prices, else litellm's price for a reply litellm made; unknown (None) otherwise."""
         m = self.model
         if m.input_cost_per_token is not None and m.output_cost_per_token is not None:
             return prompt_tokens * m.input_cost_per_token + completion_tokens * m.output_cost_per_token
+        if response is None:  # an in-process provider's reply: litellm has no price for what it never served
+            return None
         try:
             return float(_litellm().completion_cost(completion_response=response))
         except Exception:  # litellm raises for models missing from its price map: the cost is unknown

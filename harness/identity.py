@@ -6,7 +6,9 @@ nothing else: a setting the trial never reads would make a new trial of an old o
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
+from typing import Optional
 
 from harness.config import HarnessConfig, to_plain
 from harness.generate import needs_model, prompt_templates
@@ -22,15 +24,16 @@ CHAIN_EXTENT = ("depth",)
 PARENT_VIEW = ("show_parent", "parent_task")
 
 
-def define_trial(cfg: HarnessConfig, spec: Spec, sandbox: str) -> dict:
+def define_trial(cfg: HarnessConfig, spec: Spec, sandbox: str, plain: Optional[dict] = None) -> dict:
     """What makes a trial this trial; its hash is the trial id. Changing any of these starts a new trial.
 
     Everything that can change an outcome is in: the text given and its hash, the manifest, the suite and the
     tests selected, the selected generator's own config (harness/genconfig.py: what it reads, nothing else; for
     a chain, its generation 0's config and its own settings but CHAIN_EXTENT), the content of what it reads (an
     imported folder, the reference tree, its prompt template), the model's settings but MODEL_MECHANICS, the
-    sandbox's limits and the backend that runs (`sandbox`), and temperature, seed and sample."""
-    plain = to_plain(cfg)
+    sandbox's limits and the backend that runs (`sandbox`), and temperature, seed and sample. `plain` is
+    `to_plain(cfg)` when the caller has it already."""
+    plain = copy.deepcopy(plain) if plain is not None else to_plain(cfg)
     chained = isinstance(cfg.generator, ChainConfig)
     gen0 = cfg.generator.gen0 if chained else cfg.generator
     generator = {k: v for k, v in plain["generator"].items() if not (chained and k in CHAIN_EXTENT)}

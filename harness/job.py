@@ -9,6 +9,7 @@ A job is one trial, or one bootstrap chain (harness/chain.py: a loop over the sa
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
@@ -46,16 +47,21 @@ class Built:
         return self.uses_model or self.agent_from is not None
 
 
-def run_job(cfg: HarnessConfig) -> list[TrialOutcome]:
-    """Run the trial, or the chain of trials, the config defines; one outcome per trial reached."""
-    built = build_job(cfg)
+def run_job(cfg: HarnessConfig, plain: Optional[dict] = None,
+            score_slots: Optional[AbstractContextManager] = None) -> list[TrialOutcome]:
+    """Run the trial, or the chain of trials, the config defines; one outcome per trial reached. `plain` is
+    `to_plain(cfg)` when the caller has it (a sweep's plan does); `score_slots` is held while a suite runs, when
+    several trials share the machine's cores (harness/pool.py)."""
+    built = build_job(cfg, plain, score_slots)
     if built.agent_from is None:
         return [run_trial(built.job, built.generator, uses_model=built.uses_model)]
     return run_chain(built.job, built.generator, built.uses_model, built.depth, built.agent_from)
 
 
-def build_job(cfg: HarnessConfig) -> Built:
+def build_job(cfg: HarnessConfig, plain: Optional[dict] = None,
+              score_slots: Optional[AbstractContextManager] = None) -> Built:
     """Build the spec, sandbox, generator and record store once; raise ConfigError on what cannot be built."""
+    plain = plain if plain is not None else to_plain(cfg)
     spec = load_spec(Path(cfg.specs_dir), cfg.spec.name, upstream=cfg.spec.text is SpecText.upstream,
                      cache_dir=Path(cfg.downloads_dir))
     sandbox = make_sandbox(cfg.sandbox)
@@ -69,9 +75,10 @@ def build_job(cfg: HarnessConfig) -> Built:
               budget=Budget(run_dir, cfg.max_cost_usd),
               model=ModelAccess(cfg.model, ResponseCache(Path(cfg.cache.dir), cfg.cache.mode), Path(cfg.specs_dir)),
               temperature=cfg.temperature, seed=cfg.seed, sample=cfg.sample,
-              identity=define_trial(cfg, spec, sandbox.name),
+              identity=define_trial(cfg, spec, sandbox.name, plain),
               label=f"chain:{gen0.kind}" if chained else cfg.generator.kind,
-              chain_model=cfg.model.name if chained else None, provenance=to_plain(cfg))
+              chain_model=cfg.model.name if chained else None, provenance=plain,
+              score_slots=score_slots or nullcontext())
     generator = make_generator(gen0, needs)
     if not chained:
         return Built(job, generator, needs_model(gen0))

@@ -1,4 +1,5 @@
-"""Sweep progress, read from the records and running-trial claims on disk (so it works across workers).
+"""Sweep progress, read from the experiment's running totals and running-trial claims on disk (so it works across
+workers).
 
 On a terminal it is a status line at the bottom of the screen: whatever else is written (Hydra's log lines,
 ours, the summary) first erases it and, once the line is complete, draws it again below, so that no line ever
@@ -10,36 +11,35 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 from pathlib import Path
 from typing import Any, TextIO
 
-from harness.records import RecordStore, counts_against_model
+from harness.records import RecordStore
 
 log = logging.getLogger("harness")
 ERASE = "\r\033[K"  # back to the start of the row, and clear it
 
 
-def progress_line(run_dir: Path, job: int, jobs: int) -> str:
-    """`jobs 3/18 | trials: 3 done, 1 not passing, 0 infra | running 0 | cost $0.0123`: `not passing` counts the
-    trials that count against the model (harness.records.counts_against_model) without passing every test,
-    `infra` the others."""
-    records = RecordStore(run_dir).all()
-    counted = [r for r in records if counts_against_model(r["status"])]
-    failed = sum(not r.get("passed_all") for r in counted)
+def progress_line(run_dir: Path, ended: int, total: int, label: str = "") -> str:
+    """`trials 3/18 | experiment: 3 recorded, 1 not passing, 0 infra | running 0 | cost $0.0123`: how many of
+    this job's trials ended, then the experiment's totals (harness/totals.py, kept as records are written):
+    `not passing` counts the trials that count against the model (harness.records.counts_against_model)
+    without passing every test, `infra` the others. `label` names the launcher job when there are several."""
+    kept = RecordStore(run_dir).totals()
     running = len(list((Path(run_dir) / "inflight").glob("*.json")))
-    cost = sum(r.get("cost_usd") or 0.0 for r in records)
-    total = f"/{jobs}" if jobs else ""
-    return (f"jobs {job}{total} | trials: {len(records)} done, {failed} not passing, {len(records) - len(counted)} "
-            f"infra | running {running} | cost ${cost:.4f}")
+    prefix = f"{label} | " if label else ""
+    return (f"{prefix}trials {ended}/{total} | experiment: {kept.records} recorded, {kept.not_passing} not "
+            f"passing, {kept.records - kept.counted} infra | running {running} | cost ${kept.cost_usd:.4f}")
 
 
-def show(run_dir: Path, job: int, jobs: int) -> None:
-    """Show progress after job `job` of `jobs` (0: unknown); in sweeps of more than 100 jobs, after every
-    hundredth of them and the last."""
-    every = max(1, -(-jobs // 100))  # reading every record after every job would grow quadratically
-    if job % every and job != jobs:
+def show(run_dir: Path, ended: int, total: int, label: str = "") -> None:
+    """Show progress after `ended` of the job's `total` trials; in jobs of more than 100 trials, after every
+    hundredth of them and the last (a log line each is enough)."""
+    every = max(1, -(-total // 100))
+    if ended % every and ended != total:
         return
-    line = progress_line(run_dir, job, jobs)
+    line = progress_line(run_dir, ended, total, label)
     if isinstance(sys.stderr, StatusStream):
         sys.stderr.screen.status(line)
     else:
@@ -51,23 +51,26 @@ class Screen:
 
     def __init__(self, terminal: TextIO):
         self.terminal = terminal  # where the status line is drawn: the real stderr
+        self.lock = threading.RLock()  # a sweep's trials run in threads (harness/pool.py) and all write here
         self.line = ""
         self.drawn = False  # the status line is on the screen, with the cursor at its end
 
     def status(self, line: str) -> None:
-        self.line = line
-        self._erase()
-        self._draw()
+        with self.lock:
+            self.line = line
+            self._erase()
+            self._draw()
 
     def write(self, stream: TextIO, text: str) -> int:
         if not text:
             return 0
-        self._erase()
-        written = stream.write(text)
-        stream.flush()
-        if text.endswith("\n"):  # only below a complete line: a partial one would be cut by the status line
-            self._draw()
-        return written
+        with self.lock:
+            self._erase()
+            written = stream.write(text)
+            stream.flush()
+            if text.endswith("\n"):  # only below a complete line: a partial one would be cut by the status line
+                self._draw()
+            return written
 
     def close(self) -> None:
         """Leave the last status as an ordinary line and stop drawing it."""

@@ -17,11 +17,12 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
-from harness import __version__
-from harness.atomic import quarantine, write_json_atomic
+from harness import __version__, totals
+from harness.atomic import locked, quarantine, write_json_atomic
 from harness.config import PROJECT_ROOT
 from harness.redact import redact
 from harness.scoring import ScoreStatus, TestOutcome, TestResult
+from harness.totals import Totals
 
 log = logging.getLogger(__name__)
 
@@ -154,8 +155,28 @@ class RecordStore:
         return record is not None and counts_against_model(record["status"])
 
     def write(self, record: TrialRecord) -> None:
-        data = {**record.row(), "tests": list(record.tests), "config": record.config}
-        write_json_atomic(self.path(record.trial_id), redact(data))
+        """Write the record and keep the experiment's running totals (harness/totals.py) in step with it."""
+        data = redact({**record.row(), "tests": list(record.tests), "config": record.config})
+        with locked(self.run_dir / totals.LOCK):
+            old, before = self.load(record.trial_id), totals.read(self.run_dir)
+            write_json_atomic(self.path(record.trial_id), data)
+            if before is None:
+                totals.write(self.run_dir, totals.recount(self.all(), counts_against_model))
+            else:
+                totals.write(self.run_dir, before - Totals.of(old, counts_against_model)
+                             + Totals.of(data, counts_against_model))
+
+    def totals(self, verify: bool = False) -> Totals:
+        """The running totals, recounted from the records when missing, or (with `verify`, once per sweep) when
+        they do not account for the number of records on disk."""
+        found = totals.read(self.run_dir)
+        if found is not None and not (verify and found.records != totals.record_files(self.trials_dir)):
+            return found
+        with locked(self.run_dir / totals.LOCK):
+            counted = totals.recount(self.all(), counts_against_model)
+            if self.trials_dir.is_dir():
+                totals.write(self.run_dir, counted)
+            return counted
 
     def all(self) -> list[dict]:
         return list(self.each())

@@ -6,6 +6,7 @@ import base64
 import builtins
 import io
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -131,10 +132,9 @@ class _Child:
     def wait(self, timeout):
         """The result once the process has exited and closed its output (as communicate() waits); else None."""
         deadline = time.monotonic() + timeout
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
+        if not _ended(self.proc, timeout):
             return None
+        self.proc.wait()
         for drain in self.drains:
             drain.join(max(0.0, deadline - time.monotonic()))
         return None if any(drain.is_alive() for drain in self.drains) else self._result()
@@ -157,6 +157,21 @@ class _Child:
                 pass
         return {"code": self.proc.returncode, "stdout": _b64(self.drains[0].data),
                 "stderr": _b64(self.drains[1].data)}
+
+
+def _ended(proc, timeout):
+    """Whether `proc` has exited, waiting at most `timeout` seconds. Its pidfd wakes the wait the moment it ends,
+    where Popen.wait(timeout) sleeps in steps growing to 50 ms: a suite polling an agent every 0.2 s paid up to
+    that much per run. Not reaped here, so the pid stays this child's until kill or wait reaps it."""
+    if proc.returncode is not None:
+        return True
+    pidfd = os.pidfd_open(proc.pid)
+    try:
+        ended = select.poll()
+        ended.register(pidfd, select.POLLIN)
+        return bool(ended.poll(max(0.0, timeout) * 1000))
+    finally:
+        os.close(pidfd)
 
 
 class _Drain(threading.Thread):

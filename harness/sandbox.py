@@ -22,7 +22,6 @@ import os
 import resource
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -33,7 +32,7 @@ from harness import cgroups
 from harness.bwrap import GATEWAY_SOCKET, NOBODY, Mounts, bwrap_argv, hand_over, scratch_full
 from harness.capture import Drain, OutputLimit
 from harness.cgroups import RunGroup
-from harness.child import DiskWatch, ExecResult, Running, kill_group, kill_tree
+from harness.child import DiskWatch, ExecResult, Running, kill_group, kill_tree, spawn_held
 from harness.config import SandboxConfig, SandboxKind
 from harness.errors import ConfigError
 
@@ -57,18 +56,18 @@ class Limits:
     output_mb: int = 64  # stdout + stderr together; past this the child is killed (a flood, like a timeout)
     disk_mb: int = 512  # each scratch tmpfs under bwrap; a host dir the child writes is watched for the same
 
-    def apply(self, cpu_s: float, group: Optional[RunGroup]) -> None:
-        """In the child, just before exec: join the run's cgroup, which then holds memory and processes, and set
-        the rlimits (memory and processes among them when there is no cgroup)."""
+    def impose(self, pid: int, cpu_s: float, group: Optional[RunGroup]) -> None:
+        """On a child held before it runs anything (harness.child.spawn_held): move it into the run's cgroup, which
+        then holds memory and processes, and set its rlimits (memory and processes among them without a cgroup)."""
         mb = 1024 * 1024
         limits = [(resource.RLIMIT_FSIZE, self.file_mb * mb), (resource.RLIMIT_NOFILE, self.open_files),
                   (resource.RLIMIT_CPU, int(cpu_s) + 1), (resource.RLIMIT_CORE, 0)]
         if group is None:
             limits += [(resource.RLIMIT_AS, self.memory_mb * mb), (resource.RLIMIT_NPROC, self.processes)]
         else:  # an rlimit would bite first, unseen: a refused allocation or fork leaves no count to read
-            group.join()
+            group.admit(pid)
         for name, value in limits:
-            resource.setrlimit(name, (value, value))
+            resource.prlimit(pid, name, (value, value))
 
 
 class ProcessSandbox:
@@ -120,10 +119,8 @@ class ProcessSandbox:
         group = RunGroup(self.limits.memory_mb * 1024 * 1024, self.limits.processes) if cgroups.usable() else None
         # Pipes, drained by threads that keep a capped prefix: a flood costs neither memory nor disk on the host.
         try:
-            proc = subprocess.Popen(
-                argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                start_new_session=True, pass_fds=(report_w,) if pipe else (),
-                preexec_fn=lambda: self.limits.apply(timeout_s, group))
+            proc = spawn_held(argv, cwd, env, (report_w,) if pipe else (),
+                              lambda pid: self.limits.impose(pid, timeout_s, group))
         except BaseException:
             if group is not None:
                 group.close()

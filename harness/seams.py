@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Mapping, Optional, Protocol, Sequence
 
 if TYPE_CHECKING:
-    from harness.gateway import Reply, Usage
+    from harness.replies import Reply, Usage
     from harness.child import ExecResult, Running
     from harness.scoring import Score
     from harness.specs import Spec

@@ -11,19 +11,21 @@ from __future__ import annotations
 import logging
 import time
 import traceback
-from dataclasses import dataclass
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Optional
 
-from harness import synthetic_provider
+from harness import interrupt, synthetic_provider
 from harness.atomic import locked
 from harness.budget import Budget
 from harness.cache import CacheMiss, ResponseCache
 from harness.config import ModelConfig
 from harness.errors import ProviderError
-from harness.gateway import Gateway, Usage
+from harness.gateway import Gateway
 from harness.records import RecordStore, TrialRecord, TrialStatus, passes, trial_id
+from harness.replies import Usage
 from harness.scoring import Score, TestOutcome, score
 from harness.seams import Generation, GenerationContext, Generator, Sandbox
 from harness.specs import Spec
@@ -41,7 +43,8 @@ class ModelAccess:
     specs_dir: Path
 
     def gateway(self, spec: Spec, transcript: Path, tid: str, sample: int) -> Gateway:
-        # the synthetic model is a litellm provider like any other, told where specs are and this trial's text
+        # the synthetic model is a provider like any other (served in-process, so without importing litellm),
+        # told where specs are and this trial's text
         synthetic_provider.register(self.specs_dir, {spec.name: spec.text})
         return Gateway(self.model, sample=sample, transcript=transcript, cache=self.cache, trial=tid)
 
@@ -63,6 +66,7 @@ class Job:
     label: str  # the record's generator column
     chain_model: Optional[str]  # in a chain, the model driving generations 1, 2, ...
     provenance: dict  # the resolved config, kept in every record
+    score_slots: AbstractContextManager = field(default_factory=nullcontext)  # held while the suite runs
 
 
 @dataclass(frozen=True)
@@ -121,6 +125,7 @@ def _run_one(job: Job, generator: Generator, tid: str, uses_model: bool, place: 
     interrupted = None
     try:
         fields = _run_stages(job, generator, ctx)
+        interrupt.check()  # a trial in a pool's thread, stopped by Ctrl-C: its end is the user's doing
     except KeyboardInterrupt as exc:  # recorded with what it spent, then the sweep stops; retried next run
         interrupted = exc
         fields = _fields(TrialStatus.interrupted, "interrupted by the user (Ctrl-C)", 0.0, 0.0)
@@ -150,7 +155,8 @@ def _run_stages(job: Job, generator: Generator, ctx: GenerationContext) -> dict:
         if not generation.files:
             return _fields(TrialStatus.no_code, generation.detail, gen_seconds, 0.0)
         impl = _write_files(ctx.workdir / "impl", generation)
-        result = score(job.spec, impl, job.sandbox)
+        with job.score_slots:  # a sweep's concurrent trials share the cores (harness/pool.py)
+            result = score(job.spec, impl, job.sandbox)
         score_seconds = result.seconds
         return _fields(_status(result), _join(generation.detail, result.detail), gen_seconds, score_seconds,
                        result, impl_lines=sum(t.count("\n") + 1 for t in generation.files.values()))

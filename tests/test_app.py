@@ -98,5 +98,6 @@ def test_spec_folder_without_suite_is_named(tmp_path):
 def test_adhoc_runs_get_an_experiment_of_their_own_unless_one_is_named(tmp_path, overrides, experiment, jobs):
     sweep = preflight([f"runs_dir={tmp_path}", *overrides])
     assert sweep.run_dirs == (tmp_path / experiment,) and sweep.jobs == jobs
-    assert (sweep.argv[-1] == f"experiment.name={ADHOC}") == (experiment == ADHOC)  # what Hydra is handed
+    assert (sweep.overrides[-1] == f"experiment.name={ADHOC}") == (experiment == ADHOC)  # what Hydra is handed
+    assert {p.cfg.experiment.name for p in sweep.planned} == {experiment} and len(sweep.todo) == jobs
     assert not any(tmp_path.iterdir())  # the preflight writes nothing

@@ -154,6 +154,31 @@ def test_ctrl_c_records_the_interrupted_trial_and_exits_130(tmp_path):
     assert _gone(children, within_s=30) == []  # the suite went down with it
 
 
+def test_ctrl_c_stops_every_trial_in_flight_records_them_interrupted_and_starts_no_other(tmp_path):
+    """Trials of a sweep run concurrently in threads (harness/pool.py), and Ctrl-C reaches the main thread only:
+    each trial in flight must still end `interrupted` with its spend (not as a failing or timed-out run counted
+    against the model), no queued trial may start, and every suite must go down."""
+    specs, runs = tmp_path / "specs", tmp_path / "runs"
+    make_spec(specs, suite=SLOW_SUITE, time_limit_s=120)
+    argv = [sys.executable, "-c", "from harness.app import main; main()", f"runs_dir={runs}", f"specs_dir={specs}",
+            "spec=semver", "spec.name=adder", "temperature=0.0", "seed=range(4)", "experiment.name=pooled",
+            "launch.concurrency=2", "launch.score_workers=2"]
+    sweep = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while len(_descendants(sweep.pid)) < 2 * 2 and time.monotonic() < deadline:
+        time.sleep(0.2)  # both suites started (each a sandbox and its processes)
+    time.sleep(1.0)
+    children = _descendants(sweep.pid)
+    sweep.send_signal(signal.SIGINT)
+    out, err = sweep.communicate(timeout=60)
+    assert sweep.returncode == 130, err[-2000:]
+    assert "Traceback" not in err, err[-3000:]
+    records = [json.loads(p.read_text()) for p in (runs / "pooled" / "trials").glob("*.json")]
+    assert sorted(r["status"] for r in records) == ["interrupted", "interrupted"]  # the 2 queued never started
+    assert all(r["model_calls"] == 1 and r["cost_usd"] > 0 for r in records)
+    assert _gone(children, within_s=30) == []
+
+
 def _gone(pids: list[int], within_s: float) -> list[int]:
     """The pids still alive (not exited, not a zombie) once they are all gone or `within_s` has passed: a
     killed process takes a moment to be reaped, so absence is waited for rather than sampled once."""

@@ -29,3 +29,28 @@ def test_no_trial_starts_past_the_cap_and_the_stop_is_said_once_with_a_failing_e
     raised = run_harness(*base, "seed=range(10)", f"max_cost_usd={cost * 100}")
     assert raised.returncode == 0 and len(pd.read_parquet(runs / "capped" / "results.parquet")) == 10
     assert "STOPPED BY BUDGET" not in raised.stdout + raised.stderr
+
+
+def test_a_claim_from_another_node_counts_and_a_dead_local_one_does_not(tmp_path):
+    """On a cluster the claims of running trials come from several nodes: a pid can only be checked on the node
+    that wrote it, so another node's claim is counted (never spend past the cap), while one left here by a
+    process that died is not (a killed sweep does not hold its estimates forever)."""
+    import json
+    import subprocess
+    import sys
+
+    from harness.budget import Budget
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    pid = int(dead.stdout)  # exited: no process of that pid now, unless the kernel reused it (vanishingly rare)
+    claims = tmp_path / "inflight"
+    claims.mkdir()
+    (claims / "here.json").write_text(json.dumps({"estimate_usd": 1.0, "pid": pid, "host": socket_host()}))
+    (claims / "there.json").write_text(json.dumps({"estimate_usd": 0.25, "pid": pid, "host": "node-elsewhere"}))
+    assert Budget(tmp_path, 10.0).in_flight() == 0.25
+
+
+def socket_host() -> str:
+    import socket
+
+    return socket.gethostname()

@@ -13,6 +13,7 @@ import sys
 
 from harness.progress import attach, detach, progress_line, show
 from harness.records import EXCLUDED_STATUSES, TrialStatus
+from harness.totals import Totals
 from tests.conftest import ROOT
 
 
@@ -29,16 +30,17 @@ def test_the_line_counts_records_and_running_claims(tmp_path):
     write(tmp_path, "d", "infra_error", False, None)
     (tmp_path / "inflight").mkdir()
     (tmp_path / "inflight" / "e.json").write_text("{}")
-    assert progress_line(tmp_path, 5, 8) == ("jobs 5/8 | trials: 4 done, 2 not passing, 1 infra | running 1 | "
-                                             "cost $0.0350")
+    assert progress_line(tmp_path, 5, 8) == ("trials 5/8 | experiment: 4 recorded, 2 not passing, 1 infra | "
+                                             "running 1 | cost $0.0350")
 
 
 def test_every_status_is_counted_once_as_not_passing_or_infra(tmp_path):
     for status in TrialStatus:  # a claimed pass on an excluded status must not hide it from `infra`
         claims_a_pass = status is TrialStatus.scored or status.value in EXCLUDED_STATUSES
         write(tmp_path, status.value, status.value, claims_a_pass, 0.001)
-    assert progress_line(tmp_path, 1, 0) == ("jobs 1 | trials: 12 done, 8 not passing, 3 infra | running 0 | "
-                                             "cost $0.0120")  # 9 counted, of which only `scored` passes
+    assert progress_line(tmp_path, 1, 9, "job 1/2") == (
+        "job 1/2 | trials 1/9 | experiment: 12 recorded, 8 not passing, 3 infra | running 0 | cost $0.0120"
+    )  # 9 counted, of which only `scored` passes
 
 
 def screen(output: str) -> list[str]:
@@ -86,14 +88,15 @@ def test_on_a_terminal_other_lines_go_above_the_progress_line(tmp_path, monkeypa
     assert sys.stdout is terminal and sys.stderr is terminal
     assert screen(terminal.getvalue()) == [
         "[HYDRA] #1 : seed=1", "a line written in two parts",
-        "jobs 2/2 | trials: 1 done, 0 not passing, 0 infra | running 0 | cost $0.0100", "summary", ""]
+        "trials 2/2 | experiment: 1 recorded, 0 not passing, 0 infra | running 0 | cost $0.0100", "summary", ""]
 
 
 def test_off_a_terminal_progress_is_a_log_line(tmp_path, caplog, monkeypatch):
     write(tmp_path, "a", "scored", False, None)
     with caplog.at_level(logging.INFO, logger="harness"):
         show(tmp_path, 1, 1)
-    assert caplog.messages == ["progress: jobs 1/1 | trials: 1 done, 1 not passing, 0 infra | running 0 | cost $0.0000"]
+    assert caplog.messages == [
+        "progress: trials 1/1 | experiment: 1 recorded, 1 not passing, 0 infra | running 0 | cost $0.0000"]
 
 
 def test_a_real_sweep_on_a_terminal_never_glues_a_line_to_the_progress_line(tmp_path, tiny_specs):
@@ -115,9 +118,40 @@ def test_a_real_sweep_on_a_terminal_never_glues_a_line_to_the_progress_line(tmp_
         output += chunk
     os.close(main)
     assert proc.wait(timeout=300) == 0, output.decode()[-3000:]
-    assert b"jobs 1/2 |" in output  # drawn after the first job, then kept below the lines that followed
+    assert b"trials 1/2 |" in output  # drawn after the first trial, then kept below the lines that followed
     rows = screen(output.decode())
-    progress = [row for row in rows if "| trials:" in row]  # the last one stays on the screen as a line
-    assert len(progress) == 1 and re.fullmatch(r"jobs 2/2 \| trials: .* cost \$\d+\.\d{4}", progress[0]), rows
-    assert any(row.startswith("[") and "[HYDRA]" in row and "#1 :" in row for row in rows), rows
+    progress = [row for row in rows if "| experiment:" in row]  # the last one stays on the screen as a line
+    assert len(progress) == 1 and re.fullmatch(r"trials 2/2 \| experiment: .* cost \$\d+\.\d{4}", progress[0]), rows
+    assert any(row.startswith("[") and "[HYDRA]" in row and "#0 :" in row for row in rows), rows
     assert not [row for row in rows if "[HYDRA]" in row and not row.startswith("[")], rows
+
+
+def test_totals_follow_each_write_and_are_recounted_when_records_change_by_hand(tmp_path):
+    """The line reads running totals (harness/totals.py), not every record: a record rewritten through the store
+    moves them by its own difference, and records added or deleted by hand are recounted once per sweep."""
+    from harness.records import RecordStore
+
+    store = RecordStore(tmp_path)
+    store.write(make_record("a", status="scored", passed_all=False, cost_usd=0.25))
+    store.write(make_record("b", status="infra_error", passed_all=False, cost_usd=0.5))
+    assert store.totals() == Totals(records=2, counted=1, not_passing=1, cost_usd=0.75, costed=2)
+    store.write(make_record("a", status="scored", passed_all=True, cost_usd=0.125))  # the same trial again
+    assert store.totals() == Totals(records=2, counted=1, not_passing=0, cost_usd=0.625, costed=2)
+    write(tmp_path, "c", "no_code", False, 1.0)  # by hand: the store cannot know until it counts
+    assert store.totals().records == 2
+    assert store.totals(verify=True) == Totals(records=3, counted=2, not_passing=1, cost_usd=1.625, costed=3)
+    (tmp_path / "trials" / "b.json").unlink()
+    assert store.totals(verify=True) == Totals(records=2, counted=2, not_passing=1, cost_usd=1.125, costed=2)
+
+
+def make_record(tid, status, passed_all, cost_usd):
+    """A whole TrialRecord, as trials write them."""
+    from harness.records import TrialRecord
+
+    return TrialRecord(
+        trial_id=tid, experiment="e", spec="s", spec_sha256="", suite_sha256="", generator="oneshot", model="m",
+        litellm_model="m", temperature=0.0, seed=0, sample=0, status=TrialStatus(status), detail="",
+        ground_truth=None, tests_total=1, tests_passed=int(passed_all), tests_failed=int(not passed_all),
+        tests_errored=0, tests_skipped=0, pass_rate=float(passed_all), passed_all=passed_all, impl_lines=1,
+        prompt_tokens=0, completion_tokens=0, cost_usd=cost_usd, model_calls=1, cache_hits=0, gen_seconds=0.0,
+        score_seconds=0.0, git_sha="x")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import signal
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -16,7 +19,9 @@ from harness.scoring import observed
 BACKENDS = [ProcessSandbox] + ([BwrapSandbox] if bwrap_available() else [])
 
 FILL = """
+import json
 import os
+import re
 chunk = b"x" * (1 << 20)
 for i in range(256):  # 2 GB at most, should the watch fail
     with open(f"fill-{i}", "wb") as out:
@@ -155,3 +160,81 @@ def test_a_child_writing_past_the_file_size_limit_is_killed_by_sigxfsz(backend, 
     result = backend(limits=Limits(file_mb=1)).exec(["bash", "-c", "exec head -c 4M /dev/zero > big"], cwd=tmp_path,
                                                     env={}, timeout_s=30)
     assert result.returncode == -signal.SIGXFSZ and (tmp_path / "big").stat().st_size == 1024 * 1024
+
+
+# Ignores SIGTERM and starts a grandchild, in a session of its own, that ignores it too; both would sleep 10 min.
+STUBBORN = """
+import os, signal, subprocess, sys, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+subprocess.Popen(["bash", "-c", f'trap "" TERM; exec -a {sys.argv[1]} sleep 600'], start_new_session=True)
+time.sleep(600)
+"""
+
+
+@pytest.mark.parametrize("backend", BACKENDS, ids=lambda b: b.name)
+def test_the_time_limit_kills_a_child_ignoring_sigterm_and_its_grandchildren(backend, tmp_path):
+    marker = f"harness-stubborn-{os.getpid()}-{backend.name}"
+    result = backend().exec([sys.executable, "-c", STUBBORN, marker], cwd=tmp_path, env={}, timeout_s=2)
+    assert result.timed_out and not result.output_exceeded and not result.disk_exceeded and not result.success
+    assert result.returncode == -signal.SIGKILL and 2 <= result.seconds < 30
+    assert living(marker) == []
+
+
+@pytest.mark.parametrize("backend", BACKENDS, ids=lambda b: b.name)
+def test_runs_waited_for_in_threads_at_once_each_end_by_their_own_limit(backend, tmp_path):
+    """Trials run in threads of one process: one run's limit must neither end nor outlast another's."""
+    runs = {"quick": ["true"], "slow": ["sleep", "600"], "late": ["sleep", "1"], "fill": [sys.executable, "-c", FILL],
+            "flood": [sys.executable, "-c", "import os\nwhile True:\n    os.write(1, b'x' * 65536)\n"]}
+    sandbox = backend(limits=Limits(output_mb=4, disk_mb=32))
+
+    def run(name: str):
+        (tmp_path / name).mkdir()
+        return sandbox.exec(runs[name], cwd=tmp_path / name, env={}, timeout_s=4 if name == "slow" else 60)
+
+    with ThreadPoolExecutor(len(runs)) as pool:
+        results = dict(zip(runs, pool.map(run, runs)))
+    assert results["quick"].success and results["late"].success
+    assert results["slow"].timed_out and not results["slow"].output_exceeded and results["slow"].seconds >= 4
+    assert results["flood"].output_exceeded and not results["flood"].timed_out
+    assert results["fill"].disk_exceeded and not results["fill"].timed_out
+
+
+FDS_AND_LIMITS = """
+import json, os
+print(open("/proc/self/limits").read())
+fds = []
+for fd in map(int, os.listdir("/proc/self/fd")):
+    try:
+        fds.append((fd, os.readlink(f"/proc/self/fd/{fd}")))
+    except OSError:  # the listing's own descriptor, closed by now
+        pass
+print("FDS", json.dumps(sorted(fds)))
+"""
+
+
+@pytest.mark.parametrize("backend", BACKENDS, ids=lambda b: b.name)
+def test_the_command_runs_under_its_limits_with_only_its_streams_open(backend, tmp_path):
+    """The limits are put on the child from outside while it is held; what runs must still have them all, and
+    nothing of the hold: stdin is /dev/null, and the only descriptors are its streams and the report pipe."""
+    result = backend(limits=Limits(file_mb=3, open_files=77)).exec([sys.executable, "-c", FDS_AND_LIMITS],
+                                                                   cwd=tmp_path, env={}, timeout_s=30, report=True)
+    assert result.success, result.stderr
+    limits, fds = result.stdout.split("\nFDS ")
+    assert re.search(r"Max file size\s+3145728\s+3145728", limits)
+    assert re.search(r"Max open files\s+77\s+77", limits) and re.search(r"Max core file size\s+0\s+0", limits)
+    fds = json.loads(fds)
+    assert [fd for fd, _ in fds[:3]] == [0, 1, 2] and fds[0][1] == "/dev/null"
+    assert [target.startswith("pipe:") for _, target in fds[1:]] == [True] * (len(fds) - 1) and len(fds) == 4
+
+
+def test_a_program_that_is_not_there_or_cannot_run_raises_and_leaves_no_cgroup(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        ProcessSandbox().exec(["harness-no-such-program"], cwd=tmp_path, env={}, timeout_s=30)
+    with pytest.raises(FileNotFoundError):
+        ProcessSandbox().exec(["./missing.sh"], cwd=tmp_path, env={}, timeout_s=30)
+    (tmp_path / "plain.sh").write_text("echo hi\n")
+    with pytest.raises(PermissionError):
+        ProcessSandbox().exec(["./plain.sh"], cwd=tmp_path, env={}, timeout_s=30)
+    if cgroups.usable():
+        left = [p for c in cgroups.CONTROLLERS for p in cgroups._own_path(c).glob(f"{cgroups.PREFIX}{os.getpid()}-*")]
+        assert left == []
