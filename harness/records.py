@@ -161,7 +161,7 @@ class RecordStore:
             old, before = self.load(record.trial_id), totals.read(self.run_dir)
             write_json_atomic(self.path(record.trial_id), data)
             if before is None:
-                totals.write(self.run_dir, totals.recount(self.all(), counts_against_model))
+                totals.write(self.run_dir, totals.recount(self.each(), counts_against_model))
             else:
                 totals.write(self.run_dir, before - Totals.of(old, counts_against_model)
                              + Totals.of(data, counts_against_model))
@@ -173,7 +173,7 @@ class RecordStore:
         if found is not None and not (verify and found.records != totals.record_files(self.trials_dir)):
             return found
         with locked(self.run_dir / totals.LOCK):
-            counted = totals.recount(self.all(), counts_against_model)
+            counted = totals.recount(self.each(), counts_against_model)
             if self.trials_dir.is_dir():
                 totals.write(self.run_dir, counted)
             return counted
