@@ -18,12 +18,13 @@ import operator
 import os
 from array import array
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional, Sequence
+from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from harness import table_index
 from harness.atomic import locked
 from harness.records import RecordStore, TrialRecord
 
@@ -47,19 +48,73 @@ def build_tables(run_dir: Path, csv: bool = False) -> tuple[pd.DataFrame, pd.Dat
 
 
 def _build_tables(run_dir: Path, csv: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Patch the tables with the records changed since they were built (harness/table_index.py), or build them
+    from every record when there is no index, a table is missing, or a patch could differ from a full build."""
+    seen = table_index.scan(run_dir / "trials")
+    patched = _patched(run_dir, seen)
+    if patched is None:
+        results, per_test = _frames(RecordStore(run_dir).each())
+        named = set(results["trial_id"]) == {name[:-len(".json")] for name in seen}
+        changed = True
+    else:
+        results, per_test, changed = patched
+        named = True
+    if changed or csv:
+        for name, frame in (("results", results), ("tests", per_test)):
+            write_table(frame, run_dir / name, csv=csv)
+    table_index.write(run_dir, seen if named else None)  # a record filed under another name: read all next time
+    return results, per_test
+
+
+def _frames(records: Iterable[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
     rows: list[dict[str, Any]] = []
     tests = TestColumns()
-    for record in RecordStore(run_dir).each():
+    for record in records:
         rows.append({c: record.get(c) for c in RESULT_COLUMNS})
         if record.get("tests"):
             tests.add(record["trial_id"], record["tests"])
     results = pd.DataFrame(rows, columns=RESULT_COLUMNS)
     results = results.sort_values(ROW_ORDER, kind="stable").reset_index(drop=True)
     del rows
-    per_test = tests.frame()
-    for name, frame in (("results", results), ("tests", per_test)):
-        write_table(frame, run_dir / name, csv=csv)
-    return results, per_test
+    return results, tests.frame()
+
+
+def _patched(run_dir: Path, seen: dict) -> Optional[tuple[pd.DataFrame, pd.DataFrame, bool]]:
+    """The tables with the rows of changed and deleted records replaced, and whether anything changed; None when
+    only a full build will do."""
+    index = table_index.read(run_dir)
+    paths = [run_dir / "results.parquet", run_dir / "tests.parquet"]
+    if index is None or not all(p.exists() for p in paths):
+        return None
+    changed, gone = table_index.changes(index, seen)
+    results, per_test = (pd.read_parquet(p) for p in paths)
+    if not changed and not gone:
+        return results, per_test, False
+    store = RecordStore(run_dir)
+    records = [r for r in (store.load(name[:-len(".json")]) for name in changed) if r is not None]
+    if any(f"{r.get('trial_id')}.json" not in changed for r in records):
+        return None
+    new_results, new_tests = _frames(records)
+    kept = [frame[~frame["trial_id"].isin(gone)] for frame in (results, per_test)]
+    new_results, new_tests = _typed_like(kept[0], new_results), _typed_like(kept[1], new_tests)
+    if new_results is None or new_tests is None:
+        return None  # a column inferred differently from the new rows alone: pandas' own inference decides
+    results = pd.concat([kept[0], new_results]).sort_values(ROW_ORDER, kind="stable").reset_index(drop=True)
+    per_test = pd.concat([kept[1], new_tests]).sort_values("trial_id", kind="stable").reset_index(drop=True)
+    return results, per_test, True
+
+
+def _typed_like(old: pd.DataFrame, new: pd.DataFrame) -> Optional[pd.DataFrame]:
+    """The new rows with the old rows' column types, where a full build would infer those: a column the new rows
+    leave empty (a plain trial's `parent_trial_id` beside chains') takes the old strings' or floats' type. None
+    when a type still differs."""
+    if old.empty or new.empty:
+        return new
+    for column in old.columns:
+        theirs, ours = old[column].dtype, new[column].dtype
+        if theirs != ours and new[column].isna().all() and (theirs == _STR or theirs.kind == "f"):
+            new = new.assign(**{column: new[column].astype(theirs)})
+    return new if all(old[c].dtype == new[c].dtype for c in old.columns) else None
 
 
 _BY_ID = operator.itemgetter("test_id")

@@ -128,3 +128,53 @@ def test_harness_tables_rebuilds_and_writes_csv_when_asked(tmp_path, capsys):
     assert pd.read_csv(store.run_dir / "results.csv")["trial_id"].tolist() == trials
     with pytest.raises(SystemExit, match="holds no trials/"):
         main([str(tmp_path)])
+
+
+def assert_full_build(store: RecordStore, results: pd.DataFrame, tests: pd.DataFrame) -> None:
+    expected = plain_build(store)
+    pd.testing.assert_frame_equal(results, expected[0])
+    pd.testing.assert_frame_equal(tests, expected[1])
+    on_disk = [pd.read_parquet(store.run_dir / f"{name}.parquet") for name in ("results", "tests")]
+    pd.testing.assert_frame_equal(on_disk[0], expected[0])
+    pd.testing.assert_frame_equal(on_disk[1], expected[1])
+
+
+def test_a_rebuild_patches_the_tables_with_what_changed_and_equals_a_full_build(tmp_path, monkeypatch):
+    """After the first build, a rebuild reads only the records written, rewritten or deleted since (the index of
+    harness/table_index.py), and its tables are still exactly the full build's."""
+    store = tidy_store(tmp_path)
+    build_tables(store.run_dir)
+    store.write(record("f6", seed=6, tests=suite("passed", "passed", "failed")))  # a new trial
+    store.write(record("b2", seed=1, tests=suite("failed", "failed", "failed", "failed"), passed_all=False,
+                       status=TrialStatus.timeout, cost_usd=0.5))  # a trial run again, differently
+    store.path("d4").unlink()  # a record deleted by hand
+    assert_full_build(store, *patch_reading(monkeypatch, store, ["b2", "f6"]))
+    parquet = store.run_dir / "results.parquet"
+    before = parquet.stat().st_mtime_ns
+    assert_full_build(store, *patch_reading(monkeypatch, store, []))  # nothing changed: nothing read
+    assert parquet.stat().st_mtime_ns == before  # nor rewritten
+
+
+def patch_reading(monkeypatch, store: RecordStore, expected: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Rebuild the tables, checking that exactly the `expected` records were read."""
+    read = []
+    original = RecordStore.load
+    with monkeypatch.context() as patched:
+        patched.setattr(RecordStore, "load", lambda self, tid: read.append(tid) or original(self, tid))
+        patched.setattr(RecordStore, "each", lambda self: pytest.fail("a patch must not read every record"))
+        tables = build_tables(store.run_dir)
+    assert sorted(read) == expected
+    return tables
+
+
+def test_a_record_filed_under_another_name_or_a_lost_index_means_a_full_build(tmp_path):
+    store = untidy_store(tmp_path)
+    build_tables(store.run_dir)
+    assert not (store.run_dir / "tables.index.json").exists()  # rows cannot be told apart by file name
+    store.write(record("g7", seed=7, tests=suite("passed")))
+    assert_full_build(store, *build_tables(store.run_dir))
+    store = tidy_store(tmp_path / "other")
+    build_tables(store.run_dir)
+    (store.run_dir / "tables.index.json").write_text("{not json")
+    store.write(record("h8", seed=8, tests=suite("failed", "passed")))
+    assert_full_build(store, *build_tables(store.run_dir))
