@@ -13,7 +13,7 @@ from harness.budget import stops
 from harness.intervals import FEW_SEEDS
 from harness.lineage import chain_summary
 from harness.records import TrialStatus
-from harness.tables import build_tables
+from harness.tables import refresh_results
 
 BY = ["spec", "model", "generator", "temperature"]
 CLASS = re.compile(r"[A-Za-z_][\w.]*(?=:)")  # a record's detail starts with its error class: `RateLimitError: ...`
@@ -25,7 +25,7 @@ def end_of_sweep(run_dir: Path) -> Optional[str]:
     the sweep, and return why (None when it did not)."""
     if not (Path(run_dir) / "trials").is_dir():
         return None
-    results, _ = build_tables(run_dir)
+    results = refresh_results(run_dir)
     print(summarize(results))
     refused = stops(run_dir)
     if refused:

@@ -147,8 +147,9 @@ def test_a_rebuild_patches_the_tables_with_what_changed_and_equals_a_full_build(
     store.write(record("f6", seed=6, tests=suite("passed", "passed", "failed")))  # a new trial
     store.write(record("b2", seed=1, tests=suite("failed", "failed", "failed", "failed"), passed_all=False,
                        status=TrialStatus.timeout, cost_usd=0.5))  # a trial run again, differently
+    store.write(record("a0", seed=5, tests=suite("error", "passed")))  # sorts first
     store.path("d4").unlink()  # a record deleted by hand
-    assert_full_build(store, *patch_reading(monkeypatch, store, ["b2", "f6"]))
+    assert_full_build(store, *patch_reading(monkeypatch, store, ["a0", "b2", "f6"]))
     parquet = store.run_dir / "results.parquet"
     before = parquet.stat().st_mtime_ns
     assert_full_build(store, *patch_reading(monkeypatch, store, []))  # nothing changed: nothing read
