@@ -14,9 +14,11 @@ exits 3 when the budget stopped the sweep.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -106,6 +108,9 @@ def run(argv: list[str]) -> int:
         clear_stop(run_dir)  # a stop left by a sweep that was killed is not this sweep's
         RecordStore(run_dir).totals(verify=True)  # once per sweep: records written or deleted by hand count
     if sweep.todo:
+        # The summary's imports (pandas, pyarrow: 0.5 s) load in the background while the trials wait on their
+        # suites and the model, rather than after the last one.
+        threading.Thread(target=importlib.import_module, args=("harness.summary",), daemon=True).start()
         code = _hydra(batches.hydra_argv(sweep))
         if code:
             return code
