@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Optional
 
-from harness.atomic import write_json_atomic
+from harness.atomic import write_bytes_atomic
 
 INDEX = "tables.index.json"
 
@@ -42,7 +42,7 @@ def write(run_dir: Path, seen: Optional[dict[str, list[int]]]) -> None:
     if seen is None:
         (Path(run_dir) / INDEX).unlink(missing_ok=True)
     else:
-        write_json_atomic(Path(run_dir) / INDEX, {"records": seen})
+        write_bytes_atomic(Path(run_dir) / INDEX, json.dumps({"records": seen}, separators=(",", ":")).encode())
 
 
 def changes(index: dict[str, list[int]], seen: dict[str, list[int]]) -> tuple[list[str], set[str]]:

@@ -96,7 +96,7 @@ def _patched(run_dir: Path, seen: dict, tests_wanted: bool
     changed, gone = table_index.changes(index, seen)
     results = pd.read_parquet(paths[0])
     if not changed and not gone:
-        return results, pq.read_table(paths[1]) if tests_wanted else None, False
+        return results, read_tests(paths[1]) if tests_wanted else None, False
     store = RecordStore(run_dir)
     records = [r for r in (store.load(name[:-len(".json")]) for name in changed) if r is not None]
     if any(f"{r.get('trial_id')}.json" not in changed for r in records):
@@ -104,12 +104,20 @@ def _patched(run_dir: Path, seen: dict, tests_wanted: bool
     new_results, new_tests = _frames(records)
     kept = results[~results["trial_id"].isin(gone)]
     new_results = _typed_like(kept, new_results)
-    tests = pq.read_table(paths[1])
+    tests = read_tests(paths[1])
     new_tests = _typed_like(tests.schema.empty_table().to_pandas(), new_tests)
     if new_results is None or new_tests is None:
         return None  # a column inferred differently from the new rows alone: pandas' own inference decides
     results = pd.concat([kept, new_results]).sort_values(ROW_ORDER, kind="stable").reset_index(drop=True)
     return results, _spliced(tests, gone, pa.Table.from_pandas(new_tests, schema=tests.schema)), True
+
+
+def read_tests(path: Path) -> pa.Table:
+    """The per-test table as written. Its string columns are read as dictionaries (a few thousand distinct values
+    among 1.5 million rows) and made strings again: a quarter of the time of reading them as strings."""
+    schema = pq.read_schema(path)
+    strings = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
+    return pq.read_table(path, read_dictionary=strings).cast(schema)
 
 
 def _spliced(tests: pa.Table, gone: set, new: pa.Table) -> pa.Table:
