@@ -1,4 +1,5 @@
-"""The `harness` command as a user runs it: the demo sweep, re-runs, and bad input."""
+"""The `harness` command as a user runs it: the demo sweep and bad input. The demo's re-run, which checks that
+nothing runs twice, goes through the front door in-process."""
 
 from __future__ import annotations
 
