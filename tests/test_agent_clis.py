@@ -18,11 +18,13 @@ from harness.config import ModelConfig, SandboxConfig, SandboxKind, SyntheticPar
 from harness.external import AGENTS_DIR, CommandAgent
 from harness.gateway import Gateway
 from harness.gateway_server import GatewayServer
+from harness.job import run_job
+from harness.records import build_tables
 from harness.sandbox import bwrap_available, make_sandbox
 from harness.seams import GenerationContext
 from harness.specs import load_spec
 from harness.untrusted import TreeCaps
-from tests.conftest import PLANTED_KEY, ROOT, make_spec, run_harness
+from tests.conftest import PLANTED_KEY, ROOT, config, make_spec, sweep
 
 BIN = AGENTS_DIR / "node_modules" / ".bin"
 needs_bwrap = pytest.mark.skipif(not bwrap_available(),
@@ -48,6 +50,13 @@ def events(trial: Path) -> list[dict]:
     return [json.loads(line) for line in (trial / "transcript.jsonl").read_text().splitlines()]
 
 
+@pytest.fixture
+def keys(monkeypatch):
+    """The provider keys a user has set: the agent CLIs must never see them."""
+    for name, value in KEYS.items():
+        monkeypatch.setenv(name, value)
+
+
 def leaks(folder: Path) -> list[Path]:
     return [p for p in folder.rglob("*") if p.is_file() and PLANTED_KEY.encode() in p.read_bytes()]
 
@@ -55,17 +64,19 @@ def leaks(folder: Path) -> list[Path]:
 @needs_bwrap
 @pytest.mark.parametrize("preset, cli, package, wire, writer", CLIS)
 def test_an_agent_cli_writes_the_reference_or_a_seeded_mutant_through_the_gateway(tmp_path, preset, cli, package,
-                                                                                    wire, writer):
+                                                                                    wire, writer, keys):
     if not (AGENTS_DIR / cli).exists():
         pytest.skip(f"{cli} is not installed: run tools/install-agents")
     cli = Path(cli).name
     specs, runs = tmp_path / "specs", tmp_path / "runs"
     make_spec(specs)
-    # The curve makes temperature 0 the reference and temperature 1 a mutant, every time.
-    proc = run_harness(f"generator={preset},reference", "temperature=0,1", "seed=0", f"specs_dir={specs}",
-                       "spec.name=adder", f"runs_dir={runs}", "experiment.name=cc", "sandbox=bwrap",
-                       "model.synthetic.curve_rates=[0,1]", env=KEYS)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    # The curve makes temperature 0 the reference and temperature 1 a mutant, every time. The sweep's four jobs
+    # run in-process: this is about the agent CLI, not the command line.
+    outcomes = sweep(f"generator={preset},reference", "temperature=0,1", "seed=0", f"specs_dir={specs}",
+                     "spec.name=adder", f"runs_dir={runs}", "experiment.name=cc", "sandbox=bwrap",
+                     "model.synthetic.curve_rates=[0,1]")
+    assert len({o.record["trial_id"] for o in outcomes}) == 4  # the preset's spec axis, renamed adder, adds none
+    build_tables(runs / "cc")
     rows = pd.read_parquet(runs / "cc" / "results.parquet")
     control = rows[rows["generator"] == "reference"].iloc[0]
     claude = rows[rows["generator"] == "external"].set_index("temperature")  # the agent CLI's two trials
@@ -92,12 +103,11 @@ def test_an_agent_cli_writes_the_reference_or_a_seeded_mutant_through_the_gatewa
 
 @needs_bwrap
 @needs_claude
-def test_paper_preset_chain_starts_with_claude_code_and_continues_with_its_implementation(tmp_path):
-    runs = tmp_path / "runs"
-    proc = run_harness("experiment=paper-claude-code", f"runs_dir={runs}", f"specs_dir={ROOT / 'tests' / 'fixtures'}",
-                       "spec.name=tiny-agent", "spec.text=ours", "sandbox=bwrap", "model.synthetic.curve_rates=[0,0]",
-                       env=KEYS)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+def test_paper_preset_chain_starts_with_claude_code_and_continues_with_its_implementation(tmp_path, keys):
+    runs = tmp_path / "runs"  # the preset's one job in-process: this is about the chain, not the command line
+    sweep("experiment=paper-claude-code", f"runs_dir={runs}", f"specs_dir={ROOT / 'tests' / 'fixtures'}",
+          "spec.name=tiny-agent", "spec.text=ours", "sandbox=bwrap", "model.synthetic.curve_rates=[0,0]")
+    build_tables(runs / "paper-claude-code")
     rows = pd.read_parquet(runs / "paper-claude-code" / "results.parquet").sort_values("generation")
     assert list(rows["generation"]) == [0, 1] and (rows["status"] == "scored").all()
     gen0, gen1 = (runs / "paper-claude-code" / "trials" / tid for tid in rows["trial_id"])
@@ -181,7 +191,7 @@ def test_a_new_pinned_version_of_an_agent_cli_is_a_new_trial(tmp_path, monkeypat
 
 @needs_bwrap
 @needs_claude
-def test_claude_code_online_path_reaches_an_anthropic_api_with_a_key_it_never_sees(tmp_path):
+def test_claude_code_online_path_reaches_an_anthropic_api_with_a_key_it_never_sees(tmp_path, monkeypatch):
     """`model=claude-sonnet-4-6` as with a real key, its endpoint a loopback server speaking Anthropic's Messages
     API (our own gateway server in front of the synthetic model): Claude Code's requests go Messages -> chat ->
     litellm's Anthropic client -> Messages, and the provider key stays in the harness."""
@@ -190,12 +200,12 @@ def test_claude_code_online_path_reaches_an_anthropic_api_with_a_key_it_never_se
     synthetic_provider.register(specs)
     model = ModelConfig(name="s", litellm_model="harness/synthetic", synthetic=SyntheticParams([0.0], [0.0]))
     anthropic = Gateway(model, transcript=tmp_path / "anthropic.jsonl")
-    with GatewayServer(anthropic, 0.0, 0) as provider:
-        proc = run_harness("generator=claude-code", "model=claude-sonnet-4-6", "hydra.mode=RUN",
-                           f"model.api_base={provider.base_url.removesuffix('/v1')}", f"specs_dir={specs}",
-                           "spec.name=adder", f"runs_dir={runs}", "experiment.name=online", "sandbox=bwrap",
-                           env={"ANTHROPIC_API_KEY": provider.api_key})
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    with GatewayServer(anthropic, 0.0, 0) as provider:  # one job in-process: about the agent, not the command line
+        monkeypatch.setenv("ANTHROPIC_API_KEY", provider.api_key)
+        run_job(config("generator=claude-code", "model=claude-sonnet-4-6",
+                       f"model.api_base={provider.base_url.removesuffix('/v1')}", f"specs_dir={specs}",
+                       "spec.name=adder", f"runs_dir={runs}", "experiment.name=online", "sandbox=bwrap"))
+    build_tables(runs / "online")
     row = pd.read_parquet(runs / "online" / "results.parquet").iloc[0]
     assert (row["status"], row["tests_passed"], row["model"]) == ("scored", 3, "claude-sonnet-4-6")
     assert row["cost_usd"] > 0  # priced from litellm's map, as the real model would be

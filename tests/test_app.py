@@ -1,4 +1,5 @@
-"""The `harness` command as a user runs it: the demo sweep, re-runs, and bad input."""
+"""The `harness` command as a user runs it: the demo sweep and bad input. The demo's re-run, which checks that
+nothing runs twice, goes through the front door in-process."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import pandas as pd
 import pytest
 
 from harness.app import ADHOC, preflight
-from tests.conftest import PLANTED_KEY, ROOT, run_harness
+from harness.summary import end_of_sweep
+from tests.conftest import PLANTED_KEY, ROOT, run_harness, sweep
 
 REQUIRED_COLUMNS = """trial_id experiment spec spec_sha256 suite_sha256 generator model temperature seed status
 tests_total tests_passed tests_failed tests_errored pass_rate passed_all prompt_tokens completion_tokens cost_usd
@@ -40,10 +42,12 @@ def test_per_test_table_matches_the_counts(demo_sweep, demo_results):
             == demo_results["tests_passed"].to_numpy()).all()
 
 
-def test_second_run_records_nothing_calls_no_model_and_rewrites_the_same_table(demo_sweep, demo_results):
+def test_second_run_records_nothing_calls_no_model_and_rewrites_the_same_table(demo_sweep, demo_results, capsys):
     stamps = {p: p.stat().st_mtime_ns for p in (demo_sweep / "trials").rglob("*") if p.is_file()}
-    proc = run_harness(f"runs_dir={demo_sweep.parent}")
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    again = sweep(f"runs_dir={demo_sweep.parent}")  # the demo's 18 jobs again, in-process
+    assert len(again) == 18 and all(o.skipped for o in again)
+    assert end_of_sweep(demo_sweep) is None  # the tables rebuilt and the summary printed, as the command ends
+    assert f"tables: {demo_sweep / 'results.parquet'} (18 trials)" in capsys.readouterr().out
     after = {p: p.stat().st_mtime_ns for p in (demo_sweep / "trials").rglob("*") if p.is_file()}
     assert after == stamps  # no record written, no transcript appended: no model call
     pd.testing.assert_frame_equal(pd.read_parquet(demo_sweep / "results.parquet"), demo_results)

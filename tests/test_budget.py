@@ -1,11 +1,13 @@
-"""The spending cap, through the `harness` command with the synthetic model's made-up prices."""
+"""The spending cap, through the `harness` command (its exit status and what it says once) with the synthetic model's
+made-up prices."""
 
 from __future__ import annotations
 
 import pandas as pd
 
 from harness.app import BUDGET_STOP_EXIT
-from tests.conftest import make_spec, run_harness
+from harness.job import run_job
+from tests.conftest import config, make_spec, run_harness
 
 
 def test_no_trial_starts_past_the_cap_and_the_stop_is_said_once_with_a_failing_exit(tmp_path):
@@ -14,10 +16,9 @@ def test_no_trial_starts_past_the_cap_and_the_stop_is_said_once_with_a_failing_e
     runs = tmp_path / "runs"
     base = [f"runs_dir={runs}", f"specs_dir={specs}", "spec=semver", "spec.name=adder", "experiment.name=capped",
             "temperature=0.0"]
-    one = run_harness(*base, "seed=0")
-    assert one.returncode == 0, one.stderr[-2000:]
-    cost = pd.read_parquet(runs / "capped" / "results.parquet")["cost_usd"].iloc[0]
-    assert cost > 0
+    [one] = run_job(config(*base, "seed=0"))  # what one trial costs: in-process, no command line needed
+    cost = one.record["cost_usd"]
+    assert one.record["status"] == "scored" and cost > 0
     capped = run_harness(*base, "seed=range(10)", f"max_cost_usd={cost * 3.5}")
     assert capped.returncode == BUDGET_STOP_EXIT, capped.stderr[-2000:]
     table = pd.read_parquet(runs / "capped" / "results.parquet")

@@ -1,4 +1,5 @@
-"""The bootstrap chain through the `harness` command, with a tiny agent spec so that each generation is quick.
+"""The bootstrap chain, with a tiny agent spec so that each generation is quick: through the `harness` command
+where what it prints is under test (each generation logged as it ends), through the front door in-process elsewhere.
 
 Each generation after the first is a real subprocess agent talking to the trial's gateway over loopback HTTP.
 """
@@ -15,22 +16,15 @@ import textwrap
 import time
 
 import pandas as pd
-from hydra import compose, initialize_config_dir
 
-from harness.app import CONF_DIR
-from harness.config import HarnessConfig, to_typed
 from harness.job import run_job
+from harness.records import build_tables
 from tests.browser import check_pages
-from tests.conftest import PLANTED_KEY, ROOT, run_harness
+from tests.conftest import PLANTED_KEY, ROOT, config
 from tests.openai_server import OpenAIServer, Step
 
 FIXTURES = ROOT / "tests" / "fixtures"
 TINY = [f"specs_dir={FIXTURES}", "spec.name=tiny-agent"]
-
-
-def config(*overrides: str) -> HarnessConfig:
-    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
-        return to_typed(compose("config", overrides=list(overrides)))
 
 
 def table(runs, experiment="paper") -> pd.DataFrame:
@@ -118,13 +112,15 @@ def test_a_broken_generation_ends_its_chain_and_the_next_job_goes_on(tmp_path):
     assert [o.record["generation"] for o in run_job(config(*base, "generator.gen0=reference"))] == [0, 1, 2]
 
 
-def test_parent_visible_chain_shows_the_parent_read_only_and_records_the_variant(tmp_path):
-    runs = tmp_path / "runs"
+def test_parent_visible_chain_shows_the_parent_read_only_and_records_the_variant(tmp_path, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", PLANTED_KEY)
+    runs = tmp_path / "runs"  # in-process, through the front door: this is about the chain, not the command line
     common = ["experiment=paper", f"runs_dir={runs}", *TINY, "model.synthetic.curve_rates=[0.0,0.0]",
               "generator.gen0=reference", "generator.depth=1"]
     for variant in ("generator.show_parent=false", "generator.show_parent=true"):
-        proc = run_harness(*common, variant, env={"OPENAI_API_KEY": PLANTED_KEY})
-        assert proc.returncode == 0, proc.stderr[-3000:]
+        outcomes = run_job(config(*common, variant))
+        assert [(o.skipped, o.record["status"]) for o in outcomes] == [(False, "scored")] * 2
+    build_tables(runs / "paper")
     rows = table(runs)
     children = rows[rows["generation"] == 1]
     assert len(rows) == 4 and len(children) == 2  # the variant is part of the trial: nothing was reused

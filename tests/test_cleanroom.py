@@ -16,11 +16,13 @@ from pathlib import Path
 import pandas as pd
 
 from harness.config import SandboxConfig
+from harness.job import run_job
 from harness.pins import Pin, cached_path
 from harness.sandbox import make_sandbox
 from harness.scoring import ScoreStatus, TestOutcome, score
 from harness.specs import load_spec
-from tests.conftest import ROOT, run_harness
+from harness.summary import end_of_sweep
+from tests.conftest import ROOT, config
 
 FIXTURES = Path(__file__).parent / "fixtures" / "cleanroom"
 SPEC = "minimal-coding-agent"
@@ -46,20 +48,23 @@ def offline_upstream(tmp_path: Path) -> tuple[Path, Path]:
     return specs, downloads
 
 
-def test_the_paper_text_implementation_passes_every_paper_clause(tmp_path):
-    """Through the `harness` command: imported, judged by the paper clauses only, recorded with its clauses."""
+def test_the_paper_text_implementation_passes_every_paper_clause(tmp_path, capsys):
+    """Through the front door, as a job of the command: imported, judged by the paper clauses only, recorded with
+    its clauses, and the summary printed at the sweep's end names the text."""
     specs, downloads = offline_upstream(tmp_path)
-    proc = run_harness(f"specs_dir={specs}", f"downloads_dir={downloads}", f"runs_dir={tmp_path / 'runs'}",
-                       f"spec={SPEC}", "spec.text=upstream", "generator=import", "hydra.mode=RUN",
-                       f"generator.import_path={FIXTURES / 'paper'}")
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    row = pd.read_parquet(tmp_path / "runs" / "adhoc" / "results.parquet").iloc[0]
+    run_job(config(f"specs_dir={specs}", f"downloads_dir={downloads}", f"runs_dir={tmp_path / 'runs'}",
+                   f"spec={SPEC}", "spec.text=upstream", "generator=import", "experiment.name=cleanroom",
+                   f"generator.import_path={FIXTURES / 'paper'}"))
+    capsys.readouterr()
+    end_of_sweep(tmp_path / "runs" / "cleanroom")  # the tables and the summary, as the command ends a sweep
+    printed = capsys.readouterr().out
+    row = pd.read_parquet(tmp_path / "runs" / "cleanroom" / "results.parquet").iloc[0]
     assert (row["status"], row["spec_text"], row["selection"]) == ("scored", "upstream", "paper"), row["detail"]
-    tests = pd.read_parquet(tmp_path / "runs" / "adhoc" / "tests.parquet")
+    tests = pd.read_parquet(tmp_path / "runs" / "cleanroom" / "tests.parquet")
     assert len(tests) == row["tests_total"] and tests["clause"].str.len().gt(0).all()
     failed = set(tests.loc[tests["outcome"] != "passed", "test_id"])
     assert failed == set(PAPER_TEXT_DEVIATIONS), tests.loc[tests["outcome"] != "passed", ["test_id", "clause"]]
-    assert "upstream/paper" in proc.stdout  # the summary names the text and the tests that judged it
+    assert "upstream/paper" in printed  # the summary names the text and the tests that judged it
 
 
 def test_the_ours_text_implementation_passes_our_suite():

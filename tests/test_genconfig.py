@@ -6,17 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
 
-from harness.app import CONF_DIR
-from harness.config import from_plain, to_plain, to_typed, validate
+from harness.config import from_plain, to_plain, validate
 from harness.errors import ConfigError
 from harness.genconfig import GENERATOR_CONFIGS, ChainConfig, ExternalConfig, ImportConfig
-
-
-def typed(*overrides: str):
-    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
-        return to_typed(compose("config", overrides=list(overrides)))
+from tests.conftest import CONF_DIR, config as typed
 
 
 @pytest.mark.parametrize("name", sorted(p.stem for p in (CONF_DIR / "generator").glob("*.yaml")))

@@ -358,7 +358,9 @@ def test_a_sweep_over_the_corpus_records_each_attack_and_harms_nothing(tmp_path)
     assert leaked == []
 
 
-# Code under the process backend finds the runs dir through /proc: the harness's command line names it.
+# Code under the process backend finds the runs dir through /proc: the harness's command line names it. It keeps
+# to runs dirs under the test's own tmp dir (MINE, filled in when written): another harness on the machine (a
+# colleague's test session, a real sweep) names its runs dir the same way, and its records are not ours to rewrite.
 FIND_RUNS = """
     import json, os, pathlib
     def runs_dirs():
@@ -370,7 +372,7 @@ FIND_RUNS = """
             except OSError:
                 continue
             found |= {os.path.join(cwd, a.split("=", 1)[1]) for a in args if a.startswith("runs_dir=")}
-        return [pathlib.Path(f) for f in found if os.path.isdir(f)]
+        return [pathlib.Path(f) for f in found if os.path.isdir(f) and f.startswith("MINE")]
     def as_passed(record):
         record.update(status="scored", passed_all=True, pass_rate=1.0, tests_passed=record["tests_total"])
         return json.dumps(record)
@@ -431,7 +433,7 @@ def test_attacks_on_the_runs_dir_through_proc(backend, tmp_path):
     make_spec(specs, time_limit_s=10)
     for name, attack in PROC_CASES.items():
         (cases / name).mkdir(parents=True)
-        (cases / name / "adder.py").write_text(textwrap.dedent(attack) + WRONG)
+        (cases / name / "adder.py").write_text(textwrap.dedent(attack).replace("MINE", str(tmp_path)) + WRONG)
     entry = ResponseCache(runs / "proc" / "cache", CacheMode.use)
     entry.put("ab" * 32, {"reply": "an honest answer"})
     cached = entry.path("ab" * 32).read_bytes()

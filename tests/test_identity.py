@@ -7,15 +7,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
 from hydra.errors import ConfigCompositionException
 
 from harness import generate
-from harness.app import CONF_DIR
-from harness.config import to_typed
 from harness.records import trial_id
 from harness.job import build_job
-from tests.conftest import ROOT
+from tests.conftest import ROOT, config
 
 
 @pytest.fixture
@@ -26,9 +23,7 @@ def specs(tmp_path) -> Path:
 
 
 def tid(specs: Path, *overrides: str) -> str:
-    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
-        cfg = to_typed(compose("config", overrides=[f"specs_dir={specs}", "spec=wordfreq", "temperature=0.5",
-                                                    "seed=1", *overrides]))
+    cfg = config(f"specs_dir={specs}", "spec=wordfreq", "temperature=0.5", "seed=1", *overrides)
     return trial_id(**build_job(cfg).job.identity)
 
 

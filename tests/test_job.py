@@ -6,18 +6,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from hydra import compose, initialize_config_dir
 
-from harness.app import CONF_DIR
-from harness.config import HarnessConfig, to_typed
 from harness.job import build_job, run_job
 from harness.records import RecordStore
-from tests.conftest import PLANTED_KEY, ROOT
-
-
-def config(*overrides: str) -> HarnessConfig:
-    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
-        return to_typed(compose("config", overrides=list(overrides)))
+from tests.conftest import PLANTED_KEY, ROOT, config
 
 
 @pytest.fixture

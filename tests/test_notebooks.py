@@ -3,11 +3,13 @@ renders them to HTML that needs nothing from the network."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from unittest import mock
 
 import nbformat
 import pandas as pd
@@ -16,10 +18,10 @@ from nbclient import NotebookClient
 
 from harness.analysis import test_failure_rates
 from harness.lineage import chains, survival_by_generation
-from harness.records import TrialStatus
+from harness.records import TrialStatus, build_tables
 from harness.report import errors, execute
 from tests.browser import check_pages
-from tests.conftest import PLANTED_KEY, ROOT, run_harness
+from tests.conftest import PLANTED_KEY, ROOT, sweep
 
 NOTEBOOK = ROOT / "notebooks" / "results.ipynb"
 
@@ -100,10 +102,11 @@ def test_results_notebook_opens_any_experiment(tmp_path):
 @pytest.fixture(scope="session")
 def chain_sweep(tmp_path_factory) -> Path:
     """Two bootstrap chains of depth 2 of the tiny agent spec with the synthetic model; returns runs/paper."""
-    runs = tmp_path_factory.mktemp("chain-runs")
-    proc = run_harness("experiment=paper", f"runs_dir={runs}", f"specs_dir={ROOT / 'tests' / 'fixtures'}",
-                       "spec.name=tiny-agent", "generator.depth=2", "seed=0,1", env={"OPENAI_API_KEY": PLANTED_KEY})
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    runs = tmp_path_factory.mktemp("chain-runs")  # in-process: the notebooks read tables, not the command line
+    with mock.patch.dict(os.environ, {"OPENAI_API_KEY": PLANTED_KEY}):
+        sweep("experiment=paper", f"runs_dir={runs}", f"specs_dir={ROOT / 'tests' / 'fixtures'}",
+              "spec.name=tiny-agent", "generator.depth=2", "seed=0,1")
+    build_tables(runs / "paper")
     return runs / "paper"
 
 

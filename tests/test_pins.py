@@ -11,8 +11,10 @@ import pandas as pd
 import pytest
 
 from harness.errors import ConfigError
+from harness.job import run_job
 from harness.pins import Pin, cached_path, fetch
-from tests.conftest import ROOT, run_harness
+from harness.records import build_tables
+from tests.conftest import ROOT, config
 
 
 class FileServer:
@@ -86,26 +88,28 @@ def test_the_harness_runs_on_an_upstream_text(tmp_path):
     with (specs / "wordfreq" / "manifest.yaml").open("a") as manifest:
         manifest.write(f"upstream:\n  url: {server.url}\n  sha256: {hashlib.sha256(upstream).hexdigest()}\n")
     args = [f"specs_dir={specs}", f"runs_dir={tmp_path / 'runs'}", f"downloads_dir={tmp_path / 'downloads'}",
-            "spec=wordfreq", "spec.text=upstream", "temperature=0.0", "seed=0"]
-    first = run_harness(*args)
+            "spec=wordfreq", "spec.text=upstream", "temperature=0.0", "seed=0", "experiment.name=upstream"]
+    [first] = run_job(config(*args))  # in-process: the command line is not what is tested here
     server.close()
-    assert first.returncode == 0, first.stderr[-2000:]
-    row = pd.read_parquet(tmp_path / "runs" / "adhoc" / "results.parquet").iloc[0]
+    assert first.record["status"] == "scored", first.record["detail"]
+    build_tables(tmp_path / "runs" / "upstream")
+    row = pd.read_parquet(tmp_path / "runs" / "upstream" / "results.parquet").iloc[0]
     assert row["spec_sha256"] == hashlib.sha256(upstream).hexdigest()
-    transcript = next((tmp_path / "runs" / "adhoc" / "trials").glob("*/transcript.jsonl")).read_text()
+    transcript = next((tmp_path / "runs" / "upstream" / "trials").glob("*/transcript.jsonl")).read_text()
     assert "as the original authors wrote it" in transcript
-    offline = run_harness(*args, "seed=1")  # the server is gone: the cached copy must serve
-    assert offline.returncode == 0, offline.stderr[-2000:]
+    [offline] = run_job(config(*args, "seed=1"))  # the server is gone: the cached copy must serve
+    assert offline.record["status"] == "scored" and offline.record["spec_sha256"] == row["spec_sha256"]
 
 
 def test_import_from_a_pin_scores_the_fetched_file(tmp_path):
     body = (ROOT / "specs" / "wordfreq" / "reference" / "wordfreq.py").read_bytes()
     server = FileServer(body)
-    args = [f"runs_dir={tmp_path / 'runs'}", f"downloads_dir={tmp_path / 'downloads'}", "spec=wordfreq", "hydra.mode=RUN",
-            "generator=import", f"generator.import_url={server.url.replace('spec.md', 'published.py')}",
+    args = [f"runs_dir={tmp_path / 'runs'}", f"downloads_dir={tmp_path / 'downloads'}", "spec=wordfreq",
+            "experiment.name=imported", "generator=import",
+            f"generator.import_url={server.url.replace('spec.md', 'published.py')}",
             f"generator.import_sha256={hashlib.sha256(body).hexdigest()}"]
-    proc = run_harness(*args)
+    run_job(config(*args))  # in-process: the command line is not what is tested here
     server.close()
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    row = pd.read_parquet(tmp_path / "runs" / "adhoc" / "results.parquet").iloc[0]
+    build_tables(tmp_path / "runs" / "imported")
+    row = pd.read_parquet(tmp_path / "runs" / "imported" / "results.parquet").iloc[0]
     assert row["status"] == "scored" and row["passed_all"] and "imported" in row["detail"]

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+from unittest import mock
 
 import pandas as pd
 
 from harness.archive import main as archive_main
+from harness.records import build_tables
 from harness.summary import summarize
-from tests.conftest import ROOT, run_harness
+from tests.conftest import ROOT, sweep as run_sweep
 from tests.openai_server import OpenAIServer, synthetic_responder
 
 # What a replay cannot reproduce: when it ran, how long things took, and what it spent (hits cost nothing).
@@ -16,10 +19,15 @@ VOLATILE = ["created_at", "gen_seconds", "score_seconds", "git_sha", "cost_usd",
 KEY = {"LOOPBACK_KEY": "sk-loopback-replay-key-5566"}
 
 
-def sweep(runs, url, *extra):
-    return run_harness(f"runs_dir={runs}", "model=gpt-4o", "model.litellm_model=openai/loopback",
-                       f"model.api_base={url}", "model.api_key_env=LOOPBACK_KEY", "spec=semver",
-                       "temperature=0.0,1.0", "seed=0,1", *extra, env=KEY)
+def sweep(runs, url, *extra) -> int:
+    """The sweep's four jobs in-process, then its tables rebuilt as the command does; returns the trials recorded.
+    The key is in the environment only while the sweep runs: a replay elsewhere has none."""
+    with mock.patch.dict(os.environ, KEY):
+        outcomes = run_sweep(f"runs_dir={runs}", "model=gpt-4o", "model.litellm_model=openai/loopback",
+                             f"model.api_base={url}", "model.api_key_env=LOOPBACK_KEY", "spec=semver",
+                             "temperature=0.0,1.0", "seed=0,1", *extra)
+    build_tables(runs / "demo")
+    return sum(not o.skipped for o in outcomes)
 
 
 def stable(path) -> pd.DataFrame:
@@ -29,14 +37,12 @@ def stable(path) -> pd.DataFrame:
 def test_replay_makes_no_provider_call_and_reproduces_the_table(tmp_path):
     runs = tmp_path / "runs"
     with OpenAIServer(responder=synthetic_responder(ROOT / "specs")) as provider:
-        first = sweep(runs, provider.base_url)
-        assert first.returncode == 0, first.stderr[-2000:]
+        assert sweep(runs, provider.base_url) == 4
         recorded = len(provider.requests)
         original = stable(runs / "demo" / "results.parquet")
         assert recorded == 4 and len(original) == 4 and original["ground_truth"].isna().all()
         shutil.rmtree(runs / "demo" / "trials")  # keep only the cache
-        again = sweep(runs, provider.base_url, "cache.mode=replay")
-        assert again.returncode == 0, again.stderr[-2000:]
+        assert sweep(runs, provider.base_url, "cache.mode=replay") == 4
         assert len(provider.requests) == recorded
     pd.testing.assert_frame_equal(stable(runs / "demo" / "results.parquet"), original)
     assert (pd.read_parquet(runs / "demo" / "results.parquet")["cache_hits"] == 1).all()
@@ -45,7 +51,7 @@ def test_replay_makes_no_provider_call_and_reproduces_the_table(tmp_path):
 def test_an_exported_archive_replays_elsewhere_without_a_key_and_prints_the_summary(tmp_path, capsys):
     runs = tmp_path / "runs"
     with OpenAIServer(responder=synthetic_responder(ROOT / "specs")) as provider:
-        assert sweep(runs, provider.base_url).returncode == 0
+        assert sweep(runs, provider.base_url) == 4
     archive = tmp_path / "demo.tar.gz"
     archive_main(["export", str(runs / "demo"), str(archive)])
     elsewhere = tmp_path / "elsewhere"
@@ -61,7 +67,6 @@ def test_an_exported_archive_replays_elsewhere_without_a_key_and_prints_the_summ
 def test_a_replay_miss_is_an_infra_error_not_a_provider_call(tmp_path):
     runs = tmp_path / "runs"
     with OpenAIServer(responder=synthetic_responder(ROOT / "specs")) as provider:
-        proc = sweep(runs, provider.base_url, "cache.mode=replay")
-        assert proc.returncode == 0 and provider.requests == []
+        assert sweep(runs, provider.base_url, "cache.mode=replay") == 4 and provider.requests == []
     table = pd.read_parquet(runs / "demo" / "results.parquet")
     assert (table["status"] == "infra_error").all() and table["detail"].str.contains("CacheMiss").all()

@@ -15,11 +15,12 @@ from harness.agent import collect_implementation
 from harness.config import SandboxConfig
 from harness.external import CommandAgent
 from harness.generate import FolderGenerator
+from harness.records import build_tables
 from harness.sandbox import ProcessSandbox, bwrap_available
 from harness.seams import GenerationContext
 from harness.specs import load_spec
 from harness.untrusted import TreeCaps
-from tests.conftest import PLANTED_KEY, ROOT, deep, make_spec, run_harness
+from tests.conftest import PLANTED_KEY, ROOT, deep, make_spec, sweep
 
 ROOT_SECRET = "root-only-secret-4c2b9e1d7a"
 OUTSIDE_SECRET = "outside-secret-8d3f6a0b2e"
@@ -172,7 +173,7 @@ def leaks(folder: Path) -> str:
 
 
 @pytest.mark.skipif(not bwrap_available(), reason="bubblewrap is not installed (.ci/run installs it)")
-def test_a_hostile_agent_in_a_chain_hands_over_no_link_and_is_not_an_error(tmp_path):
+def test_a_hostile_agent_in_a_chain_hands_over_no_link_and_is_not_an_error(tmp_path, monkeypatch):
     places = outside(tmp_path)
     hostile, links_only = tmp_path / "hostile", tmp_path / "links-only"
     hostile.mkdir()
@@ -180,12 +181,12 @@ def test_a_hostile_agent_in_a_chain_hands_over_no_link_and_is_not_an_error(tmp_p
     (hostile / "agent.py").write_text(HOSTILE_AGENT.format(**{k: str(v) for k, v in places.items()}))
     (hostile / "leak.txt").symlink_to("/proc/self/environ")
     (links_only / "agent.py").symlink_to(places["planted"])
-    runs = tmp_path / "runs"
-    proc = run_harness("experiment=paper", f"runs_dir={runs}", f"specs_dir={ROOT / 'tests' / 'fixtures'}",
-                       "spec.name=tiny-agent", "generator.gen0=import", "generator.depth=1", "sandbox=bwrap",
-                       f"generator.import_path={hostile},{links_only}", "sandbox.disk_mb=64",
-                       env={"OPENAI_API_KEY": PLANTED_KEY})
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    runs = tmp_path / "runs"  # the sweep's two jobs in-process: this is about the chain, not the command line
+    monkeypatch.setenv("OPENAI_API_KEY", PLANTED_KEY)
+    sweep("experiment=paper", f"runs_dir={runs}", f"specs_dir={ROOT / 'tests' / 'fixtures'}",
+          "spec.name=tiny-agent", "generator.gen0=import", "generator.depth=1", "sandbox=bwrap",
+          f"generator.import_path={hostile},{links_only}", "sandbox.disk_mb=64")
+    build_tables(runs / "paper")
     rows = pd.read_parquet(runs / "paper" / "results.parquet").sort_values(["generation", "status"])
     assert list(zip(rows["generation"], rows["status"])) == [(0, "no_code"), (0, "scored"), (1, "scored")]
     assert "refused 1 entry: agent.py (symlink)" in rows["detail"].iloc[0]
