@@ -22,6 +22,7 @@ from pathlib import Path
 from harness import interrupt
 from harness.config import LaunchConfig
 from harness.job import run_job
+from harness.trial import TrialOutcome
 from harness.plan import Planned
 from harness.progress import show
 
@@ -32,37 +33,42 @@ def usable_cores() -> int:
     return len(os.sched_getaffinity(0))
 
 
-def run_batch(batch: list[Planned], launch: LaunchConfig, label: str = "") -> None:
-    """Run the batch's trials, `launch.concurrency` at once, and show progress as each ends."""
+def run_batch(batch: list[Planned], launch: LaunchConfig, label: str = "") -> list[TrialOutcome]:
+    """Run the batch's trials, `launch.concurrency` at once, and show progress as each ends; their outcomes, in
+    the batch's order (a chain's one per generation reached; none for a trial a stop kept from starting)."""
     slots = threading.BoundedSemaphore(launch.score_workers or usable_cores())
     progress = _Progress(len(batch), label)
     if launch.concurrency == 1 or len(batch) == 1:  # in this thread: Ctrl-C reaches the trial as it always has
+        outcomes = []
         for item in batch:
-            run_job(item.cfg, item.plain, slots)
+            outcomes += run_job(item.cfg, item.plain, slots)
             progress.ended(item.run_dir)
-        return
+        return outcomes
+    results: dict[int, list[TrialOutcome]] = {}
     with ThreadPoolExecutor(max_workers=min(launch.concurrency, len(batch)), thread_name_prefix="trial") as pool:
-        pending = {pool.submit(_one, item, slots): item for item in batch}
+        pending = {pool.submit(_one, item, slots): i for i, item in enumerate(batch)}
         try:
             while pending:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
-                    item = pending.pop(future)
+                    i = pending.pop(future)
                     _raise_harness_bug(future)
-                    progress.ended(item.run_dir)
+                    results[i] = future.result()
+                    progress.ended(batch[i].run_dir)
         except KeyboardInterrupt:
             interrupt.stop_all()  # the queued trials see it and do not start; running ones are stopped
             wait(pending)
             raise
+    return [outcome for i in sorted(results) for outcome in results[i]]
 
 
-def _one(item: Planned, slots: threading.BoundedSemaphore) -> None:
+def _one(item: Planned, slots: threading.BoundedSemaphore) -> list[TrialOutcome]:
     if interrupt.stopping():
-        return
+        return []
     try:
-        run_job(item.cfg, item.plain, slots)
+        return run_job(item.cfg, item.plain, slots)
     except KeyboardInterrupt:  # this thread's trial was stopped and recorded `interrupted`; the main thread exits
-        pass
+        return []
 
 
 def _raise_harness_bug(future: Future) -> None:

@@ -144,13 +144,15 @@ def _spliced(tests: pa.Table, gone: set, new: pa.Table) -> pa.Table:
 
 def _typed_like(old: pd.DataFrame, new: pd.DataFrame) -> Optional[pd.DataFrame]:
     """The new rows with the old rows' column types, where a full build would infer those: a column the new rows
-    leave empty (a plain trial's `parent_trial_id` beside chains') takes the old strings' or floats' type. None
-    when a type still differs."""
+    leave empty (a plain trial's `parent_trial_id` beside chains') takes the type of the old rows' strings or
+    floats, if they have any (an old column left all empty keeps a type inferred from rows now gone). None when a
+    type still differs."""
     if old.empty or new.empty:
         return new
     for column in old.columns:
         theirs, ours = old[column].dtype, new[column].dtype
-        if theirs != ours and new[column].isna().all() and (theirs == STR or theirs.kind == "f"):
+        if (theirs != ours and new[column].isna().all() and old[column].notna().any()
+                and (theirs == STR or theirs.kind == "f")):
             new = new.assign(**{column: new[column].astype(theirs)})
     return new if all(old[c].dtype == new[c].dtype for c in old.columns) else None
 

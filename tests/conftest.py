@@ -3,7 +3,6 @@ front door in-process (`config`, `sweep`) for every test that is not about the c
 
 from __future__ import annotations
 
-import itertools
 import os
 import subprocess
 import sys
@@ -12,10 +11,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from hydra import compose, initialize_config_dir
-from hydra.core.override_parser.overrides_parser import OverridesParser
 
-from harness.config import PROJECT_ROOT, HarnessConfig, register_configs, to_typed
-from harness.job import run_job
+from harness.app import preflight
+from harness.config import PROJECT_ROOT, HarnessConfig, LaunchConfig, register_configs, to_typed
+from harness.pool import run_batch
 from harness.trial import TrialOutcome
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,37 +29,13 @@ def config(*overrides: str) -> HarnessConfig:
         return to_typed(compose("config", overrides=list(overrides)))
 
 
-def sweep_jobs(*overrides: str) -> list[list[str]]:
-    """The overrides of each job of a sweep, as Hydra's basic sweeper expands it: every combination of the
-    preset's `hydra.sweeper.params` and the command line's swept keys (`a,b`, `range(n)`), the command line
-    winning where both name a key. A test that is not about the command line runs these with `sweep`."""
-    parser = OverridesParser.create()
-    given = parser.parse_overrides(list(overrides))
-    fixed = [o.input_line for o in given if not o.is_sweep_override()]
-    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
-        base = compose("config", overrides=fixed, return_hydra_config=True)
-    preset = {str(k): str(v) for k, v in (base.hydra.sweeper.params or {}).items()}
-    axes = {o.get_key_element(): _values(o) for o in parser.parse_overrides([f"{k}={v}" for k, v in preset.items()])}
-    for override in given:
-        key = override.get_key_element()
-        if override.is_sweep_override():
-            axes[key] = _values(override)
-        else:
-            axes.pop(key, None)  # a value given on the command line fixes a key the preset sweeps
-    combos = itertools.product(*([f"{key}={value}" for value in values] for key, values in axes.items()))
-    return [[*fixed, *combo] for combo in combos]
-
-
-def _values(override) -> list[str]:
-    if override.is_sweep_override():
-        return list(override.sweep_string_iterator())
-    return [override.get_value_element_as_str()]
-
-
-def sweep(*overrides: str) -> list[TrialOutcome]:
-    """Run a sweep's jobs one after the other through the front door (`run_job`), in this process; the caller
-    rebuilds the tables (`records.build_tables`) or prints the summary (`summary.end_of_sweep`) if it reads them."""
-    return [outcome for job in sweep_jobs(*overrides) for outcome in run_job(config(*job))]
+def sweep(*overrides: str, concurrency: int = 4) -> list[TrialOutcome]:
+    """Run a sweep in this process as the command runs it, without a Python start-up: planned by the command's
+    own preflight (harness/plan.py), every trial of it (recorded ones are skipped) run through the front door by
+    the command's pool (harness/pool.py). The caller rebuilds the tables (`tables.build_tables`) or prints the
+    summary (`summary.end_of_sweep`) if it reads them. A test that is about the command line uses run_harness."""
+    planned = preflight(list(overrides)).planned
+    return run_batch(planned, LaunchConfig(concurrency=concurrency))
 
 
 def run_harness(*overrides: str, env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:

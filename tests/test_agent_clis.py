@@ -19,7 +19,7 @@ from harness.external import AGENTS_DIR, CommandAgent
 from harness.gateway import Gateway
 from harness.gateway_server import GatewayServer
 from harness.job import run_job
-from harness.records import build_tables
+from harness.tables import build_tables
 from harness.sandbox import bwrap_available, make_sandbox
 from harness.seams import GenerationContext
 from harness.specs import load_spec

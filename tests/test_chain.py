@@ -18,7 +18,7 @@ import time
 import pandas as pd
 
 from harness.job import run_job
-from harness.records import build_tables
+from harness.tables import build_tables
 from tests.browser import check_pages
 from tests.conftest import PLANTED_KEY, ROOT, config
 from tests.openai_server import OpenAIServer, Step

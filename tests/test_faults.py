@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from harness.records import build_tables
+from harness.tables import build_tables
 from tests.conftest import make_spec, sweep as run_sweep
 from tests.openai_server import OpenAIServer, faulty, synthetic_responder
 

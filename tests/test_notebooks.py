@@ -18,7 +18,8 @@ from nbclient import NotebookClient
 
 from harness.analysis import test_failure_rates
 from harness.lineage import chains, survival_by_generation
-from harness.records import TrialStatus, build_tables
+from harness.records import TrialStatus
+from harness.tables import build_tables
 from harness.report import errors, execute
 from tests.browser import check_pages
 from tests.conftest import PLANTED_KEY, ROOT, sweep

@@ -13,7 +13,7 @@ import pytest
 from harness.errors import ConfigError
 from harness.job import run_job
 from harness.pins import Pin, cached_path, fetch
-from harness.records import build_tables
+from harness.tables import build_tables
 from tests.conftest import ROOT, config
 
 

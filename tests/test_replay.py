@@ -9,7 +9,7 @@ from unittest import mock
 import pandas as pd
 
 from harness.archive import main as archive_main
-from harness.records import build_tables
+from harness.tables import build_tables
 from harness.summary import summarize
 from tests.conftest import ROOT, sweep as run_sweep
 from tests.openai_server import OpenAIServer, synthetic_responder

@@ -179,3 +179,15 @@ def test_a_record_filed_under_another_name_or_a_lost_index_means_a_full_build(tm
     (store.run_dir / "tables.index.json").write_text("{not json")
     store.write(record("h8", seed=8, tests=suite("failed", "passed")))
     assert_full_build(store, *build_tables(store.run_dir))
+
+
+def test_a_column_the_patch_leaves_all_empty_is_typed_as_a_full_build_types_it(tmp_path):
+    """An infra error's spend is 0.0 and an unpriced model's is unknown: with both, `cost_usd` is a float column;
+    once the infra error is run again unpriced, every spend is unknown and a full build makes it `object`. The
+    patch must not keep the float type inferred from a row that is gone."""
+    store = RecordStore(tmp_path / "exp")
+    store.write(record("a1", seed=0, tests=suite("passed"), status=TrialStatus.infra_error, cost_usd=0.0))
+    store.write(record("b2", seed=2, tests=suite("passed"), cost_usd=None))
+    build_tables(store.run_dir)
+    store.write(record("a1", seed=0, tests=suite("passed"), cost_usd=None))
+    assert_full_build(store, *build_tables(store.run_dir))

@@ -15,7 +15,7 @@ from harness.agent import collect_implementation
 from harness.config import SandboxConfig
 from harness.external import CommandAgent
 from harness.generate import FolderGenerator
-from harness.records import build_tables
+from harness.tables import build_tables
 from harness.sandbox import ProcessSandbox, bwrap_available
 from harness.seams import GenerationContext
 from harness.specs import load_spec
