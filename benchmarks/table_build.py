@@ -68,6 +68,9 @@ def fabricate(source: Path, trials: Path, count: int) -> None:
 
 
 def measure(run_dir: Path) -> dict:
+    """One full build: the index of what the tables were built from (harness/table_index.py) is removed first,
+    or the build would only read what changed since the last one (nothing, here)."""
+    (run_dir / "tables.index.json").unlink(missing_ok=True)
     out = subprocess.run([sys.executable, "-c", CHILD, str(run_dir)], cwd=ROOT, check=True, capture_output=True,
                          text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
     return json.loads(out.stdout.strip().splitlines()[-1])
