@@ -33,7 +33,7 @@ from harness import batches
 from harness.budget import clear_stop
 from harness.cache import CacheMode
 from harness.config import PROJECT_ROOT, HarnessConfig, LaunchConfig, register_configs, to_typed, validate
-from harness.errors import HarnessError
+from harness.errors import ConfigError, HarnessError
 from harness.gateway import check_credentials
 from harness.job import build_job, run_job
 from harness.plan import Planned, combinations, identify, left_to_run, variants
@@ -144,6 +144,10 @@ def preflight(argv: list[str]) -> Sweep:
     Writes nothing."""
     flags = [a for a in argv if a.startswith("-")]
     overrides = [a for a in argv if not a.startswith("-")]
+    owned = [a for a in overrides if a.split("=", 1)[0].lstrip("+~") in ("launch.plan", "launch.batch")]
+    if owned:
+        raise ConfigError(f"{owned[0].split('=', 1)[0]} is set by the command for its own jobs; leave it out "
+                          "(launch.concurrency, launch.score_workers and launch.trials_per_job are yours)")
     with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
         found = variants(overrides)
         if adhoc(overrides, found.first[0], found.jobs):

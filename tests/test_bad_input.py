@@ -36,6 +36,9 @@ def test_slow():
 
 @pytest.mark.parametrize("overrides, needle", [
     (["temperature=-1"], "temperature=-1.0 is out of range"),
+    (["launch.concurrency=0"], "launch.concurrency=0 is out of range"),
+    (["launch.batch=3"], "launch.batch is set by the command for its own jobs"),
+    (["launch.plan=/tmp/plan.json"], "launch.plan is set by the command for its own jobs"),
     (["temperature=5"], "temperature=5.0 is out of range"),
     (["max_cost_usd=-1"], "max_cost_usd=-1.0 is out of range"),
     (["sandbox.memory_mb=-5"], "sandbox.memory_mb=-5 is out of range"),
