@@ -135,11 +135,25 @@ def identify(configs: list[tuple[HarnessConfig, dict]]) -> list[Planned]:
     return planned
 
 
+def unique(planned: list[Planned]) -> list[Planned]:
+    """Each trial once: two values of a swept key can make one trial (a spec renamed by another override), and
+    run side by side in one process, the second would only wait on the first's lock."""
+    seen: set[tuple[Path, str]] = set()
+    kept = []
+    for item in planned:
+        key = (item.run_dir, item.trial_id)
+        if item.trial_id is None or key not in seen:
+            seen.add(key)
+            kept.append(item)
+    return kept
+
+
 def left_to_run(planned: list[Planned]) -> list[Planned]:
-    """The trials not yet recorded as done (a chain is always left to its job, which skips what it finds done)."""
+    """The trials not yet recorded as done, each once (a chain is always left to its job, which skips what it
+    finds done)."""
     stores: dict[Path, RecordStore] = {}
     todo = []
-    for item in planned:
+    for item in unique(planned):
         store = stores.setdefault(item.run_dir, RecordStore(item.run_dir))
         if item.trial_id is None or not store.is_done(item.trial_id):
             todo.append(item)

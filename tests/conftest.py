@@ -14,6 +14,7 @@ from hydra import compose, initialize_config_dir
 
 from harness.app import preflight
 from harness.config import PROJECT_ROOT, HarnessConfig, LaunchConfig, register_configs, to_typed
+from harness.plan import unique
 from harness.pool import run_batch
 from harness.trial import TrialOutcome
 
@@ -31,10 +32,10 @@ def config(*overrides: str) -> HarnessConfig:
 
 def sweep(*overrides: str, concurrency: int = 4) -> list[TrialOutcome]:
     """Run a sweep in this process as the command runs it, without a Python start-up: planned by the command's
-    own preflight (harness/plan.py), every trial of it (recorded ones are skipped) run through the front door by
+    own preflight (harness/plan.py), every trial of it once (recorded ones are skipped) run through the front door by
     the command's pool (harness/pool.py). The caller rebuilds the tables (`tables.build_tables`) or prints the
     summary (`summary.end_of_sweep`) if it reads them. A test that is about the command line uses run_harness."""
-    planned = preflight(list(overrides)).planned
+    planned = unique(preflight(list(overrides)).planned)
     return run_batch(planned, LaunchConfig(concurrency=concurrency))
 
 

@@ -108,3 +108,12 @@ def test_a_plan_written_for_other_processes_reads_back_as_the_same_configs(tmp_p
     batch, label = batches.load(path, 1)
     assert label == "job 2/2" and [to_plain(p.cfg) for p in batch] == [p.plain for p in parts[1]]
     assert [p.cfg for p in batch] == [p.cfg for p in parts[1]]
+
+
+def test_a_trial_two_swept_values_make_alike_is_left_to_run_once(tmp_path, tiny_specs):
+    """The demo preset sweeps spec=semver,wordfreq; `spec.name=adder` renames both to one spec, so the sweep's
+    two halves are the same trials: the plan keeps all for Hydra's count, but runs each once."""
+    sweep = preflight([f"runs_dir={tmp_path}", f"specs_dir={tiny_specs}", "spec.name=adder", "temperature=0.0",
+                       "seed=0,1", "experiment.name=twice"])
+    assert len(sweep.planned) == 4 and len({p.trial_id for p in sweep.planned}) == 2
+    assert [p.trial_id for p in sweep.todo] == [p.trial_id for p in sweep.planned[:2]]
