@@ -441,7 +441,9 @@ def test_attacks_on_the_runs_dir_through_proc(backend, tmp_path):
     proc = run_harness(f"runs_dir={runs}", f"specs_dir={specs}", "spec=semver", "spec.name=adder",
                        "experiment.name=proc", "generator=import", f"sandbox={backend}", "temperature=0.0", "seed=0",
                        "generator.import_path=" + ",".join(str(cases / name) for name in PROC_CASES),
-                       env={"TMPDIR": str(tmp_path / "scoring")}, timeout=300)
+                       # one trial at a time, in PROC_CASES' order: under process, the rewrite of every record
+                       # would otherwise also reach the records of trials that ended before it, the daemon's too
+                       "launch.concurrency=1", env={"TMPDIR": str(tmp_path / "scoring")}, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     time.sleep(1.5)  # the daemon, were it alive, looks for its record every 0.2 s
     records = {Path(r["config"]["generator"]["import_path"]).name: r
