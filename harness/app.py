@@ -32,10 +32,10 @@ from omegaconf.errors import OmegaConfBaseException
 from harness import batches
 from harness.budget import clear_stop
 from harness.cache import CacheMode
-from harness.config import PROJECT_ROOT, HarnessConfig, LaunchConfig, register_configs, to_typed, validate
+from harness.config import PROJECT_ROOT, HarnessConfig, LaunchConfig, register_configs, validate
 from harness.errors import ConfigError, HarnessError
 from harness.gateway import check_credentials
-from harness.job import build_job, run_job
+from harness.job import build_job
 from harness.plan import Planned, combinations, identify, left_to_run, variants
 from harness.pool import run_batch
 from harness.progress import attach, detach
@@ -51,10 +51,7 @@ register_configs()
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
 def _app(cfg: DictConfig) -> None:
     redact_logs()
-    launch: LaunchConfig = OmegaConf.to_object(cfg.launch)
-    if launch.plan is None:  # the Hydra app run without the command's plan: the config is the one trial
-        run_job(to_typed(cfg))
-        return
+    launch: LaunchConfig = OmegaConf.to_object(cfg.launch)  # `run` always hands its jobs a plan
     batch, label = batches.load(Path(launch.plan), launch.batch)
     run_batch(batch, launch, label)  # each trial (each generation of a chain) logs its verdict as it ends
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from harness.atomic import write_bytes_atomic
 from harness.config import from_plain
 from harness.plan import Planned
+from harness.pool import usable_cores
 
 if TYPE_CHECKING:
     from harness.app import Sweep
@@ -42,8 +43,6 @@ def split(todo: list[Planned], launcher: dict, per_job: int, cores: int) -> list
 def hydra_argv(sweep: "Sweep") -> list[str]:
     """Write the plan and return what Hydra is handed: the command's flags, each swept key at its first value
     (the job's config is only the frame: its trials come from the plan), and one job per batch."""
-    from harness.pool import usable_cores
-
     launch = sweep.todo[0].cfg.launch
     parts = split(sweep.todo, sweep.launcher, launch.trials_per_job, usable_cores())
     path = write(parts, sweep.todo[0].run_dir / "plans")

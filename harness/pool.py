@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
 
 from harness import interrupt
@@ -52,8 +52,7 @@ def run_batch(batch: list[Planned], launch: LaunchConfig, label: str = "") -> li
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
                     i = pending.pop(future)
-                    _raise_harness_bug(future)
-                    results[i] = future.result()
+                    results[i] = future.result()  # a harness bug in a trial's thread is raised here
                     progress.ended(batch[i].run_dir)
         except KeyboardInterrupt:
             interrupt.stop_all()  # the queued trials see it and do not start; running ones are stopped
@@ -69,12 +68,6 @@ def _one(item: Planned, slots: threading.BoundedSemaphore) -> list[TrialOutcome]
         return run_job(item.cfg, item.plain, slots)
     except KeyboardInterrupt:  # this thread's trial was stopped and recorded `interrupted`; the main thread exits
         return []
-
-
-def _raise_harness_bug(future: Future) -> None:
-    error = future.exception()
-    if error is not None:
-        raise error
 
 
 class _Progress:
