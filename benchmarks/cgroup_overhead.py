@@ -1,4 +1,4 @@
-"""Benchmark: what a cgroup per run (harness/cgroups.py) adds to a sandboxed run, under each backend.
+"""Benchmark: what a cgroup per run (harness/sandbox/cgroups.py) adds to a sandboxed run, under each backend.
 
     python benchmarks/cgroup_overhead.py [--spec semver] [--repeat 10]
 
@@ -15,10 +15,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness import cgroups
-from harness.sandbox import BwrapSandbox, ProcessSandbox, bwrap_available
-from harness.scoring import score
-from harness.specs import load_spec
+from harness.sandbox import cgroups
+from harness.sandbox.backends import BwrapSandbox, ProcessSandbox, bwrap_available
+from harness.scoring.rooms import score
+from harness.specs.loading import load_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 

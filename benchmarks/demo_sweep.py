@@ -30,7 +30,9 @@ from pathlib import Path
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
-COMMAND = [sys.executable, "-c", "from harness.app import main; main()"]
+# The `harness` command, here and in revisions from before the package was laid out by stage (harness/app.py).
+COMMAND = [sys.executable, "-c",
+           "try:\n from harness.run.app import main\nexcept ImportError:\n from harness.app import main\nmain()"]
 
 
 def harness(*overrides: str, watch: Path | None = None) -> tuple[float, float | None]:
@@ -73,11 +75,15 @@ def adopt(run_dir: Path) -> None:
     """Give the fabricated records what the harness keeps beside records it wrote itself (running totals, the
     tables and their index), as a sweep that wrote them would have left; not timed."""
     sys.path.insert(0, str(ROOT))
-    from harness.records import RecordStore
+    try:
+        from harness.records.store import RecordStore
+        from harness.records.tables import build_tables
+    except ImportError:  # a revision from before the package was laid out by stage
+        from harness.records import RecordStore
+        from harness.tables import build_tables
 
     if not hasattr(RecordStore, "totals"):  # a revision from before running totals keeps nothing beside records
         return
-    from harness.tables import build_tables
 
     RecordStore(run_dir).totals(verify=True)
     build_tables(run_dir)

@@ -18,14 +18,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness.battery import build_battery
-from harness.config import SandboxConfig
-from harness.diff import compare, record
-from harness.killrate import all_mutants
-from harness.sandbox import make_sandbox
-from harness.scoring import score
-from harness.specs import load_spec
-from harness.synthetic import reference_files
+from harness.config.schema import SandboxConfig
+from harness.equivalence.battery import build_battery
+from harness.equivalence.diff import compare, record
+from harness.models.synthetic.model import reference_files
+from harness.sandbox.backends import make_sandbox
+from harness.scoring.killrate import all_mutants
+from harness.scoring.rooms import score
+from harness.specs.loading import load_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 

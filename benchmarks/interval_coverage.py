@@ -3,9 +3,9 @@
     python benchmarks/interval_coverage.py [--sweeps 4000] [--bootstrap-sweeps 500]
 
 Prints, per number of seeds, the share of 95 % intervals that hold the truth and their mean width, for
-harness.intervals.clustered_interval and for the percentile bootstrap over seeds that the tables used before it
+harness.analysis.intervals.clustered_interval and for the percentile bootstrap over seeds that the tables used before it
 (kept here only as the comparison). Seeds draw their success chance from a beta distribution with the given
-intra-cluster correlation (harness.intervals.beta_binomial_sweeps). Seeded: the same figures every run.
+intra-cluster correlation (harness.analysis.intervals.beta_binomial_sweeps). Seeded: the same figures every run.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import argparse
 
 import numpy as np
 
-from harness.intervals import beta_binomial_sweeps, clustered_interval_arrays
+from harness.analysis.intervals import beta_binomial_sweeps, clustered_interval_arrays
 
 SEEDS = (1, 2, 3, 5, 10, 20)
 SCENARIOS = [  # truth, ICC, trials per seed

@@ -44,10 +44,10 @@ def main() -> None:
     pages = []
     for experiment, overrides in SWEEPS.items():
         swept = time.monotonic()
-        subprocess.run([sys.executable, "-c", "from harness.app import main; main()", f"runs_dir={runs}", *overrides],
+        subprocess.run([sys.executable, "-c", "from harness.run.app import main; main()", f"runs_dir={runs}", *overrides],
                        cwd=ROOT, check=True, capture_output=True)
         swept = time.monotonic() - swept
-        seconds = run("from harness.report import main; main()", str(runs / experiment))  # fails on console noise
+        seconds = run("from harness.report.notebooks import main; main()", str(runs / experiment))  # fails on console noise
         print(f"{experiment}: sweep {swept:.1f} s, harness-report {seconds:.1f} s")
         pages += sorted((runs / experiment / "report").glob("*.html"))
     failed = False

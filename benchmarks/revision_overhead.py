@@ -27,9 +27,14 @@ ONE_RUN = """
 import sys, time
 sys.path.insert(0, sys.argv[1])
 from pathlib import Path
-from harness.sandbox import BwrapSandbox, ProcessSandbox
-from harness.scoring import score
-from harness.specs import load_spec
+try:
+    from harness.sandbox.backends import BwrapSandbox, ProcessSandbox
+    from harness.scoring.rooms import score
+    from harness.specs.loading import load_spec
+except ImportError:  # a revision from before the package was laid out by stage
+    from harness.sandbox import BwrapSandbox, ProcessSandbox
+    from harness.scoring import score
+    from harness.specs import load_spec
 spec = load_spec(Path(sys.argv[1]) / "specs", sys.argv[2])
 sandbox = BwrapSandbox() if sys.argv[3] == "bwrap" else ProcessSandbox()
 start = time.monotonic()

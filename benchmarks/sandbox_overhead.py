@@ -13,9 +13,9 @@ import statistics
 import time
 from pathlib import Path
 
-from harness.sandbox import BwrapSandbox, ProcessSandbox, bwrap_available
-from harness.scoring import score
-from harness.specs import load_spec
+from harness.sandbox.backends import BwrapSandbox, ProcessSandbox, bwrap_available
+from harness.scoring.rooms import score
+from harness.specs.loading import load_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 

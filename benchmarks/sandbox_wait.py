@@ -17,9 +17,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness.sandbox import BwrapSandbox, ProcessSandbox, bwrap_available
-from harness.scoring import score
-from harness.specs import load_spec
+try:
+    from harness.sandbox.backends import BwrapSandbox, ProcessSandbox, bwrap_available
+    from harness.scoring.rooms import score
+    from harness.specs.loading import load_spec
+except ImportError:  # PYTHONPATH set to a revision from before the package was laid out by stage
+    from harness.sandbox import BwrapSandbox, ProcessSandbox, bwrap_available
+    from harness.scoring import score
+    from harness.specs import load_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import yaml
 
-from harness.config import SandboxConfig
-from harness.sandbox import make_sandbox
-from harness.scoring import score
-from harness.specs import load_spec
+from harness.config.schema import SandboxConfig
+from harness.sandbox.backends import make_sandbox
+from harness.scoring.rooms import score
+from harness.specs.loading import load_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 

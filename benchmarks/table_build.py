@@ -24,15 +24,20 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_SECONDS, TARGET_MB = 3.0, 500
+# The `harness` command, here and in revisions from before the package was laid out by stage (harness/app.py).
+MAIN = "try:\n from harness.run.app import main\nexcept ImportError:\n from harness.app import main\nmain()"
 
 # Run in the child: import first (not timed), then time the build and report the process's peak RSS.
 CHILD = """
 import json, sys, time
 from pathlib import Path
 try:
-    from harness.tables import build_tables
-except ImportError:  # revisions before harness/tables.py
-    from harness.records import build_tables
+    from harness.records.tables import build_tables
+except ImportError:  # revisions before the package was laid out by stage (harness/tables.py, or records.py before it)
+    try:
+        from harness.tables import build_tables
+    except ImportError:
+        from harness.records import build_tables
 start, cpu = time.perf_counter(), time.process_time()
 results, tests = build_tables(Path(sys.argv[1]))
 seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
@@ -43,7 +48,7 @@ print(json.dumps({"seconds": seconds, "cpu": cpu, "peak_mb": hwm / 1024, "result
 
 def demo_records(workdir: Path) -> Path:
     """Run the demo sweep into `workdir` and return its trials folder."""
-    subprocess.run([sys.executable, "-c", "from harness.app import main; main()", f"runs_dir={workdir}"],
+    subprocess.run([sys.executable, "-c", MAIN, f"runs_dir={workdir}"],
                    cwd=ROOT, check=True, capture_output=True)
     return workdir / "demo" / "trials"
 
@@ -63,12 +68,12 @@ def fabricate(source: Path, trials: Path, count: int) -> None:
                       gen_seconds=round(rng.uniform(0, 30), 4), score_seconds=round(rng.uniform(0.5, 3), 4))
         record["tests"] = [{**t, "seconds": round(rng.uniform(0, 0.01), 4)} for t in record["tests"]]
         record["config"] = {**record["config"], "seed": record["seed"]}
-        text = json.dumps(record, indent=1, sort_keys=True, default=str)  # as harness.atomic.write_json_atomic
+        text = json.dumps(record, indent=1, sort_keys=True, default=str)  # as harness.records.atomic.write_json_atomic
         (trials / f"{tid}.json").write_text(text, encoding="utf-8")
 
 
 def measure(run_dir: Path) -> dict:
-    """One full build: the index of what the tables were built from (harness/table_index.py) is removed first,
+    """One full build: the index of what the tables were built from (harness/records/table_index.py) is removed first,
     or the build would only read what changed since the last one (nothing, here)."""
     (run_dir / "tables.index.json").unlink(missing_ok=True)
     out = subprocess.run([sys.executable, "-c", CHILD, str(run_dir)], cwd=ROOT, check=True, capture_output=True,

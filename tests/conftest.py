@@ -12,11 +12,11 @@ import pandas as pd
 import pytest
 from hydra import compose, initialize_config_dir
 
-from harness.app import preflight
-from harness.config import PROJECT_ROOT, HarnessConfig, LaunchConfig, register_configs, to_typed
-from harness.plan import unique
-from harness.pool import run_batch
-from harness.trial import TrialOutcome
+from harness.config.schema import PROJECT_ROOT, HarnessConfig, LaunchConfig, register_configs, to_typed
+from harness.sweep.plan import unique
+from harness.sweep.pool import run_batch
+from harness.sweep.preflight import preflight
+from harness.trial.run import TrialOutcome
 
 ROOT = Path(__file__).resolve().parent.parent
 CONF_DIR = PROJECT_ROOT / "conf"
@@ -32,8 +32,8 @@ def config(*overrides: str) -> HarnessConfig:
 
 def sweep(*overrides: str, concurrency: int = 4) -> list[TrialOutcome]:
     """Run a sweep in this process as the command runs it, without a Python start-up: planned by the command's
-    own preflight (harness/plan.py), every trial of it once (recorded ones are skipped) run through the front door by
-    the command's pool (harness/pool.py). The caller rebuilds the tables (`tables.build_tables`) or prints the
+    own preflight (harness/sweep/plan.py), every trial of it once (recorded ones are skipped) run through the front door by
+    the command's pool (harness/sweep/pool.py). The caller rebuilds the tables (`tables.build_tables`) or prints the
     summary (`summary.end_of_sweep`) if it reads them. A test that is about the command line uses run_harness."""
     planned = unique(preflight(list(overrides)).planned)
     return run_batch(planned, LaunchConfig(concurrency=concurrency))
@@ -43,7 +43,7 @@ def run_harness(*overrides: str, env: dict | None = None, timeout: float = 600) 
     """Run the `harness` console entry point in a subprocess, as a user would: only for tests of the command line
     itself (arguments, exit codes, one-line errors, what it prints, signals); the rest use `config`/`sweep`."""
     return subprocess.run(
-        [sys.executable, "-c", "from harness.app import main; main()", *overrides],
+        [sys.executable, "-c", "from harness.run.app import main; main()", *overrides],
         cwd=ROOT, capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})},
     )
 

@@ -104,7 +104,7 @@ class OpenAIServer:
 
 def synthetic_responder(specs_dir, rate: float = 0.5):
     """A provider that answers like the synthetic model (reference or seeded mutant), over real HTTP."""
-    from harness.synthetic import answer
+    from harness.models.synthetic.model import answer
 
     def respond(body: dict) -> Step:
         params = {"specs_dir": str(specs_dir), "curve_temperatures": [0.0], "curve_rates": [rate], "model": "http"}

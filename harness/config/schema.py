@@ -1,0 +1,217 @@
+"""Typed configuration: one dataclass per config group, joined in `HarnessConfig` and stored in Hydra's ConfigStore
+(the generator group has one per generator: harness/config/generators.py).
+
+`conf/config.yaml` starts from that schema, so a misspelt key or a value of the wrong type in any group file or
+override fails while Hydra composes the config, before anything runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any, List, Optional
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING, OmegaConf
+
+from harness.config.generators import GENERATOR_CONFIGS, SCHEMAS, ChainConfig, ChainOptions, GeneratorConfig
+from harness.errors import ConfigError
+from harness.models.cache import CacheMode
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# Programs that run inside a sandbox (copied or mounted there, never imported by the harness), by their names there.
+INSIDE = PROJECT_ROOT / "harness" / "inside"
+CONF_DIR = PROJECT_ROOT / "conf"
+
+
+@dataclass
+class SyntheticParams:
+    """How the offline synthetic model misbehaves: mutation rate as a piecewise-linear curve of temperature."""
+
+    curve_temperatures: List[float] = field(default_factory=lambda: [0.0, 1.0])
+    curve_rates: List[float] = field(default_factory=lambda: [0.1, 0.6])
+
+
+@dataclass
+class ModelConfig:
+    name: str = MISSING  # short name used in tables
+    litellm_model: str = MISSING  # e.g. "openai/gpt-4o", "ollama_chat/llama3.1", "harness/synthetic"
+    api_base: Optional[str] = None
+    api_key_env: Optional[str] = None  # name of the environment variable holding the key, never the key
+    input_cost_per_token: Optional[float] = None  # USD; overrides litellm's price map (unknown models have none)
+    output_cost_per_token: Optional[float] = None
+    max_tokens: int = 8192
+    timeout_s: float = 300.0
+    max_attempts: int = 5  # our retry loop; litellm's own retries are always off
+    backoff_s: float = 1.0  # first back-off; doubles each attempt, with jitter
+    synthetic: Optional[SyntheticParams] = None
+
+
+class SpecText(str, Enum):
+    ours = "ours"  # specs/<name>/spec.md
+    upstream = "upstream"  # the pinned original text, for specs that declare one
+
+
+@dataclass
+class SpecConfig:
+    name: str = MISSING
+    text: SpecText = SpecText.ours
+
+
+class SandboxKind(str, Enum):
+    auto = "auto"  # bwrap where it is installed, else process (with a warning)
+    bwrap = "bwrap"
+    process = "process"
+
+
+@dataclass
+class SandboxConfig:
+    kind: SandboxKind = SandboxKind.auto
+    output_cap_bytes: int = 1_000_000  # kept of each of stdout and stderr
+    memory_mb: int = 4096  # RLIMIT_AS
+    processes: int = 512  # RLIMIT_NPROC (enforced only for a non-root uid: bwrap runs children as nobody)
+    file_mb: int = 256  # RLIMIT_FSIZE
+    open_files: int = 1024  # RLIMIT_NOFILE
+    output_mb: int = 64  # stdout + stderr together; past this the child is killed and the status says so
+    disk_mb: int = 512  # each scratch tmpfs under bwrap, and the most a host dir the child writes may hold
+    # Reading back a tree a child made (an agent's work dir; also an imported folder): at most this many entries
+    # (files, folders, links) and folders this deep; at most disk_mb of text in all (harness/sandbox/untrusted.py).
+    tree_entries: int = 2000
+    tree_depth: int = 32
+
+
+@dataclass
+class CacheConfig:
+    mode: CacheMode = CacheMode.use  # off | use | record | replay (strict: a miss is an error, no provider call)
+    dir: str = "${runs_dir}/${experiment.name}/cache"
+
+
+@dataclass
+class ExperimentConfig:
+    name: str = MISSING
+    description: str = ""
+
+
+@dataclass
+class LaunchConfig:
+    """How the sweep's trials are run; never part of a trial's id (harness/sweep/plan.py, harness/sweep/pool.py)."""
+
+    concurrency: int = 4  # trials in flight at once in one process (they wait on the model and on suites)
+    score_workers: int = 0  # suites scored at once in one process; 0: one per usable core
+    trials_per_job: int = 0  # trials a launcher job carries; 0: all in one job with Hydra's basic launcher,
+    #                          else spread evenly over `hydra.launcher.n_jobs` (joblib) or one each (submitit)
+    plan: Optional[str] = None  # set by the command: the plan file its jobs read their trials from
+    batch: int = 0  # set by the command: which of the plan's batches this job runs
+
+
+@dataclass
+class HarnessConfig:
+    model: ModelConfig = MISSING
+    generator: GeneratorConfig = MISSING
+    spec: SpecConfig = MISSING
+    sandbox: SandboxConfig = MISSING
+    experiment: ExperimentConfig = MISSING
+    cache: CacheConfig = field(default_factory=CacheConfig)
+    temperature: float = 0.0
+    seed: int = 0
+    sample: int = 0  # index of a repeated sample of the same cell; part of the trial id
+    max_cost_usd: Optional[float] = None  # the experiment's spending cap (recorded spend + in-flight estimates)
+    specs_dir: str = str(PROJECT_ROOT / "specs")
+    runs_dir: str = str(PROJECT_ROOT / "runs")
+    downloads_dir: str = "${oc.env:HARNESS_DOWNLOADS,${oc.env:HOME}/.cache/bootstrap-harness}"  # pinned files
+    sweep_jobs: int = 0  # read by nothing since sweeps are planned (harness/sweep/plan.py); kept so that records written
+    #                      before, whose provenance holds it, still read back (`from_plain`)
+    launch: LaunchConfig = field(default_factory=LaunchConfig)
+
+
+def register_configs() -> None:
+    """Store the root schema, which `conf/config.yaml` starts from, and each generator's, which its
+    `conf/generator/*.yaml` starts from; so every group's node is typed."""
+    store = ConfigStore.instance()
+    store.store(name="harness_schema", node=HarnessConfig)
+    for name, node in SCHEMAS.items():
+        store.store(group="generator", name=name, node=node)
+
+
+def to_typed(cfg: Any) -> HarnessConfig:
+    """Turn a composed DictConfig into plain typed dataclasses (enums as enums), dropping Hydra's own node; a
+    chain's flat options become a ChainConfig holding its generation 0's own config."""
+    cfg = OmegaConf.masked_copy(cfg, [k for k in cfg.keys() if k != "hydra"])
+    typed = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(HarnessConfig), cfg))
+    if isinstance(typed.generator, ChainOptions):
+        typed.generator = typed.generator.typed()
+    return typed
+
+
+def from_plain(plain: dict) -> HarnessConfig:
+    """A config as `to_plain` wrote it (a record's provenance) typed again. Settings a generator does not read,
+    kept by records written before each generator had its own config, are dropped."""
+    generator = OmegaConf.structured(_generator(plain["generator"]))
+    typed = OmegaConf.merge(OmegaConf.structured(HarnessConfig), {"generator": generator})
+    typed = OmegaConf.merge(typed, {k: v for k, v in plain.items() if k != "generator"})
+    return OmegaConf.to_object(typed)
+
+
+def _generator(plain: dict) -> GeneratorConfig:
+    if plain["kind"] == "chain" and isinstance(plain.get("gen0"), dict):
+        own = {k: v for k, v in plain.items() if k != "gen0"}
+        return OmegaConf.to_object(OmegaConf.merge(ChainConfig(gen0=_generator(plain["gen0"])), own))
+    cls = ChainOptions if plain["kind"] == "chain" else GENERATOR_CONFIGS.get(plain["kind"])
+    if cls is None:
+        valid = ", ".join([*GENERATOR_CONFIGS, "chain"])
+        raise ConfigError(f"unknown generator kind {plain['kind']!r}; valid: {valid}")
+    names = {f.name for f in dataclasses.fields(cls)}
+    typed = OmegaConf.to_object(OmegaConf.merge(cls, {k: v for k, v in plain.items() if k in names}))
+    return typed.typed() if isinstance(typed, ChainOptions) else typed
+
+
+def to_plain(cfg: HarnessConfig) -> dict:
+    """The resolved config as JSON-ready data, for provenance in records."""
+    return OmegaConf.to_container(OmegaConf.structured(cfg), resolve=True, enum_to_str=True)
+
+
+# name -> (smallest allowed, largest allowed or None), checked before anything runs. Below these a sandbox cannot
+# even start Python, so a trial's failure would be the limit's, not the model's.
+RANGES = {
+    "temperature": (0.0, 2.0), "sample": (0, None), "max_cost_usd": (1e-9, None),
+    "model.max_tokens": (1, None), "model.timeout_s": (0.001, None), "model.max_attempts": (1, None),
+    "model.backoff_s": (0.0, None), "generator.max_turns": (1, None), "generator.max_total_tokens": (1, None),
+    "generator.timeout_s": (0.001, None), "generator.depth": (0, None),
+    "sandbox.memory_mb": (256, None), "sandbox.processes": (16, None), "sandbox.file_mb": (1, None),
+    "sandbox.open_files": (64, None), "sandbox.output_mb": (1, None), "sandbox.disk_mb": (16, None),
+    "sandbox.output_cap_bytes": (1024, None), "sandbox.tree_entries": (1, None), "sandbox.tree_depth": (1, None),
+    "launch.concurrency": (1, None), "launch.score_workers": (0, None), "launch.trials_per_job": (0, None),
+}
+
+
+def validate(cfg: HarnessConfig) -> None:
+    """Raise ConfigError naming the first setting outside its range (see RANGES), or an unusable path."""
+    for dotted, (low, high) in RANGES.items():
+        value = setting(cfg, dotted)
+        if value is None:
+            continue
+        if value < low or (high is not None and value > high):
+            bound = f"between {low:g} and {high:g}" if high is not None else f"at least {low:g}"
+            raise ConfigError(f"{dotted}={value} is out of range: it must be {bound}")
+    if not str(cfg.runs_dir).strip():
+        raise ConfigError("runs_dir is empty; give a folder, e.g. runs_dir=runs")
+    runs = Path(cfg.runs_dir).expanduser()
+    existing = next(p for p in [runs, *runs.parents] if p.exists())
+    if not existing.is_dir():
+        raise ConfigError(f"runs_dir={cfg.runs_dir}: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(f"runs_dir={cfg.runs_dir}: {existing} is not writable")
+
+
+def setting(cfg: HarnessConfig, dotted: str) -> Any:
+    """A setting by the name a user gives it on the command line, or None when the config has none such. A
+    chain's generation-0 settings are set as `generator.<name>` (see harness/config/generators.py)."""
+    value: Any = cfg
+    for part in dotted.split("."):
+        value = getattr(value, part, None)
+    if value is None and dotted.startswith("generator.") and isinstance(cfg.generator, ChainConfig):
+        return getattr(cfg.generator.gen0, dotted.split(".", 1)[1], None)
+    return value

@@ -1,0 +1,1 @@
+"""Generations compared: batteries of scenarios, differential runs, behaviour classes and code similarity."""

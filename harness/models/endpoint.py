@@ -1,0 +1,145 @@
+"""A loopback model endpoint that forwards every request through one trial's Gateway.
+
+It speaks chat completions, Anthropic's Messages API (Claude Code) and OpenAI's Responses API (Codex), each
+streamed or not, translated by harness/models/api_formats.py; every request, whatever its format, is one `Gateway.complete`.
+
+It listens on 127.0.0.1, or on a Unix socket that bwrap binds into an agent's sandbox, where a relay puts it on
+the sandbox's private loopback (harness/sandbox/backends.py): then the gateway is the agent's only way out.
+
+Subprocess agents (a generated agent, Claude Code, aider...) talk to this instead of a provider, so that retries,
+cost accounting and the transcript apply to them too. The agent gets a per-trial dummy key, never the real one,
+and the trial's temperature and seed replace whatever the agent asked for (the paper's agent sets neither).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socketserver
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Optional
+
+from harness.errors import HarnessError
+from harness.models import api_formats
+from harness.sandbox.backends import GATEWAY_PORT
+from harness.seams import ModelGateway
+
+
+class GatewayServer:
+    """`with GatewayServer(gateway, temperature, seed) as server:` then point an agent at `server.base_url`.
+
+    With `unix_socket`, it listens there instead, and `base_url` is where the sandbox's relay serves it."""
+
+    def __init__(self, gateway: ModelGateway, temperature: float, seed: Optional[int],
+                 unix_socket: Optional[Path] = None):
+        self.gateway = gateway
+        self.temperature = temperature
+        self.seed = seed
+        self.api_key = "hk-trial-" + secrets.token_hex(12)
+        self.failure: Optional[HarnessError] = None  # the provider stayed down, or replay found no recording
+        self.requests = 0
+        self._lock = threading.Lock()  # one model call at a time keeps the transcript in order
+        self.unix_socket = unix_socket
+        if unix_socket is None:
+            self._server: socketserver.BaseServer = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        else:
+            self._server = _UnixHTTPServer(str(unix_socket), _handler(self))
+            os.chmod(unix_socket, 0o666)  # the sandbox's unprivileged uid must be able to connect
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        port = GATEWAY_PORT if self.unix_socket else self._server.server_address[1]
+        return f"http://127.0.0.1:{port}/v1"
+
+    def __enter__(self) -> "GatewayServer":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def complete(self, body: dict, wire_format: str = api_formats.CHAT) -> tuple[int, dict, Optional[api_formats.ChatRequest]]:
+        """Answer one request body in `wire_format`: (HTTP status, JSON payload, the request as chat)."""
+        try:
+            request = api_formats.parse(wire_format, body)
+        except (api_formats.WireError, KeyError, TypeError, ValueError) as exc:  # the agent's malformed request
+            return 400, _error(f"bad {wire_format} request: {exc}", "invalid_request_error"), None
+        with self._lock:
+            self.requests += 1
+            ident = f"{PREFIX[wire_format]}{self.requests}"
+            try:
+                reply = self.gateway.complete(request.messages, temperature=self.temperature, seed=self.seed,
+                                              tools=request.tools, wire=wire_format)
+            except HarnessError as exc:  # ProviderError or CacheMiss: not the agent's doing
+                self.failure = self.failure or exc
+                return 502, _error(f"upstream failed: {type(exc).__name__}", "upstream_error"), None
+        payload = api_formats.render(reply, request, ident)
+        if wire_format == api_formats.CHAT:
+            payload["created"] = int(time.time())
+        return 200, payload, request
+
+
+# Where each wire format is served (with or without the /v1 prefix), and how its reply ids start.
+ROUTES = {"/chat/completions": api_formats.CHAT, "/messages": api_formats.MESSAGES, "/responses": api_formats.RESPONSES}
+PREFIX = {api_formats.CHAT: "chatcmpl-", api_formats.MESSAGES: "msg_", api_formats.RESPONSES: "resp_"}
+
+
+def _route(path: str) -> Optional[str]:
+    path = path.split("?", 1)[0].rstrip("/")
+    return ROUTES.get(path[3:] if path.startswith("/v1/") else path)
+
+
+class _UnixHTTPServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    pass
+
+
+def _error(message: str, kind: str) -> dict:
+    return {"error": {"message": message, "type": kind}}
+
+
+def _handler(server: GatewayServer):
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 -- http.server's naming
+            # OpenAI's clients send the key as a bearer token, Anthropic's as x-api-key
+            keys = {self.headers.get("Authorization"), f"Bearer {self.headers.get('x-api-key')}"}
+            if f"Bearer {server.api_key}" not in keys:
+                return self._send(401, _error("unknown API key", "invalid_api_key"))
+            wire_format = _route(self.path)
+            if wire_format is None:
+                return self._send(404, _error(f"no route {self.path}", "not_found"))
+            try:
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+            except (ValueError, json.JSONDecodeError):
+                return self._send(400, _error("body is not JSON", "invalid_request_error"))
+            status, payload, request = server.complete(body, wire_format)
+            if status == 200 and request is not None and request.stream:
+                return self._reply(200, "text/event-stream", api_formats.stream_body(payload, wire_format))
+            self._send(status, payload)
+
+        def do_GET(self):  # noqa: N802 -- an agent probing for models or health: nothing to offer
+            self._send(404, _error(f"no route {self.path}", "not_found"))
+
+        def _send(self, status: int, payload: dict) -> None:
+            self._reply(status, "application/json", json.dumps(payload).encode())
+
+        def _reply(self, status: int, kind: str, data: bytes) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args) -> None:  # the transcript is the log
+            pass
+
+        def address_string(self) -> str:  # a Unix socket's peer has no host
+            return str(self.client_address[0]) if self.client_address else "unix"
+
+    return Handler

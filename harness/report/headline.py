@@ -1,0 +1,78 @@
+"""The numbers a report opens with: per spec × model × text, how often implementations pass, how sure we are,
+what was left out, what a success costs and, for bootstrap chains, how many reproduced themselves.
+
+`headline` computes them (pure, from the results table, with harness.analysis.cells and harness.analysis.lineage);
+`headline_view` turns them into short strings for a page.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from harness.analysis.cells import cell_keys, chain_units, pass_rate_table, with_text_columns
+from harness.analysis.lineage import chain_summary
+from harness.report.formatting import with_interval
+from harness.seams import EXCLUDED_STATUSES
+
+BY = ["spec", "model"]  # temperatures pooled; generators, chain generations and texts never are (cell_keys)
+
+
+def headline(results: pd.DataFrame) -> pd.DataFrame:
+    """One row per cell of `pass_rate_table(results, by=["spec", "model"])`, indexed like it (a chain's
+    generations under the model that drives it), with every temperature of the cell pooled:
+
+        n, seeds, few_seeds, pass_rate(_low/_high), passed_all(_low/_high), cost_per_success   as in pass_rate_table
+        excluded        trials left out of every rate (infra_error, error, interrupted); a cell whose trials were
+                        all excluded is listed too, with n = 0 and no rates
+        chains, chains_known, chains_reproduced, reproduced(_low/_high)   for a chain's cells (every generation
+                        of it): `lineage.chain_summary` over the chains of that spec, driving model, generator
+                        and text, all temperatures pooled; NaN outside chains
+    """
+    keys = cell_keys(BY)
+    units = with_text_columns(chain_units(results))
+    excluded = units.assign(excluded=units["status"].isin(EXCLUDED_STATUSES)).groupby(
+        keys, sort=True, dropna=False)["excluded"].sum().astype(int)
+    table = pass_rate_table(results, by=BY).join(excluded, how="outer")
+    table["n"] = table["n"].fillna(0).astype(int)
+    chains = chain_summary(results, by=BY).reset_index()
+    if chains.empty:
+        return table.assign(chains=float("nan"), chains_known=float("nan"), chains_reproduced=float("nan"),
+                            reproduced=float("nan"), reproduced_low=float("nan"), reproduced_high=float("nan"))
+    joined = ["spec", "model", "generator", "spec_text", "selection"]  # gen0 follows from generator and model
+    chains = chains.set_index(joined)[["chains", "known", "reproduced_n", "reproduced", "wilson_low", "wilson_high"]]
+    chains.columns = ["chains", "chains_known", "chains_reproduced", "reproduced", "reproduced_low", "reproduced_high"]
+    return table.join(chains, on=joined)
+
+
+def headline_view(table: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """`headline`'s table as short strings, one row per cell, and a note on what every row shares.
+
+    Columns: spec, text, model, generator and generation (only when they vary; otherwise named in the note),
+    trials (counted), excluded, pass rate and all tests pass (each `0.88 [0.34, 0.99]`, a 95 % interval
+    clustered by seed), seeds (`3 few` below 5), US$ per success and, when there are chains, chains reproduced."""
+    rows = table.reset_index()
+    rows["text"] = rows["spec_text"].astype(str) + "/" + rows["selection"].astype(str)
+    view = pd.DataFrame({
+        "spec": rows["spec"], "text": rows["text"], "model": rows["model"], "generator": rows["generator"],
+        "generation": rows["generation"].astype(str),
+        "trials": rows["n"].astype(str), "excluded": rows["excluded"].astype(str),
+        "pass rate": [with_interval(*v) for v in zip(rows["pass_rate"], rows["pass_rate_low"],
+                                                     rows["pass_rate_high"])],
+        "all tests pass": [with_interval(*v) for v in zip(rows["passed_all"], rows["passed_all_low"],
+                                                          rows["passed_all_high"])],
+        "seeds": [("-" if pd.isna(s) else f"{int(s)}" + (" few" if few else "")) for s, few in
+                  zip(rows["seeds"], rows["few_seeds"].astype(object).fillna(False))],
+        "US$ per success": ["-" if pd.isna(c) else f"{c:.4f}" for c in rows["cost_per_success"]],
+    })
+    if rows["chains"].notna().any():
+        view["chains reproduced"] = [_reproduced(*v) for v in zip(
+            rows["chains_reproduced"], rows["chains_known"], rows["reproduced_low"], rows["reproduced_high"])]
+    shared = [c for c in ("generator", "generation") if view[c].nunique() == 1]
+    note = ", ".join(f"{c} {view[c].iloc[0]}" for c in shared)
+    return view.drop(columns=shared), (f"Every row: {note}." if note else "")
+
+
+def _reproduced(count: float, known: float, low: float, high: float) -> str:
+    if pd.isna(count):
+        return "-"
+    return f"{int(count)} of {int(known)}" + (f" [{low:.2f}, {high:.2f}]" if known else "")

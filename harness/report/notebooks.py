@@ -1,0 +1,186 @@
+"""Run an experiment's analysis notebooks headless and save a report of self-contained HTML pages.
+
+    harness-report runs/demo                          # results + spec (+ bootstrap when there are chains)
+    harness-report runs/paper --notebooks bootstrap
+
+runs/<experiment>/report/index.html opens with the headline numbers (harness.report.headline), then every figure of
+the notebooks, then links to each notebook's page (runs/<experiment>/report/<notebook>.html), where the code is
+folded away under "code". Each notebook runs in a fresh kernel with HARNESS_RESULTS / HARNESS_TESTS pointing at
+the experiment's tables. Figures are embedded as base64 PNG and the pages load no script or stylesheet from the
+network, so the folder can be mailed or archived and opened offline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import os
+import sys
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+import jinja2
+import nbformat
+import pandas as pd
+from nbclient import NotebookClient
+from nbconvert import HTMLExporter
+from traitlets.config import Config
+
+from harness.config.schema import PROJECT_ROOT
+from harness.report.headline import headline, headline_view
+
+NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
+NOTEBOOKS = {
+    "results": "pass rates per cell, against temperature, pass@k, seed stability, cost, seeds needed",
+    "bootstrap": "self-reproducing chains: reproduction share, survival and drift by generation",
+    "spec": "which tests (spec clauses) implementations fail most",
+    "generations": "behaviour classes, chains' generation x generation equivalence, similarity to parent",
+}
+
+# Shared by every page: tables scroll inside their own box rather than off the page, long cells wrap.
+CSS = """
+.jp-OutputArea-output, .jp-RenderedHTMLCommon { overflow-x: auto; max-width: 100%; }
+.jp-RenderedHTMLCommon table, table.headline { font-size: 12px; border-collapse: collapse; }
+.jp-RenderedHTMLCommon td, .jp-RenderedHTMLCommon th, table.headline td, table.headline th {
+  max-width: 32em; white-space: normal; overflow-wrap: break-word; vertical-align: top; }
+p.table-note { color: #555; font-size: 12px; margin: 4px 0 0 0; }
+.jp-RenderedImage img, figure img { max-width: 100%; height: auto; }
+details.code > summary { cursor: pointer; color: #888; font-size: 12px; margin: 2px 0 2px 8px; }
+nav.report { font-family: sans-serif; font-size: 13px; margin: 8px 16px; }
+"""
+
+# JupyterLab's look with its CSS inlined, minus the blocks that pull require.js, MathJax and mermaid from CDNs;
+# prompts are dropped (exporter options) and each code cell's source folded under "code".
+OFFLINE_TEMPLATE = """{%- extends "lab/index.html.j2" -%}
+{%- block html_head_js -%}{%- endblock html_head_js -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{%- block html_head_css -%}<style type="text/css">""" + CSS + """</style>{%- endblock html_head_css -%}
+{%- block body_header -%}{{ super() }}<nav class="report"><a href="index.html">&larr; report</a></nav>{%- endblock -%}
+{% block input_group -%}<details class="code"><summary>code</summary>{{ super() }}</details>{%- endblock input_group %}
+"""
+
+
+def default_notebooks(results: pd.DataFrame, run_dir: Path | None = None) -> list[str]:
+    """results and spec always; bootstrap (after results) only when the table holds chains (generation > 0);
+    generations when the experiment has an equivalence table (harness/equivalence/classes.py)."""
+    chains = "generation" in results.columns and (results["generation"] > 0).any()
+    compared = ["generations"] if run_dir is not None and (run_dir / "equivalence.parquet").is_file() else []
+    return (["results", "bootstrap", "spec"] if chains else ["results", "spec"]) + compared
+
+
+def execute(name: str, results_path: Path, tests_path: Path, timeout: float) -> nbformat.NotebookNode:
+    """Run notebooks/<name>.ipynb in a new kernel against the given tables; a failing cell's error stays in it."""
+    path = NOTEBOOKS_DIR / f"{name}.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    env = {**os.environ, "HARNESS_RESULTS": str(results_path), "HARNESS_TESTS": str(tests_path),
+           "HARNESS_EQUIVALENCE": str(results_path.with_name("equivalence.parquet")),
+           "HARNESS_SIMILARITY": str(results_path.with_name("similarity.parquet")),
+           "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
+    with tempfile.TemporaryDirectory(prefix="harness-kernel-") as sockets:
+        # Unix sockets in a private folder: no TCP port for other users of the machine to reach, and the kernel
+        # has no reason to warn on the console that its traffic is unencrypted.
+        ipc = Config({"KernelManager": {"transport": "ipc", "ip": str(Path(sockets) / "kernel")}})
+        client = NotebookClient(nb, config=ipc, kernel_name="python3", timeout=timeout, allow_errors=True,
+                                resources={"metadata": {"path": str(path.parent)}})
+        client.execute(env=env)  # the kernel is a child process: the tables reach it through its environment
+    return nb
+
+
+def errors(nb: nbformat.NotebookNode) -> list[str]:
+    """`ename: evalue` of every error output of an executed notebook."""
+    return [f"{out.ename}: {out.evalue}" for cell in nb.cells if cell.cell_type == "code"
+            for out in cell.get("outputs", []) if out.output_type == "error"]
+
+
+def figures(nb: nbformat.NotebookNode) -> list[tuple[str, str]]:
+    """(the heading of the section it is in, base64 PNG) for every figure of an executed notebook."""
+    found, heading = [], ""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            titles = [line.lstrip("#").strip() for line in cell.source.splitlines() if line.startswith("#")]
+            heading = titles[-1] if titles else heading
+        for out in cell.get("outputs", []):
+            if "image/png" in out.get("data", {}):
+                found.append((heading, out["data"]["image/png"].replace("\n", "")))
+    return found
+
+
+def to_html(nb: nbformat.NotebookNode, title: str) -> str:
+    exporter = HTMLExporter(template_name="lab", template_file="offline.html.j2", exclude_input_prompt=True,
+                            exclude_output_prompt=True,
+                            extra_loaders=[jinja2.DictLoader({"offline.html.j2": OFFLINE_TEMPLATE})])
+    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
+    return body
+
+
+def index_page(experiment: str, results: pd.DataFrame, notebooks: dict[str, nbformat.NotebookNode]) -> str:
+    """The report's front page: the headline table, every figure, then a link to each notebook's page, marking
+    the ones in which a cell raised."""
+    view, note = headline_view(headline(results))
+    table = view.to_html(index=False, classes="headline", border=0, escape=True)
+    table += f'<p class="table-note">{html.escape(note)}</p>' if note else ""
+    shown = []
+    for name, nb in notebooks.items():
+        for heading, png in figures(nb):
+            shown.append(f'<figure><figcaption><a href="{name}.html">{name}</a>: {html.escape(heading)}'
+                         f'</figcaption><img alt="{html.escape(heading)}" src="data:image/png;base64,{png}">'
+                         '</figure>')
+    links = []
+    for name, nb in notebooks.items():
+        failed = errors(nb)
+        flag = f' <strong>({len(failed)} cell error(s): {html.escape(failed[0])})</strong>' if failed else ""
+        links.append(f'<li><a href="{name}.html">{name}</a>: {html.escape(NOTEBOOKS[name])}{flag}</li>')
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>Report: {html.escape(experiment)}'
+            f'</title><style>{INDEX_CSS}{CSS}</style></head><body><h1>Report: experiment {html.escape(experiment)}'
+            f'</h1><p class="meta">{len(results)} trials. Notebooks executed {stamp}.</p>'
+            f'<h2>Headline</h2>{table}<p class="legend">{HEADLINE_LEGEND}</p>'
+            f'<h2>Figures</h2>{"".join(shown) or "<p>none</p>"}<h2>Notebooks</h2><ul>{"".join(links)}</ul>'
+            '</body></html>\n')
+
+
+INDEX_CSS = """body{font-family:sans-serif;max-width:75em;margin:1.5em auto;padding:0 1em;line-height:1.45}
+table.headline td,table.headline th{border-bottom:1px solid #ddd;padding:3px 8px;text-align:right}
+table.headline td:nth-child(-n+3),table.headline th:nth-child(-n+3){text-align:left}
+.meta,.legend,figcaption{color:#555;font-size:13px}figure{margin:1.5em 0}"""
+HEADLINE_LEGEND = (
+    "Per spec × model × text, every temperature pooled. <em>trials</em>: counted; <em>excluded</em>: infra "
+    "errors, harness errors and interruptions, left out of every rate. <em>pass rate</em>: mean fraction of tests "
+    "passed; <em>all tests pass</em>: share of trials passing every test; each with its 95 % interval clustered "
+    "by seed. <em>few</em>: fewer than 5 seeds, a wide interval. <em>US$ per success</em>: all spend over the "
+    "trials passing every test (- when a cost is unknown or nothing passed). <em>chains reproduced</em>: chains "
+    "whose generations 0 and 1 both pass, of those with a known outcome, with a 95 % Wilson interval; a chain is "
+    "listed under the model that drives it.")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Render an experiment's notebooks to self-contained HTML.")
+    parser.add_argument("experiment_dir", type=Path, help="runs/<experiment>, holding results.parquet")
+    parser.add_argument("--notebooks", nargs="+", choices=sorted(NOTEBOOKS), default=None,
+                        help="default: results spec, bootstrap when the table has generation > 0, and "
+                             "generations when there is an equivalence table")
+    parser.add_argument("--timeout", type=float, default=600, help="seconds allowed per cell")
+    args = parser.parse_args(argv)
+    run_dir = args.experiment_dir.resolve()
+    results_path, tests_path = run_dir / "results.parquet", run_dir / "tests.parquet"
+    if not results_path.is_file():
+        parser.error(f"no results table at {results_path}")
+    try:
+        results = pd.read_parquet(results_path)
+    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+        parser.error(f"cannot read {results_path} ({type(exc).__name__}); rebuild it by re-running the sweep")
+    out = run_dir / "report"
+    out.mkdir(exist_ok=True)
+    executed = {}
+    for name in args.notebooks or default_notebooks(results, run_dir):
+        executed[name] = execute(name, results_path, tests_path, args.timeout)
+        (out / f"{name}.html").write_text(to_html(executed[name], f"{run_dir.name} - {name}"), encoding="utf-8")
+        failed = errors(executed[name])
+        print(f"{out / f'{name}.html'}" + (f"  ({len(failed)} cell error(s))" if failed else ""))
+    experiment = ", ".join(sorted(results["experiment"].astype(str).unique())) or run_dir.name
+    (out / "index.html").write_text(index_page(experiment, results, executed), encoding="utf-8")
+    print(out / "index.html")
+    if any(errors(nb) for nb in executed.values()):
+        sys.exit(1)

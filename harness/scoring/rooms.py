@@ -1,0 +1,136 @@
+"""Scoring: run a spec's hidden suite against an implementation, in the sandbox, and read per-test outcomes.
+
+Two rooms, each its own sandboxed process: the implementation's room runs the code under test (our server,
+harness/inside/harness_room_server.py) and sees the implementation and a shared scratch dir; the suite's room runs pytest and
+sees the suite and the same scratch dir. The suite reaches the implementation only through the room's Unix
+socket in that dir (harness/inside/harness_room.py): the code under test never runs in the process that judges it, and never
+sees the hidden suite.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import importlib.util
+import marshal
+import os
+import shutil
+import site
+import sys
+import tempfile
+from pathlib import Path
+
+from harness.config.schema import INSIDE
+from harness.sandbox.walk import remove_tree
+from harness.scoring.judge import judge
+from harness.seams import ExecResult, Sandbox, Score, ScoreStatus
+from harness.specs.loading import Spec
+
+# Our own pytest configuration, passed with -c, so files in the implementation cannot reconfigure the run.
+PYTEST_INI = "[pytest]\naddopts =\n"
+PLUGIN = INSIDE / "harness_report.py"
+# Our standalone files in each room (the suite imports `harness_room`).
+SUITE_ROOM_FILES = {name: INSIDE / name for name in ("harness_report.py", "harness_room.py", "harness_room_wire.py")}
+IMPL_ROOM_FILES = {name: INSIDE / name
+                   for name in ("harness_room_server.py", "harness_room_programs.py", "harness_room_wire.py")}
+
+
+def score(spec: Spec, impl_dir: Path, sandbox: Sandbox, fail_fast: bool = False) -> Score:
+    """Run the hidden suite on the implementation, each in its own room in the sandbox, with a time limit.
+
+    Outcomes come back over a pipe from our plugin (harness/inside/harness_report.py), not from a file the code under
+    test could rewrite. Only the tests that judge the spec's text run (`spec.judged_by`, by clause tag).
+    `fail_fast` stops at the first failing test (for mutation analysis)."""
+    shadowed = shadowing(impl_dir, spec.suite_dir)
+    if shadowed:
+        return Score(ScoreStatus.tampered, (), 0.0, shadowed)
+    # Not TemporaryDirectory: its clean-up recurses, and under the process backend the code under test writes
+    # here (a folder deeper than Python's recursion limit would end the trial as a harness error).
+    work = Path(tempfile.mkdtemp(prefix="harness-score-"))
+    try:
+        for folder, source in (("impl", impl_dir), ("suite", spec.suite_dir)):
+            shutil.copytree(source, work / folder, ignore=shutil.ignore_patterns("__pycache__"))
+            _open_to_the_rooms(work / folder)
+        for name, source in {**SUITE_ROOM_FILES, **IMPL_ROOM_FILES}.items():
+            shutil.copy(source, work / name)
+            compiled = Path(importlib.util.cache_from_source(str(work / name)))
+            compiled.parent.mkdir(exist_ok=True)
+            compiled.write_bytes(_bytecode(source, source.stat().st_mtime_ns))
+        (work / "pytest.ini").write_text(PYTEST_INI)
+        shared, door = work / "shared", work / "shared" / "room.sock"
+        shared.mkdir()
+        # Everything is read-only in both rooms under bwrap; the code's own writes land in a capped, discarded
+        # tmpfs, or in the shared dir, which holds the room's socket and the suite's tmp_path dirs.
+        room_argv = [sys.executable, "-S", str(work / "harness_room_server.py"), str(door), str(work / "impl"),
+                     *(["--private-net"] if sandbox.isolates_network else []),
+                     *(arg for folder in site.getsitepackages() for arg in ("--site", folder))]
+        with sandbox.start(room_argv, cwd=work, env={},
+                           timeout_s=spec.time_limit_s + 5, keep_writes=False, shared=[shared],
+                           read_only=[work / "impl", work / "__pycache__",
+                                      *(work / name for name in IMPL_ROOM_FILES)]) as room:
+            result = sandbox.exec(_pytest_argv(work, spec, fail_fast), cwd=work, timeout_s=spec.time_limit_s,
+                                  env={"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "HARNESS_ROOM": str(door),
+                                       "HARNESS_IMPL_DIR": str(work / "impl"), "PYTHONPATH": str(work)},
+                                  keep_writes=False, report=True, shared=[shared],
+                                  read_only=[work / "suite", work / "pytest.ini", work / "__pycache__",
+                                             *(work / name for name in SUITE_ROOM_FILES)])
+            served = room.stop()
+    finally:
+        remove_tree(work)
+    return judge(_charged(result, served), spec.time_limit_s)
+
+
+@functools.lru_cache(maxsize=None)
+def _bytecode(source: Path, mtime_ns: int) -> bytes:
+    """A .pyc of one of our standalone files that Python loads without checking a timestamp. The rooms cannot
+    write a bytecode cache (read-only, PYTHONDONTWRITEBYTECODE), and compiling these files took ~12 ms a run."""
+    data = source.read_bytes()
+    code = compile(data, source.name, "exec", dont_inherit=True)
+    unchecked_hash = (0b01).to_bytes(4, "little")  # PEP 552: hash-based, source not checked
+    return importlib.util.MAGIC_NUMBER + unchecked_hash + importlib.util.source_hash(data) + marshal.dumps(code)
+
+
+def _pytest_argv(work: Path, spec: Spec, fail_fast: bool) -> list[str]:
+    # -s: output reaches the sandbox's capped pipes, where a flood is seen and stopped, not pytest's files.
+    # --basetemp: the suite's tmp_path dirs go to the shared dir, where the implementation's room finds them.
+    return [
+        sys.executable, "-m", "pytest", str(work / "suite"), "-q", "-s", "--tb=short", "-p", "no:cacheprovider",
+        "-p", "harness_report", "-c", str(work / "pytest.ini"), "--rootdir", str(work / "suite"),
+        "--basetemp", str(work / "shared" / "tmp"),
+    ] + (["-x"] if fail_fast else []) + (["--harness-select", ",".join(spec.judged_by)] if spec.judged_by else [])
+
+
+def _open_to_the_rooms(root: Path) -> None:
+    """Readable by the rooms' unprivileged uid whatever modes the source had (copytree keeps them: a 0700 folder,
+    as mkdtemp or pytest's tmp_path make, would fail every test with ModuleNotFoundError)."""
+    for folder, dirs, files in os.walk(root):
+        os.chmod(folder, 0o755)
+        for name in files:
+            os.chmod(os.path.join(folder, name), 0o644)
+
+
+def _charged(suite: ExecResult, room: ExecResult) -> ExecResult:
+    """The suite's run, charged with what the implementation's room ran into: its flood, its disk, its errors."""
+    return dataclasses.replace(suite, output_exceeded=suite.output_exceeded or room.output_exceeded,
+                               disk_exceeded=suite.disk_exceeded or room.disk_exceeded,
+                               stdout=suite.stdout + room.stdout, stderr=suite.stderr + room.stderr,
+                               events=suite.events + room.events)
+
+
+# Modules pytest and our plugin import while the implementation is on sys.path: a file by one of these names
+# in the implementation would run in their place.
+RUNNER_MODULES = frozenset({"pytest", "_pytest", "pluggy", "iniconfig", "packaging", "py", "conftest",
+                            *(Path(name).stem for name in {**SUITE_ROOM_FILES, **IMPL_ROOM_FILES})})
+
+
+def shadowing(impl_dir: Path, suite_dir: Path) -> str:
+    """Why the implementation's top-level modules would shadow the suite's, the runner's or the stdlib's; or ''."""
+    suite = {p.stem for p in suite_dir.iterdir() if p.suffix == ".py" or (p / "__init__.py").exists()}
+    reserved = suite | RUNNER_MODULES | set(sys.stdlib_module_names)
+    for path in sorted(impl_dir.iterdir()):
+        name = path.stem if path.suffix in (".py", ".pyc", ".so") else path.name if path.is_dir() else ""
+        if name in reserved:
+            owner = "the hidden suite" if name in suite else "the test runner" if name in RUNNER_MODULES else (
+                "the standard library")
+            return f"{path.name} would shadow the module {name!r} of {owner}; rename it"
+    return ""

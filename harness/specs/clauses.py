@@ -1,0 +1,96 @@
+"""A spec's clause table: which clause each test of its suite checks, and which texts state that clause.
+
+    harness-clauses minimal-coding-agent        # the markdown table kept in the spec folder's README
+
+Suites mark each test with `@pytest.mark.clause(id, *texts, what=...)` (see the minimal-coding-agent suite's
+clauses.py). The table is read from the suite itself, by pytest's collection with our plugin, so it cannot drift
+from the tests; a test checks that the README holds the current table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.config.schema import PROJECT_ROOT
+from harness.errors import SpecError
+from harness.scoring.rooms import PYTEST_INI, SUITE_ROOM_FILES
+from harness.specs.loading import Spec, load_spec
+
+
+@dataclass(frozen=True)
+class Clause:
+    id: str
+    texts: tuple[str, ...]
+    what: str
+    tests: tuple[str, ...]  # test function names (a parametrised test once), in suite order
+    count: int  # collected tests, parameters counted
+
+
+def collect(spec: Spec) -> list[dict]:
+    """Every test of the spec's suite with its clause id, texts and description, as our plugin lists them.
+
+    Collection imports our own suite (never an implementation), with the reference as the implementation dir."""
+    with tempfile.TemporaryDirectory(prefix="harness-clauses-") as tmp:
+        work = Path(tmp)
+        (work / "pytest.ini").write_text(PYTEST_INI)
+        for name, source in SUITE_ROOM_FILES.items():  # the suite imports harness_room, and never calls it here
+            shutil.copy(source, work / name)
+        listing = work / "tests.json"
+        argv = [sys.executable, "-m", "pytest", str(spec.suite_dir), "--collect-only", "-q", "-p", "no:cacheprovider",
+                "-p", "harness_report", "-c", str(work / "pytest.ini"), "--rootdir", str(spec.suite_dir),
+                "--harness-list", str(listing)]
+        env = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "HARNESS_IMPL_DIR": str(spec.reference_dir),
+               "PYTHONPATH": str(work), "PYTHONDONTWRITEBYTECODE": "1"}
+        done = subprocess.run(argv, cwd=work, env=env, capture_output=True, text=True, timeout=120)
+        if done.returncode != 0 or not listing.exists():
+            raise SpecError(f"spec '{spec.name}': its suite did not collect: {(done.stdout + done.stderr)[-500:]}")
+        return json.loads(listing.read_text(encoding="utf-8"))
+
+
+def clauses(tests: list[dict]) -> list[Clause]:
+    """Group collected tests by clause, in the order clauses first appear; untagged tests under the id ''."""
+    grouped: OrderedDict[str, list[dict]] = OrderedDict()
+    for test in tests:
+        grouped.setdefault(test["clause"], []).append(test)
+    return [Clause(cid, tuple(group[0]["texts"]), group[0]["what"],
+                   tuple(OrderedDict.fromkeys(t["function"] for t in group)), len(group))
+            for cid, group in grouped.items()]
+
+
+def table(found: list[Clause]) -> str:
+    """The markdown clause table: paper clauses first, then ours only; one line per clause."""
+    ordered = sorted(found, key=lambda c: ("paper" not in c.texts, c.id))
+    lines = ["| clause | texts | tests | what it checks |", "|---|---|---|---|"]
+    for c in ordered:
+        names = ", ".join(f"`{name}`" for name in c.tests)
+        lines.append(f"| `{c.id}` | {' + '.join(c.texts)} | {c.count}: {names} | {c.what} |")
+    paper = sum(c.count for c in found if "paper" in c.texts)
+    total = sum(c.count for c in found)
+    lines.append("")
+    lines.append(f"{len(found)} clauses, {total} tests: {paper} judge both texts (paper clauses), "
+                 f"{total - paper} judge only ours.")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Print a spec's clause table (markdown).")
+    parser.add_argument("spec")
+    parser.add_argument("--specs-dir", type=Path, default=PROJECT_ROOT / "specs")
+    args = parser.parse_args(argv)
+    try:
+        print(table(clauses(collect(load_spec(args.specs_dir, args.spec)))))
+    except SpecError as exc:
+        raise SystemExit(f"harness-clauses: {exc}")
+
+
+if __name__ == "__main__":
+    main()

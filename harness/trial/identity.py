@@ -1,0 +1,60 @@
+"""What makes a trial this trial: `define_trial` lists it, and its hash is the trial id (`records.trial_id`).
+
+A re-run skips a trial whose id is recorded, so anything that can change an outcome must be in here, and
+nothing else: a setting the trial never reads would make a new trial of an old one.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Optional
+
+from harness.config.generators import ChainConfig
+from harness.config.schema import HarnessConfig, to_plain
+from harness.generation.registry import needs_model, prompt_templates
+from harness.specs.loading import Spec, sha256_text, sha256_tree
+
+# Model settings that change how a call is made, not what it answers: left out of the trial id.
+MODEL_MECHANICS = ("api_key_env", "timeout_s", "max_attempts", "backoff_s")
+# A chain's settings left out on purpose: a deeper run of a chain extends a shallower one, its generations
+# keeping their ids.
+CHAIN_EXTENT = ("depth",)
+# The parent-visible variant's settings, in a chain's id only when it is on: plain chains keep their ids.
+PARENT_VIEW = ("show_parent", "parent_task")
+
+
+def define_trial(cfg: HarnessConfig, spec: Spec, sandbox: str, plain: Optional[dict] = None) -> dict:
+    """What makes a trial this trial; its hash is the trial id. Changing any of these starts a new trial.
+
+    Everything that can change an outcome is in: the text given and its hash, the manifest, the suite and the
+    tests selected, the selected generator's own config (harness/config/generators.py: what it reads, nothing else; for
+    a chain, its generation 0's config and its own settings but CHAIN_EXTENT), the content of what it reads (an
+    imported folder, the reference tree, its prompt template), the model's settings but MODEL_MECHANICS, the
+    sandbox's limits and the backend that runs (`sandbox`), and temperature, seed and sample. `plain` is
+    `to_plain(cfg)` when the caller has it already."""
+    plain = copy.deepcopy(plain) if plain is not None else to_plain(cfg)
+    chained = isinstance(cfg.generator, ChainConfig)
+    gen0 = cfg.generator.gen0 if chained else cfg.generator
+    generator = {k: v for k, v in plain["generator"].items() if not (chained and k in CHAIN_EXTENT)}
+    if chained and not cfg.generator.show_parent:
+        generator = {k: v for k, v in generator.items() if k not in PARENT_VIEW}
+    _hash_imported(generator["gen0"] if chained else generator)
+    uses_model = needs_model(cfg.generator)
+    model = {k: v for k, v in plain["model"].items() if k not in MODEL_MECHANICS} if uses_model else None
+    reads_reference = gen0.kind == "reference" or (uses_model and cfg.model.synthetic is not None)
+    kinds = [gen0.kind, cfg.generator.kind] if chained else [gen0.kind]
+    return dict(spec=spec.name, spec_text=cfg.spec.text.value, spec_sha256=spec.spec_sha256,
+                manifest_sha256=spec.manifest_sha256, suite_sha256=spec.suite_sha256, selection=spec.selection,
+                reference_sha256=sha256_tree(spec.reference_dir) if reads_reference else None,
+                templates=sha256_text("".join(prompt_templates(k) for k in kinds)), generator=generator,
+                model=model, sandbox={**plain["sandbox"], "kind": sandbox},
+                temperature=cfg.temperature, seed=cfg.seed, sample=cfg.sample)
+
+
+def _hash_imported(generator: dict) -> None:
+    """An imported folder is identified by its resolved path and the content of its files, not its name."""
+    if generator.get("import_path"):
+        folder = Path(generator["import_path"]).expanduser().resolve()
+        generator["import_path"] = str(folder)
+        generator["import_sha256"] = sha256_tree(folder) if folder.is_dir() else None

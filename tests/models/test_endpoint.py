@@ -1,0 +1,95 @@
+"""The loopback endpoint that subprocess agents talk to, with a real provider server behind the gateway."""
+
+from __future__ import annotations
+
+import json
+import sys
+import urllib.error
+import urllib.request
+
+import pytest
+
+from harness.config.schema import ModelConfig
+from harness.errors import ProviderError
+from harness.models.endpoint import GatewayServer
+from harness.models.gateway import Gateway
+from harness.sandbox.backends import BwrapSandbox, bwrap_available
+from tests.openai_server import OpenAIServer, Step
+
+
+def post(url: str, body: dict, key: str) -> tuple[int, dict]:
+    request = urllib.request.Request(url + "/chat/completions", data=json.dumps(body).encode(),
+                                     headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.load(exc)
+
+
+@pytest.fixture
+def gateway_to(tmp_path, monkeypatch):
+    def make(provider: OpenAIServer, **model) -> Gateway:
+        monkeypatch.setenv("REAL_PROVIDER_KEY", "sk-real-provider-key-987654")
+        cfg = ModelConfig(name="p", litellm_model="openai/p", api_base=provider.base_url,
+                          api_key_env="REAL_PROVIDER_KEY", **model)
+        return Gateway(cfg, transcript=tmp_path / "t.jsonl", sleep=lambda s: None)
+    return make
+
+
+def test_trial_sampling_replaces_the_agents_and_the_reply_is_openai_shaped(gateway_to):
+    with OpenAIServer([Step(content="hi", usage=(5, 3))]) as provider:
+        with GatewayServer(gateway_to(provider), temperature=0.25, seed=11) as server:
+            status, payload = post(server.base_url, {"model": "whatever", "temperature": 2.0, "seed": 1,
+                                                     "messages": [{"role": "user", "content": "x"}]}, server.api_key)
+    assert status == 200 and payload["choices"][0]["message"]["content"] == "hi"
+    assert payload["usage"] == {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8}
+    assert (provider.requests[0]["temperature"], provider.requests[0]["seed"]) == (0.25, 11)
+    assert provider.headers[0]["Authorization"] == "Bearer sk-real-provider-key-987654"
+
+
+def test_a_wrong_key_is_refused_before_any_model_call(gateway_to):
+    with OpenAIServer() as provider:
+        with GatewayServer(gateway_to(provider), temperature=0, seed=0) as server:
+            status, _ = post(server.base_url, {"messages": [{"role": "user", "content": "x"}]}, "sk-guess")
+    assert status == 401 and provider.requests == []
+
+
+def test_a_provider_that_stays_down_is_a_502_and_is_remembered(gateway_to):
+    with OpenAIServer([Step(503)]) as provider:
+        with GatewayServer(gateway_to(provider, max_attempts=2), temperature=0, seed=0) as server:
+            status, payload = post(server.base_url, {"messages": [{"role": "user", "content": "x"}]}, server.api_key)
+    assert status == 502 and "upstream" in payload["error"]["message"]
+    assert isinstance(server.failure, ProviderError) and len(provider.requests) == 2
+
+
+PROBE = """
+import json, os, sys, urllib.request
+def get(url, key=None, body=None):
+    request = urllib.request.Request(url, data=json.dumps(body).encode() if body else None,
+                                     headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=3) as response:
+            return json.load(response)["choices"][0]["message"]["content"]
+    except OSError as exc:
+        return type(exc).__name__
+body = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+print(json.dumps({"gateway": get(os.environ["OPENAI_BASE_URL"] + "/chat/completions", os.environ["OPENAI_API_KEY"], body),
+                  "provider": get(sys.argv[1] + "/chat/completions", "sk-guess", body),
+                  "internet": get("http://1.1.1.1/")}))
+"""
+
+
+@pytest.mark.skipif(not bwrap_available(), reason="bubblewrap is not installed (.ci/run installs it)")
+def test_a_sandboxed_agent_reaches_the_gateway_and_nothing_else(gateway_to, tmp_path):
+    with OpenAIServer([Step(content="via the gateway")]) as provider:
+        socket = tmp_path / "gw.sock"
+        with GatewayServer(gateway_to(provider), temperature=0.0, seed=0, unix_socket=socket) as server:
+            env = {"OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": server.api_key}
+            work = tmp_path / "work"
+            work.mkdir()
+            result = BwrapSandbox().exec([sys.executable, "-c", PROBE, provider.base_url], cwd=work, env=env,
+                                         timeout_s=30, gateway=socket)
+    seen = json.loads(result.stdout)
+    assert seen["gateway"] == "via the gateway" and len(provider.requests) == 1, (seen, result.stderr)
+    assert seen["provider"] == "URLError" and seen["internet"] == "URLError"

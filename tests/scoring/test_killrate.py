@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+from harness.scoring.killrate import main
+from tests.conftest import make_spec
+
+# `unused = 0` can be deleted or bumped without any test noticing: two equivalent mutants.
+REFERENCE = "def add(a, b):\n    unused = 0\n    return a + b\n"
+
+
+def test_counts_killed_and_lists_survivors(tmp_path, capsys):
+    make_spec(tmp_path / "specs", reference=REFERENCE)
+    main(["adder", "--specs-dir", str(tmp_path / "specs")])
+    out = capsys.readouterr().out
+    # mutants: delete `unused = 0`, bump it, drop the return value, swap + for -; the last two are killed.
+    assert out.splitlines()[0] == "adder: 2/4 mutants killed (50.0%)"
+    assert "survived: adder.py:2:delete_statement" in out and "survived: adder.py:2:bump_constant" in out
