@@ -58,7 +58,7 @@ def readable(table: pd.DataFrame, digits: int = 3, labels: Iterable[str] = (), n
             f"{c} {_plain(rows[c].iloc[0], digits)}" for c in shared)
     rows = rows.drop(columns=shared)
     words = [c for c in rows.columns if (rows[c].dtype == object or pd.api.types.is_string_dtype(rows[c]))
-             and not rows[c].astype(str).str[:1].str.isdigit().all()]
+             and c not in SPEND and not rows[c].astype(str).str[:1].str.isdigit().all()]  # `cached` is a spend
     styled = rows.style.hide(axis="index").format(lambda v: _plain(v, digits), na_rep="-")
     styled = styled.set_properties(subset=words, **{"text-align": "left"})  # names read from the left
     styled = styled.set_table_styles([{"selector": f"th.col{list(rows.columns).index(c)}", "props": "text-align: left"}
