@@ -154,6 +154,7 @@ def pass_rate_table(results: pd.DataFrame, by: Iterable[str] = ("spec", "model",
         cost_usd          mean cost per trial               } NaN unless every cost in the cell is known:
         cost_per_success  sum(cost_usd) / successes         } an unknown cost is never read as 0
                           (NaN too without a success; failures' spend counts, it is what a success costs)
+        cached_calls      share of the model calls served from the cache (`cached_calls`)
     Cells whose trials were all excluded (infra_error, error, interrupted) do not appear.
     """
     keys, cells = group_cells(results, by)
@@ -168,12 +169,23 @@ def pass_rate_table(results: pd.DataFrame, by: Iterable[str] = ("spec", "model",
                      "pass_rate": rate.mean, "pass_rate_low": rate.low, "pass_rate_high": rate.high,
                      "passed_all": share.mean, "passed_all_low": share.low, "passed_all_high": share.high,
                      "cost_known": known.mean(), "cost_usd": spend / len(cell),
-                     "cost_per_success": spend / successes if successes else math.nan})
+                     "cost_per_success": spend / successes if successes else math.nan,
+                     "cached_calls": cached_calls(cell)})
     return cell_frame(rows, keys, PASS_RATE_COLUMNS)
 
 
+def cached_calls(trials: pd.DataFrame) -> float:
+    """The share of the trials' model calls served from the cache: sum(cache_hits) / sum(model_calls). A cached
+    call costs nothing here (an earlier trial paid for it), so a spend of 0 with this share at 1 is not free.
+    NaN when they made no call, or the table has no such columns."""
+    if not {"model_calls", "cache_hits"} <= set(trials.columns):
+        return math.nan
+    calls = pd.to_numeric(trials["model_calls"], errors="coerce").sum()
+    return float(pd.to_numeric(trials["cache_hits"], errors="coerce").sum() / calls) if calls else math.nan
+
+
 PASS_RATE_COLUMNS = ["n", "seeds", "few_seeds", "pass_rate", "pass_rate_low", "pass_rate_high", "passed_all",
-                     "passed_all_low", "passed_all_high", "cost_known", "cost_usd", "cost_per_success"]
+                     "passed_all_low", "passed_all_high", "cost_known", "cost_usd", "cost_per_success", "cached_calls"]
 
 
 def pass_at_k_table(results: pd.DataFrame, by: Iterable[str] = ("spec", "model", "temperature")) -> pd.DataFrame:
@@ -266,7 +278,7 @@ def cost_per_success(results: pd.DataFrame, by: Iterable[str] = ("model",)) -> p
     excluded statuses' spend is not). An unknown cost is unknown, not 0: cost_usd and cost_per_success are NaN
     unless every counted trial of the cell has a known cost, and `cost_known` is the share that has one.
     Cells without a success get NaN. Columns: successes, cost_known, cost_usd, tokens, cost_per_success,
-    tokens_per_success.
+    tokens_per_success, cached_calls (see `cached_calls`: spend the cache saved is in no cost here).
     """
     keys, cells = group_cells(results, by)
     rows = []
@@ -275,9 +287,10 @@ def cost_per_success(results: pd.DataFrame, by: Iterable[str] = ("model",)) -> p
         successes = int(cell["passed_all"].sum())
         rows.append({**dict(zip(keys, key)), "successes": successes, "cost_known": known.mean(),
                      "cost_usd": cell["cost_usd"].sum() if known.all() else math.nan,
-                     "tokens": int((cell["prompt_tokens"] + cell["completion_tokens"]).sum())})
-    table = cell_frame(rows, keys, ["successes", "cost_known", "cost_usd", "tokens"])
+                     "tokens": int((cell["prompt_tokens"] + cell["completion_tokens"]).sum()),
+                     "cached_calls": cached_calls(cell)})
+    table = cell_frame(rows, keys, ["successes", "cost_known", "cost_usd", "tokens", "cached_calls"])
     denominator = table["successes"].where(table["successes"] > 0)
     table["cost_per_success"] = table["cost_usd"] / denominator
     table["tokens_per_success"] = table["tokens"] / denominator
-    return table
+    return table[[c for c in table.columns if c != "cached_calls"] + ["cached_calls"]]

@@ -125,3 +125,41 @@ def _generation_states(chain: pd.DataFrame, last: int) -> list:
         else:
             states.append(False if ended else None)
     return states
+
+
+def with_ended_chains(results: pd.DataFrame) -> pd.DataFrame:
+    """`chain_units(results)` with a row for every generation a chain never reached because it ended, so that a
+    per-generation rate counts dead chains rather than conditioning on the survivors.
+
+    A chain ends at generation k when its generation k left no implementation (`no_code`): nothing is left to
+    run as the agent. For each generation g = k + 1 .. G, G the highest generation any chain of its group
+    (`chain_keys(CHAIN_BY)`) reached, it gets a row copied from generation k with generation g, status `no_code`,
+    pass_rate 0, passed_all False, nothing spent and no model call, and `ended_chain` True (False on every
+    recorded row). A chain whose last recorded generation was excluded (an infra error) or that simply stopped
+    at the sweep's depth gets none: its later generations are unknown, as in `survival_by_generation`."""
+    units = with_text_columns(chain_units(results)).assign(ended_chain=False)
+    rows = _counted_chain_rows(results)
+    if rows.empty:
+        return units
+    added = []
+    for _, group in rows.groupby(chain_keys(CHAIN_BY), sort=True, dropna=False):
+        deepest = int(group["generation"].max())
+        for _, chain in group.sort_values("generation").groupby("root", sort=True):
+            last = chain.iloc[-1]
+            if last["status"] != "no_code":
+                continue
+            parent, ended_at = last["trial_id"], int(last["generation"])
+            for g in range(ended_at + 1, deepest + 1):
+                added.append({**last.to_dict(), **ENDED, "generation": g, "trial_id": f"{last['root']}+{g}",
+                              "parent_trial_id": parent,
+                              "detail": f"the chain ended at generation {ended_at}: it left no code"})
+                parent = added[-1]["trial_id"]
+    if not added:
+        return units
+    return pd.concat([units, pd.DataFrame(added).reindex(columns=units.columns)], ignore_index=True)
+
+
+# What a generation after a chain's end is: a failure that cost nothing. The keys absent from a table are dropped.
+ENDED = {"status": "no_code", "pass_rate": 0.0, "passed_all": False, "cost_usd": 0.0, "prompt_tokens": 0,
+         "completion_tokens": 0, "model_calls": 0, "cache_hits": 0, "impl_lines": float("nan"),
+         "ground_truth": None, "ended_chain": True}

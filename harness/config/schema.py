@@ -25,6 +25,13 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # Programs that run inside a sandbox (copied or mounted there, never imported by the harness), by their names there.
 INSIDE = PROJECT_ROOT / "harness" / "inside"
 CONF_DIR = PROJECT_ROOT / "conf"
+# The synthetic model's provider, `harness/<name>` (harness/models/synthetic/provider.py): its prices are made up.
+SYNTHETIC_PROVIDER = "harness"
+
+
+def made_up_prices(litellm_model: object) -> bool:
+    """Whether a model string is the synthetic model's, whose costs are invented: spend that was never paid."""
+    return str(litellm_model).startswith(f"{SYNTHETIC_PROVIDER}/")
 
 
 @dataclass

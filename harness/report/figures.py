@@ -13,8 +13,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
 
-from harness.analysis.intervals import wilson_interval
+from harness.analysis.failures import group_label
 
 CONDITIONS = ["model", "generator", "spec_text", "selection", "generation"]
 
@@ -43,7 +44,8 @@ def temperature_limits(temperatures: Iterable[float]) -> tuple[float, float]:
 def pass_rate_figure(cells: pd.DataFrame, title: str) -> Figure:
     """One panel per spec: the share of trials passing every test (with its interval clustered by seed; hollow
     below 5 seeds) and the mean fraction of tests passed, per condition (`varying`). Against temperature when
-    the table has several; otherwise side by side, one condition per position on the x axis.
+    the table has several; otherwise side by side, one condition per position on the x axis. With chains, the
+    title says that a generation's rates are over the chains that reached it (see `lineage.with_ended_chains`).
 
     `cells` is `pass_rate_table(...).reset_index()`: spec, temperature, the conditions, and the rates."""
     shown, specs = varying(cells), sorted(cells["spec"].unique())
@@ -79,7 +81,10 @@ def pass_rate_figure(cells: pd.DataFrame, title: str) -> Figure:
         axes[0][-1].legend(*_one_per_condition(axes[0][-1]), loc="center left", bbox_to_anchor=(1.01, 0.5),
                            fontsize="small", title="condition")
     generators = cells["generator"].unique() if "generator" in cells else []
-    fig.suptitle(title + (f" (generator {generators[0]})" if len(generators) == 1 else ""))
+    chained = "generation" in cells and (cells["generation"] > 0).any()
+    fig.suptitle(title + (f" (generator {generators[0]})" if len(generators) == 1 else "") + (
+        "\nconditioned on survival: a chain's generation g counts only the chains that reached it" if chained
+        else ""))
     fig.tight_layout(rect=(0, 0.07, 1, 1))
     return fig
 
@@ -110,28 +115,76 @@ def _one_per_condition(ax) -> tuple[list, list]:
     return [h for h, _ in kept], [l for _, l in kept]
 
 
-def failure_figure(rates: pd.DataFrame, title: str, max_tests: int = 25) -> Figure | None:
-    """The tests failed at least once, most failed first (at most `max_tests`): a tests × models heatmap of the
-    failure rate when there are several models; with one model, a bar per test with its 95 % Wilson interval
-    (a one-column heatmap says less). None when no test failed.
+def cost_figure(cells: pd.DataFrame, title: str = "Cost against success per cell") -> Figure | None:
+    """Each cell whose costs are all known at its mean cost per trial (x, US dollars) and its share passing every
+    test (y, with its interval clustered by seed), one legend entry per cell, each with its own marker. Cells at
+    the same cost (to 3 significant digits) are spread sideways a little, so that no point or error bar hides
+    another.
+    Cells whose every model call the cache served are left out (their spend was paid by an earlier trial, so
+    their 0 is not free) and named under the title; partly cached ones say how much. None when no cell is left.
 
-    `rates` is `test_failure_rates(..., by="model")` for one spec and text."""
-    grid = rates.pivot(index="test_id", columns="model", values="failure_rate")
-    worst = grid.max(axis=1).sort_values(ascending=False, kind="stable")
-    shown = list(worst[worst > 0].index[:max_tests])
-    if not shown:
+    `cells` is `pass_rate_table(...).reset_index()`."""
+    priced = cells.dropna(subset=["cost_usd"])
+    cached = priced["cached_calls"].fillna(0) >= 1 if "cached_calls" in priced else pd.Series(False, priced.index)
+    shown = [k for k in ("spec", "temperature") if priced[k].nunique() > 1] + varying(priced)
+    left_out = [label(shown, tuple(r[shown])) for _, r in priced[cached].iterrows()]
+    priced = priced[~cached].reset_index(drop=True)
+    if priced.empty:
         return None
-    names = [t if len(t) <= 60 else t[:57] + "..." for t in shown]
-    hidden = int((worst > 0).sum()) - len(shown)
-    title += f"\n({hidden} more tests failed at least once, as often or less; not shown)" if hidden > 0 else ""
+    spot = [f"{c:.3g}" for c in priced["cost_usd"]]
+    rank = pd.Series(spot).groupby(spot).cumcount().to_numpy()
+    size = pd.Series(spot).map(pd.Series(spot).value_counts()).to_numpy()
+    low, high = float(priced["cost_usd"].min()), float(priced["cost_usd"].max())
+    pad = max(0.08 * (high - low), 0.08 * high, 1e-6)
+    step = 0.03 * (high - low + 2 * pad)  # a few points at any scale
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for i, row in priced.iterrows():
+        errors = [[np.nan_to_num(row["passed_all"] - row["passed_all_low"])],
+                  [np.nan_to_num(row["passed_all_high"] - row["passed_all"])]]
+        part = row.get("cached_calls", 0)
+        name = label(shown, tuple(row[shown])) + (f" ({100 * part:.0f} % of calls cached)" if part > 0 else "")
+        ax.errorbar([row["cost_usd"] + step * (rank[i] - (size[i] - 1) / 2)], [row["passed_all"]], yerr=errors,
+                    marker=MARKERS[i % len(MARKERS)], capsize=3, linestyle="none", label=name)
+    ax.set_xlim(low - pad - step * size.max() / 2, high + pad + step * size.max() / 2)
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
+    ax.set_xlabel("mean cost per trial (US dollars)" + ("; cells of equal cost spread sideways" if size.max() > 1
+                                                         else ""))
+    ax.set_ylabel("share passing every test (0-1)")
+    ax.set_ylim(-0.02, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="x-small", loc="center left", bbox_to_anchor=(1.01, 0.5))
+    note = f"\nnot shown, every call served from the cache: {', '.join(left_out)}" if left_out else ""
+    ax.set_title(f"{title}\n(error bars: 95 % interval clustered by seed){note}", fontsize="medium")
+    fig.tight_layout()
+    return fig
+
+
+MARKERS = ["o", "s", "^", "D", "v", "P", "X", "<", ">", "h"]
+
+
+def failure_figure(groups: pd.DataFrame, title: str, max_rows: int = 15) -> Figure | None:
+    """The clauses failed at least once, merged into groups that failed in the same trials, most failed first
+    (at most `max_rows` groups): a groups × models heatmap of the failure rate when there are several models;
+    with one model, a bar per group with its 95 % Wilson interval, its count of runs and, when a single trial
+    broke it, that trial's id. None when nothing failed.
+
+    `groups` is `failures.failure_groups(..., by=["model"])` for one spec and text."""
+    if groups.empty:
+        return None
+    labels = {g: group_label(names, named) for g, names, named in
+              zip(groups["group"], groups["names"], groups["named"])}
+    grid = groups.pivot(index="group", columns="model", values="failure_rate").sort_index()
+    shown = list(grid.index[:max_rows])
+    hidden = len(grid) - len(shown)
+    title += f"\n({hidden} more groups failed, as often or less; not shown)" if hidden > 0 else ""
     if grid.shape[1] == 1:
-        return _failure_bars(rates.set_index("test_id").loc[shown], names, title)
+        return _failure_bars(groups.set_index("group").loc[shown], [labels[g] for g in shown], title)
     grid = grid.loc[shown]
     fig, ax = plt.subplots(figsize=(min(16, 7 + 1.2 * grid.shape[1]), 1.5 + 0.3 * len(grid)))
     cmap = plt.get_cmap("viridis").with_extremes(bad="lightgrey")
     image = ax.imshow(grid.to_numpy(dtype=float), cmap=cmap, vmin=0, vmax=1, aspect="auto")
     ax.set_xticks(range(grid.shape[1]), grid.columns, rotation=30, ha="right")
-    ax.set_yticks(range(len(grid)), names, fontsize="small")
+    ax.set_yticks(range(len(grid)), [labels[g] for g in shown], fontsize="small")
     ax.set_xlabel("model")
     fig.colorbar(image, ax=ax, label="failure rate (fraction; grey: no scored run)")
     ax.set_title(title)
@@ -140,19 +193,19 @@ def failure_figure(rates: pd.DataFrame, title: str, max_tests: int = 25) -> Figu
 
 
 def _failure_bars(rows: pd.DataFrame, names: list[str], title: str) -> Figure:
-    bounds = [wilson_interval(int(f), int(n)) for f, n in zip(rows["failures"], rows["runs"])]
-    rate = rows["failure_rate"].to_numpy()
-    errors = [rate - [b[0] for b in bounds], [b[1] for b in bounds] - rate]
+    rate = rows["failure_rate"].to_numpy(dtype=float)
+    errors = [rate - rows["wilson_low"].to_numpy(dtype=float), rows["wilson_high"].to_numpy(dtype=float) - rate]
     fig, ax = plt.subplots(figsize=(9, 1.5 + 0.35 * len(rows)))
     y = np.arange(len(rows))
     ax.barh(y, rate, xerr=errors, capsize=3, height=0.6, color="tab:red", alpha=0.7)
-    for i, (f, n) in enumerate(zip(rows["failures"], rows["runs"])):
-        ax.annotate(f"{int(f)} of {int(n)} runs", (1.02, i), va="center", fontsize="small",
-                    xycoords=("axes fraction", "data"))
+    for i, (f, n, trials) in enumerate(zip(rows["failures"], rows["runs"], rows["failed_in"])):
+        ax.annotate(f"{int(f)} of {int(n)} runs" + (f": trial {trials[0]}" if len(trials) == 1 else ""), (1.02, i),
+                    va="center", fontsize="small", xycoords=("axes fraction", "data"))
     ax.set_yticks(y, names, fontsize="small")
     ax.set_ylim(len(rows) - 0.4, -0.6)  # most failed on top
     ax.set_xlim(0, 1)
-    ax.set_xlabel(f"failure rate (fraction of scored runs; model {rows['model'].iloc[0]}; 95 % Wilson interval)")
+    ax.set_xlabel(f"runs that failed a test of it (fraction of scored runs; model {rows['model'].iloc[0]}; "
+                  "95 % Wilson interval)")
     ax.set_title(title)
     fig.tight_layout()
     return fig

@@ -35,7 +35,8 @@ def readable(table: pd.DataFrame, digits: int = 3, labels: Iterable[str] = (), n
     """`table` with its index as columns and no row numbers; spec_text and selection joined as `text`
     (`ours/all`); each estimate (a share or a mean fraction) with its interval in one cell, two decimals
     (`0.88 [0.34, 0.99]`: from `x_low`/`x_high`, or a Wilson interval for a share); `seeds` marked `few` below 5
-    (`few_seeds`); other numbers to `digits` significant digits.
+    (`few_seeds`); a spend marked `cached` where the cache served the calls (`spend`, from `cached_calls`);
+    other numbers to `digits` significant digits.
     A label column (the index's levels, or `labels`) with one value in every row (a generator, a generation, a
     text) is named once in the note under it instead (after `note`): the table shows what tells its rows apart."""
     labels = [n for n in table.index.names if n is not None] or list(labels)
@@ -46,7 +47,7 @@ def readable(table: pd.DataFrame, digits: int = 3, labels: Iterable[str] = (), n
         rows = rows.drop(columns=["spec_text", "selection"])
         rows.insert(at, "text", text)
         labels = [c for c in labels if c not in ("spec_text", "selection")] + ["text"]
-    rows = _with_intervals(rows)
+    rows = _with_intervals(_with_cached_spend(rows))
     if {"seeds", "few_seeds"} <= set(rows.columns):
         rows["seeds"] = [s if pd.isna(s) else f"{int(s)}" + (" few" if f is True else "")
                          for s, f in zip(rows["seeds"], rows["few_seeds"])]
@@ -57,7 +58,7 @@ def readable(table: pd.DataFrame, digits: int = 3, labels: Iterable[str] = (), n
             f"{c} {_plain(rows[c].iloc[0], digits)}" for c in shared)
     rows = rows.drop(columns=shared)
     words = [c for c in rows.columns if (rows[c].dtype == object or pd.api.types.is_string_dtype(rows[c]))
-             and not rows[c].astype(str).str[:1].str.isdigit().all()]
+             and c not in SPEND and not rows[c].astype(str).str[:1].str.isdigit().all()]  # `cached` is a spend
     styled = rows.style.hide(axis="index").format(lambda v: _plain(v, digits), na_rep="-")
     styled = styled.set_properties(subset=words, **{"text-align": "left"})  # names read from the left
     styled = styled.set_table_styles([{"selector": f"th.col{list(rows.columns).index(c)}", "props": "text-align: left"}
@@ -79,6 +80,31 @@ def _with_intervals(rows: pd.DataFrame) -> pd.DataFrame:
         rows[column] = [with_interval(v, low, high) for v, low, high in
                         zip(rows[column], rows[bounds[0]], rows[bounds[1]])]
         rows = rows.drop(columns=list(bounds))
+    return rows
+
+
+SPEND = ("cost_usd", "cost_per_success", "usd_per_success", "spent_usd")
+
+
+def spend(cost: float, cached: float, digits: int = 4) -> str:
+    """A spend in US dollars as a reader should take it: `-` unknown; `cached` when every model call was served
+    from the cache (an earlier trial paid, so 0 here is not free); `0.0445 (40 % cached)` when some were."""
+    if pd.isna(cost):
+        return "-"
+    if not pd.isna(cached) and cached >= 1:
+        return "cached"
+    shown = f"{cost:.{digits}f}"
+    return shown + (f" ({100 * cached:.0f} % cached)" if not pd.isna(cached) and cached > 0 else "")
+
+
+def _with_cached_spend(rows: pd.DataFrame) -> pd.DataFrame:
+    """Spend columns marked where the cache served calls (`spend`), and `cached_calls` dropped: said in them."""
+    if "cached_calls" not in rows.columns:
+        return rows
+    cached = rows["cached_calls"]
+    rows = rows.drop(columns="cached_calls")
+    for column in [c for c in SPEND if c in rows.columns]:
+        rows[column] = [spend(c, k) if k > 0 else c for c, k in zip(rows[column], cached.fillna(0))]
     return rows
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 
 from harness.analysis.cells import cell_keys, chain_units, pass_rate_table, with_text_columns
 from harness.analysis.lineage import chain_summary
-from harness.report.formatting import with_interval
+from harness.report.formatting import spend, with_interval
 from harness.seams import EXCLUDED_STATUSES
 
 BY = ["spec", "model"]  # temperatures pooled; generators, chain generations and texts never are (cell_keys)
@@ -21,7 +21,8 @@ def headline(results: pd.DataFrame) -> pd.DataFrame:
     """One row per cell of `pass_rate_table(results, by=["spec", "model"])`, indexed like it (a chain's
     generations under the model that drives it), with every temperature of the cell pooled:
 
-        n, seeds, few_seeds, pass_rate(_low/_high), passed_all(_low/_high), cost_per_success   as in pass_rate_table
+        n, seeds, few_seeds, pass_rate(_low/_high), passed_all(_low/_high), cost_per_success, cached_calls
+                        as in pass_rate_table
         excluded        trials left out of every rate (infra_error, error, interrupted); a cell whose trials were
                         all excluded is listed too, with n = 0 and no rates
         chains, chains_known, chains_reproduced, reproduced(_low/_high)   for a chain's cells (every generation
@@ -49,7 +50,8 @@ def headline_view(table: pd.DataFrame) -> tuple[pd.DataFrame, str]:
 
     Columns: spec, text, model, generator and generation (only when they vary; otherwise named in the note),
     trials (counted), excluded, pass rate and all tests pass (each `0.88 [0.34, 0.99]`, a 95 % interval
-    clustered by seed), seeds (`3 few` below 5), US$ per success and, when there are chains, chains reproduced."""
+    clustered by seed), seeds (`3 few` below 5), US$ per success (`cached` when the cache served every call: an
+    earlier trial paid for them) and, when there are chains, chains reproduced."""
     rows = table.reset_index()
     rows["text"] = rows["spec_text"].astype(str) + "/" + rows["selection"].astype(str)
     view = pd.DataFrame({
@@ -62,7 +64,7 @@ def headline_view(table: pd.DataFrame) -> tuple[pd.DataFrame, str]:
                                                           rows["passed_all_high"])],
         "seeds": [("-" if pd.isna(s) else f"{int(s)}" + (" few" if few else "")) for s, few in
                   zip(rows["seeds"], rows["few_seeds"].astype(object).fillna(False))],
-        "US$ per success": ["-" if pd.isna(c) else f"{c:.4f}" for c in rows["cost_per_success"]],
+        "US$ per success": [spend(c, cached) for c, cached in zip(rows["cost_per_success"], rows["cached_calls"])],
     })
     if rows["chains"].notna().any():
         view["chains reproduced"] = [_reproduced(*v) for v in zip(

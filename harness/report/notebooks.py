@@ -1,13 +1,15 @@
 """Run an experiment's analysis notebooks headless and save a report of self-contained HTML pages.
 
     harness-report runs/demo                          # results + spec (+ bootstrap when there are chains)
-    harness-report runs/paper --notebooks bootstrap
+    harness-report runs/paper --notebooks bootstrap   # that page again; the others stay, the front page is rebuilt
 
 runs/<experiment>/report/index.html opens with the headline numbers (harness.report.headline), then every figure of
 the notebooks, then links to each notebook's page (runs/<experiment>/report/<notebook>.html), where the code is
 folded away under "code". Each notebook runs in a fresh kernel with HARNESS_RESULTS / HARNESS_TESTS pointing at
-the experiment's tables. Figures are embedded as base64 PNG and the pages load no script or stylesheet from the
-network, so the folder can be mailed or archived and opened offline.
+the experiment's tables, and opens with a line naming them. Figures are embedded as base64 PNG and the pages load
+no script or stylesheet from the network, so the folder can be mailed or archived and opened offline. Each page is
+kept with its executed notebook (harness/report/pages.py), so that `--notebooks` re-runs only the pages it names
+and a full report removes the pages of notebooks it no longer runs.
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ from nbconvert import HTMLExporter
 from traitlets.config import Config
 
 from harness.config.schema import PROJECT_ROOT
+from harness.report import pages
 from harness.report.headline import headline, headline_view
+from harness.report.sources import missing
 
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 NOTEBOOKS = {
@@ -37,6 +41,8 @@ NOTEBOOKS = {
     "spec": "which tests (spec clauses) implementations fail most",
     "generations": "behaviour classes, chains' generation x generation equivalence, similarity to parent",
 }
+NEEDS = {"results": ["results.parquet"], "bootstrap": ["results.parquet"], "spec": ["results.parquet", "tests.parquet"],
+         "generations": ["equivalence.parquet", "similarity.parquet"]}  # the tables each notebook reads
 
 # Shared by every page: tables scroll inside their own box rather than off the page, long cells wrap.
 CSS = """
@@ -74,6 +80,11 @@ def execute(name: str, results_path: Path, tests_path: Path, timeout: float) -> 
     """Run notebooks/<name>.ipynb in a new kernel against the given tables; a failing cell's error stays in it."""
     path = NOTEBOOKS_DIR / f"{name}.ipynb"
     nb = nbformat.read(path, as_version=4)
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    nb.metadata["harness_report"] = {"executed": stamp, "tables": str(results_path.parent)}
+    nb.cells.insert(0, nbformat.v4.new_markdown_cell(  # what this page shows, whatever the notebook's defaults
+        f"**Experiment `{results_path.parent.name}`**: this page read `{results_path.parent}` "
+        f"(`{results_path.name}` and the tables beside it); `harness-report` executed it {stamp}."))
     env = {**os.environ, "HARNESS_RESULTS": str(results_path), "HARNESS_TESTS": str(tests_path),
            "HARNESS_EQUIVALENCE": str(results_path.with_name("equivalence.parquet")),
            "HARNESS_SIMILARITY": str(results_path.with_name("similarity.parquet")),
@@ -131,11 +142,13 @@ def index_page(experiment: str, results: pd.DataFrame, notebooks: dict[str, nbfo
     for name, nb in notebooks.items():
         failed = errors(nb)
         flag = f' <strong>({len(failed)} cell error(s): {html.escape(failed[0])})</strong>' if failed else ""
-        links.append(f'<li><a href="{name}.html">{name}</a>: {html.escape(NOTEBOOKS[name])}{flag}</li>')
+        when = nb.metadata.get("harness_report", {}).get("executed", "")
+        when = f' <span class="meta">(executed {html.escape(when)})</span>' if when else ""
+        links.append(f'<li><a href="{name}.html">{name}</a>: {html.escape(NOTEBOOKS[name])}{when}{flag}</li>')
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>Report: {html.escape(experiment)}'
             f'</title><style>{INDEX_CSS}{CSS}</style></head><body><h1>Report: experiment {html.escape(experiment)}'
-            f'</h1><p class="meta">{len(results)} trials. Notebooks executed {stamp}.</p>'
+            f'</h1><p class="meta">{len(results)} trials. Page written {stamp}.</p>'
             f'<h2>Headline</h2>{table}<p class="legend">{HEADLINE_LEGEND}</p>'
             f'<h2>Figures</h2>{"".join(shown) or "<p>none</p>"}<h2>Notebooks</h2><ul>{"".join(links)}</ul>'
             '</body></html>\n')
@@ -150,13 +163,17 @@ HEADLINE_LEGEND = (
     "errors, harness errors and interruptions, left out of every rate. <em>pass rate</em>: mean fraction of tests "
     "passed; <em>all tests pass</em>: share of trials passing every test; each with its 95 % interval clustered "
     "by seed. <em>few</em>: fewer than 5 seeds, a wide interval. <em>US$ per success</em>: all spend over the "
-    "trials passing every test (- when a cost is unknown or nothing passed). <em>chains reproduced</em>: chains "
-    "whose generations 0 and 1 both pass, of those with a known outcome, with a 95 % Wilson interval; a chain is "
-    "listed under the model that drives it.")
+    "trials passing every test (- when a cost is unknown or nothing passed; <em>cached</em> when the cache served "
+    "every model call, so an earlier trial paid; the synthetic model's prices are made up). <em>chains "
+    "reproduced</em>: chains whose generations 0 and 1 both pass, of those with a known outcome, with a 95 % Wilson "
+    "interval; a chain is listed under the model that drives it. A chain's generation g counts the chains that "
+    "reached it (conditioned on survival); the bootstrap page's survival curve and per-generation rates count the "
+    "chains that ended before g as failing.")
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Render an experiment's notebooks to self-contained HTML.")
+    parser = argparse.ArgumentParser(prog="harness-report",
+                                     description="Render an experiment's notebooks to self-contained HTML.")
     parser.add_argument("experiment_dir", type=Path, help="runs/<experiment>, holding results.parquet")
     parser.add_argument("--notebooks", nargs="+", choices=sorted(NOTEBOOKS), default=None,
                         help="default: results spec, bootstrap when the table has generation > 0, and "
@@ -171,16 +188,26 @@ def main(argv: list[str] | None = None) -> None:
         results = pd.read_parquet(results_path)
     except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
         parser.error(f"cannot read {results_path} ({type(exc).__name__}); rebuild it by re-running the sweep")
+    names = args.notebooks or default_notebooks(results, run_dir)
+    problems = [line for name in names for line in missing(run_dir, NEEDS[name])]
+    if "bootstrap" in names and not ("generation" in results and (results["generation"] > 0).any()):
+        problems.append(f"no bootstrap chain in {results_path}: `harness experiment=paper` runs some")
+    if problems:
+        parser.error("; ".join(dict.fromkeys(problems)) + " (nothing written)")
     out = run_dir / "report"
     out.mkdir(exist_ok=True)
-    executed = {}
-    for name in args.notebooks or default_notebooks(results, run_dir):
-        executed[name] = execute(name, results_path, tests_path, args.timeout)
-        (out / f"{name}.html").write_text(to_html(executed[name], f"{run_dir.name} - {name}"), encoding="utf-8")
-        failed = errors(executed[name])
-        print(f"{out / f'{name}.html'}" + (f"  ({len(failed)} cell error(s))" if failed else ""))
+    failing = []
+    for name in names:
+        nb = execute(name, results_path, tests_path, args.timeout)
+        page = pages.save(out, name, nb, to_html(nb, f"{run_dir.name} - {name}"))
+        failing += [name] if errors(nb) else []
+        print(f"{page}" + (f"  ({len(errors(nb))} cell error(s))" if errors(nb) else ""))
+    if args.notebooks is None:  # a full report: the pages of notebooks it no longer runs are stale
+        for path in pages.remove_stale(out, NOTEBOOKS, names):
+            print(f"removed {path} (stale: its notebook is no longer part of this report)")
+    executed = pages.executed(out, NOTEBOOKS)  # this run's pages, and the others a --notebooks run left in place
     experiment = ", ".join(sorted(results["experiment"].astype(str).unique())) or run_dir.name
     (out / "index.html").write_text(index_page(experiment, results, executed), encoding="utf-8")
     print(out / "index.html")
-    if any(errors(nb) for nb in executed.values()):
+    if failing:
         sys.exit(1)

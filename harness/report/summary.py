@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 
 import pandas as pd
 
-from harness.analysis.cells import cell_keys, chain_units, pass_rate_table, with_text_columns
+from harness.analysis.cells import cached_calls, cell_keys, chain_units, pass_rate_table, with_text_columns
 from harness.analysis.intervals import FEW_SEEDS
 from harness.analysis.lineage import chain_summary
+from harness.config.schema import made_up_prices
+from harness.report.formatting import spend
 from harness.seams import EXCLUDED_STATUSES, TrialStatus
 
 BY = ["spec", "model", "generator", "temperature"]
@@ -19,41 +23,86 @@ DETAIL_CHARS = 160
 def summarize(results: pd.DataFrame) -> str:
     """One line per cell (`analysis.pass_rate_table`'s, by spec, model, generator, temperature, chain
     generation and text): trials, statuses, pass rate, share passing all tests with its interval clustered by
-    seed, seeds, spend and cost per success; then what the excluded trials ended with, and the chains.
+    seed, seeds, spend and cost per success; a legend of the columns; then how the excluded trials and the
+    unscored ones ended (the first such trial's detail), and the chains.
 
     `text` is the text the model was given and the tests that judged it (`ours/all`, `upstream/paper`). A chain's
     generations are listed under the model that drives it (`analysis.chain_units`). `excluded` counts the trials
     left out of the rates, by error class for infra errors (`RateLimitError:2 error:1`); `other` the trials that
     ended neither scored nor excluded, by status (`timeout:2 memory:1`). `spent_usd` is every trial's spend,
-    excluded ones too, and is empty when any cost is unknown. A seed count marked `*` is below 5: that interval
-    is conservative and wide."""
+    excluded ones too, and is empty when any cost is unknown; a spend is `cached` when the cache served every call
+    (`formatting.spend`) and marked `~` at the synthetic model's made-up prices. A seed count marked `*` is below
+    5: that interval is conservative and wide."""
     if results.empty:
         return "no trials recorded"
     results = with_text_columns(chain_units(results))
     endings = results.assign(ending=_endings(results), cost_usd=pd.to_numeric(results["cost_usd"], errors="coerce"))
-    grouped = endings.groupby(cell_keys(BY), sort=True, dropna=False)
     excluded = endings["status"].isin(EXCLUDED_STATUSES)
     other = ~excluded & (endings["status"] != TrialStatus.scored.value)
+    table = _cells(results, endings, excluded, other)
+    text = table.to_string(na_rep="-", sparsify=False)
+    if (table["seeds"].astype(str).str.endswith("*")).any():
+        text += f"\n* fewer than {FEW_SEEDS} seeds: wide intervals; `harness-seeds` says how many a target width needs"
+    text += "\n\n" + "\n".join(LEGEND)
+    if table["spent_usd"].astype(str).str.startswith("~").any():
+        text += "\n" + MADE_UP
+    text += _reasons(endings[excluded], "excluded from every rate (retried on the next run)")
+    text += _reasons(endings[other], "ended without a score, counted as failures")
+    if (results["gen0"] != "").any():
+        text += "\n\n" + chains_text(results)
+    return text
+
+
+LEGEND = [
+    "text: the spec text given / the tests judging it (ours/all: our text, every test); gen: chain generation",
+    "excluded: left out of every rate (infra errors by class, harness errors, Ctrl-C); other: unscored endings,",
+    "  counted as failures; pass_rate: mean share of tests passed; passed_all: share passing every test, interval:",
+    "  its 95 % interval clustered by seed; usd_per_success: spend / trials passing every test; cached: every",
+    "  model call came from the cache (an earlier trial paid); gen g counts only the chains that reached it"]
+MADE_UP = "~ the synthetic model's made-up prices: no money was spent"
+
+
+def _cells(results: pd.DataFrame, endings: pd.DataFrame, excluded: pd.Series, other: pd.Series) -> pd.DataFrame:
+    """The cell table as printed: one row per cell, its columns formatted."""
+    grouped = endings.groupby(cell_keys(BY), sort=True, dropna=False)
+    made_up = endings.assign(made_up=[made_up_prices(m) for m in endings.get("litellm_model", endings["model"])])
     table = pd.DataFrame({
         "trials": grouped.size(),
         "scored": grouped["status"].apply(lambda s: int((s == TrialStatus.scored.value).sum())),
         "excluded": endings[excluded].groupby(grouped.keys, dropna=False)["ending"].agg(_counts),
         "other": endings[other].groupby(grouped.keys, dropna=False)["ending"].agg(_counts),
-        "spent_usd": grouped["cost_usd"].agg(lambda c: round(c.sum(), 4) if c.notna().all() else float("nan")),
+        "spent": grouped["cost_usd"].agg(lambda c: c.sum() if c.notna().all() else float("nan")),
+        "cached": grouped.apply(cached_calls, include_groups=False),
+        "made_up": made_up.groupby(grouped.keys, dropna=False)["made_up"].any(),
     }).join(_rates(results))
     table[["excluded", "other"]] = table[["excluded", "other"]].fillna("-").replace("", "-")
+    for column, cost, cached in (("spent_usd", "spent", "cached"), ("usd_per_success", "cost_per_success",
+                                                                      "cached_calls")):
+        shown = [spend(c, k) for c, k in zip(table[cost], table[cached])]
+        table[column] = [("~" if made_up and text[:1].isdigit() else "") + text
+                         for made_up, text in zip(table["made_up"], shown)]
     table = table.reset_index().assign(text=lambda t: t["spec_text"].astype(str) + "/" + t["selection"].astype(str))
     table = table.rename(columns={"temperature": "T", "generation": "gen"}).set_index(
         ["spec", "text", "model", "generator", "T", "gen"]).sort_index()
-    columns = ["trials", "scored", "excluded", "other", "pass_rate", "passed_all", "interval", "seeds",
-               "spent_usd", "usd_per_success"]
-    text = table[columns].to_string(na_rep="-", sparsify=False)
-    if (table["seeds"].astype(str).str.endswith("*")).any():
-        text += f"\n* fewer than {FEW_SEEDS} seeds: wide intervals; `harness-seeds` says how many a target width needs"
-    text += _excluded_reasons(endings[excluded])
-    if (results["gen0"] != "").any():
-        text += "\n\n" + chains_text(results)
-    return text
+    return table[["trials", "scored", "excluded", "other", "pass_rate", "passed_all", "interval", "seeds",
+                  "spent_usd", "usd_per_success"]]
+
+
+def next_steps(run_dir: Path, results: pd.DataFrame) -> str:
+    """What to run next, on one line: the same command when trials were excluded (they are retried), the report,
+    `harness-seeds` when a cell has fewer than 5 seeds, `harness-equivalence` when there are chains and no
+    comparison of their generations yet."""
+    shown = os.path.relpath(run_dir) if not os.path.relpath(run_dir).startswith("..") else str(run_dir)
+    steps = [f"harness-report {shown} (then open {Path(shown) / 'report' / 'index.html'})"]
+    counted = with_text_columns(results[~results["status"].isin(EXCLUDED_STATUSES)])
+    if not counted.empty and counted.groupby(cell_keys(BY), dropna=False)["seed"].nunique().min() < FEW_SEEDS:
+        steps.append(f"harness-seeds {shown} --half-width 0.1 (the seeds a narrower interval needs)")
+    chained = "generation" in results and (results["generation"] > 0).any()
+    if chained and not (Path(run_dir) / "equivalence.parquet").is_file():
+        steps.append(f"harness-equivalence {shown} (do the generations behave alike?)")
+    if results["status"].isin(EXCLUDED_STATUSES).any():
+        steps.insert(0, "the same command again (it retries the excluded trials)")
+    return "next: " + "; ".join(steps)
 
 
 def chains_text(results: pd.DataFrame) -> str:
@@ -82,17 +131,19 @@ def _endings(results: pd.DataFrame) -> list[str]:
             for status, detail in zip(results["status"], details)]
 
 
-def _excluded_reasons(excluded: pd.DataFrame) -> str:
-    """One line per way trials were excluded, with how many and the first one's detail, so the reason is on the
-    screen rather than in a record file."""
-    if excluded.empty:
+def _reasons(ended: pd.DataFrame, heading: str) -> str:
+    """One line per way these trials ended, with how many and the first one's detail (its middle cut when long,
+    so both what happened and how it ended show), so the reason is on the screen rather than in a record file."""
+    if ended.empty:
         return ""
-    lines = ["\n\nexcluded from every rate (retried on the next run), with the first such trial's detail:"]
-    for ending, rows in excluded.groupby("ending", sort=True):
+    lines = [f"\n\n{heading}, with the first such trial's detail:"]
+    for ending, rows in ended.groupby("ending", sort=True):
         first = rows.iloc[0]
         detail = " ".join(str(first.get("detail", "") or "").split())
-        detail = detail if len(detail) <= DETAIL_CHARS else detail[:DETAIL_CHARS - 3] + "..."
-        lines.append(f"  {ending} x{len(rows)} ({first['status']}): [{first.get('trial_id', '?')}] {detail}")
+        if len(detail) > DETAIL_CHARS:  # a traceback's last line says most: keep the head and the tail
+            detail = detail[:DETAIL_CHARS // 3] + " ... " + detail[-(DETAIL_CHARS - DETAIL_CHARS // 3 - 5):]
+        where = f" gen {int(first['generation'])}" if first.get("gen0", "") else ""
+        lines.append(f"  {ending} x{len(rows)} ({first['status']}): [{first.get('trial_id', '?')}{where}] {detail}")
     return "\n".join(line.rstrip() for line in lines)
 
 
@@ -104,7 +155,7 @@ def _rates(results: pd.DataFrame) -> pd.DataFrame:
         "passed_all": rates["passed_all"].round(3),
         "interval": [_interval(low, high) for low, high in zip(rates["passed_all_low"], rates["passed_all_high"])],
         "seeds": rates["seeds"].astype(str) + rates["few_seeds"].map({True: "*", False: ""}),
-        "usd_per_success": rates["cost_per_success"].round(4),
+        "cost_per_success": rates["cost_per_success"], "cached_calls": rates["cached_calls"],
     }, index=rates.index)
 
 

@@ -81,6 +81,7 @@ def run(argv: list[str]) -> int:
         # The summary's imports (pandas, pyarrow: 0.5 s) load in the background while the trials wait on their
         # suites and the model, rather than after the last one.
         threading.Thread(target=importlib.import_module, args=("harness.sweep.end",), daemon=True).start()
+        batches.explain_job_lines()  # Hydra's `#0 : <overrides>` line says what the job runs instead
         code = _hydra(batches.hydra_argv(sweep))
         if code:
             return code

@@ -19,7 +19,7 @@ import threading
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
 
-from harness.config.schema import LaunchConfig
+from harness.config.schema import LaunchConfig, made_up_prices
 from harness.sweep import interrupt
 from harness.sweep.plan import Planned
 from harness.sweep.progress import show
@@ -37,7 +37,7 @@ def run_batch(batch: list[Planned], launch: LaunchConfig, label: str = "") -> li
     """Run the batch's trials, `launch.concurrency` at once, and show progress as each ends; their outcomes, in
     the batch's order (a chain's one per generation reached; none for a trial a stop kept from starting)."""
     slots = threading.BoundedSemaphore(launch.score_workers or usable_cores())
-    progress = _Progress(len(batch), label)
+    progress = _Progress(len(batch), label, all(made_up_prices(item.cfg.model.litellm_model) for item in batch))
     if launch.concurrency == 1 or len(batch) == 1:  # in this thread: Ctrl-C reaches the trial as it always has
         outcomes = []
         for item in batch:
@@ -73,11 +73,11 @@ def _one(item: Planned, slots: threading.BoundedSemaphore) -> list[TrialOutcome]
 class _Progress:
     """The trials of this batch that ended, shown after each (harness.sweep.progress.show)."""
 
-    def __init__(self, total: int, label: str):
-        self.total, self.label, self.ended_count = total, label, 0
+    def __init__(self, total: int, label: str, made_up: bool):
+        self.total, self.label, self.ended_count, self.made_up = total, label, 0, made_up
         self.lock = threading.Lock()
 
     def ended(self, run_dir: Path) -> None:
         with self.lock:
             self.ended_count += 1
-            show(run_dir, self.ended_count, self.total, self.label)
+            show(run_dir, self.ended_count, self.total, self.label, self.made_up)

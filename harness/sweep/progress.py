@@ -21,25 +21,27 @@ log = logging.getLogger("harness")
 ERASE = "\r\033[K"  # back to the start of the row, and clear it
 
 
-def progress_line(run_dir: Path, ended: int, total: int, label: str = "") -> str:
+def progress_line(run_dir: Path, ended: int, total: int, label: str = "", made_up: bool = False) -> str:
     """`trials 3/18 | experiment: 3 recorded, 1 not passing, 0 infra | running 0 | cost $0.0123`: how many of
     this job's trials ended, then the experiment's totals (harness/records/totals.py, kept as records are written):
     `not passing` counts the trials that count against the model (harness.seams.counts_against_model)
-    without passing every test, `infra` the others. `label` names the launcher job when there are several."""
+    without passing every test, `infra` the others. `label` names the launcher job when there are several;
+    `made_up` marks the cost as the synthetic model's invented prices (`cost $0.0123 at synthetic prices`)."""
     kept = RecordStore(run_dir).totals()
     running = len(list((Path(run_dir) / "inflight").glob("*.json")))
     prefix = f"{label} | " if label else ""
     return (f"{prefix}trials {ended}/{total} | experiment: {kept.records} recorded, {kept.not_passing} not "
-            f"passing, {kept.records - kept.counted} infra | running {running} | cost ${kept.cost_usd:.4f}")
+            f"passing, {kept.records - kept.counted} infra | running {running} | cost ${kept.cost_usd:.4f}"
+            + (" at synthetic prices" if made_up else ""))
 
 
-def show(run_dir: Path, ended: int, total: int, label: str = "") -> None:
+def show(run_dir: Path, ended: int, total: int, label: str = "", made_up: bool = False) -> None:
     """Show progress after `ended` of the job's `total` trials; in jobs of more than 100 trials, after every
-    hundredth of them and the last (a log line each is enough)."""
+    hundredth of them and the last (a log line each is enough). `made_up`: see `progress_line`."""
     every = max(1, -(-total // 100))
     if ended % every and ended != total:
         return
-    line = progress_line(run_dir, ended, total, label)
+    line = progress_line(run_dir, ended, total, label, made_up)
     if isinstance(sys.stderr, StatusStream):
         sys.stderr.screen.status(line)
     else:

@@ -236,3 +236,16 @@ def test_cost_per_success_over_every_status():
     # Nine counted trials at 0.5 each for one success; the excluded trials' 9.0 each is not in the spend.
     assert (row["successes"], row["cost_known"], row["cost_usd"]) == (1, 1.0, 4.5)
     assert (row["cost_per_success"], row["tokens"], row["tokens_per_success"]) == (4.5, 135, 135)
+
+
+def test_the_share_of_calls_the_cache_served_is_kept_with_every_spend():
+    rows = pd.DataFrame({"spec": "s", "model": "m", "generator": "g", "generation": [0, 0, 1, 1], "temperature": 0.0,
+                         "seed": [0, 1, 0, 1], "status": "scored", "pass_rate": 1.0, "passed_all": True,
+                         "cost_usd": [0.02, 0.02, 0.0, 0.0], "prompt_tokens": 1, "completion_tokens": 1,
+                         "model_calls": [3, 3, 3, 1], "cache_hits": [0, 1, 3, 1]})
+    cells = pass_rate_table(rows)
+    assert cells.xs(0, level="generation")["cached_calls"].tolist() == [pytest.approx(1 / 6)]
+    assert cells.xs(1, level="generation")[["cost_per_success", "cached_calls"]].values.tolist() == [[0.0, 1.0]]
+    costs = cost_per_success(rows, by=["spec", "model"])
+    assert list(costs.columns)[-1] == "cached_calls" and costs["cached_calls"].tolist() == [pytest.approx(1 / 6), 1.0]
+    assert math.isnan(pass_rate_table(rows.drop(columns=["model_calls", "cache_hits"]))["cached_calls"].iloc[0])

@@ -166,3 +166,26 @@ def test_every_status_of_generation_1_decides_reproduction_as_its_definition_say
     assert (summary["chains"], summary["known"], summary["reproduced_n"]) == (12, 9, 1)
     survival = survival_by_generation(pd.DataFrame(rows)).set_index("generation")
     assert survival.loc[1, ["chains", "survivors"]].tolist() == [9, 1]  # the excluded leave the denominator
+
+
+def test_with_ended_chains_counts_a_dead_chain_as_failing_at_every_later_generation():
+    from harness.analysis.lineage import with_ended_chains
+
+    # Three chains of depth 3: h dies at generation 1 (no code), i lives, j's generation 1 hit an infra error.
+    spec = [("h0", None, 0, True, "scored"), ("h1", "h0", 1, False, "no_code"),
+            ("i0", None, 0, True, "scored"), ("i1", "i0", 1, True, "scored"), ("i2", "i1", 2, True, "scored"),
+            ("i3", "i2", 3, True, "scored"), ("j0", None, 0, True, "scored"), ("j1", "j0", 1, False, "infra_error")]
+    rows = pd.DataFrame([{"trial_id": t, "parent_trial_id": p, "generation": g, "passed_all": ok, "status": s,
+                          "pass_rate": 1.0 if ok else None, "cost_usd": 0.01, **CHAIN, "seed": i}
+                         for i, (t, p, g, ok, s) in enumerate(spec)])
+    extended = with_ended_chains(rows)
+    ended = extended[extended["ended_chain"]]
+    assert ended["trial_id"].tolist() == ["h0+2", "h0+3"]  # j is unknown after its outage: nothing added
+    assert ended["parent_trial_id"].tolist() == ["h1", "h0+2"] and (ended["cost_usd"] == 0).all()
+    survivors_only = pass_rate_table(rows, by=["spec", "model", "temperature"])["passed_all"]
+    counted = pass_rate_table(extended, by=["spec", "model", "temperature"])
+    assert survivors_only.xs(2, level="generation").tolist() == [1.0]  # the survivors alone
+    assert counted.xs(2, level="generation")[["n", "passed_all"]].values.tolist() == [[2, 0.5]]
+    assert counted.xs(3, level="generation")["passed_all"].tolist() == [0.5]  # as survival_by_generation says
+    assert survival_by_generation(rows).set_index("generation").loc[3, "share"] == 0.5
+    assert with_ended_chains(rows.iloc[2:6])["ended_chain"].sum() == 0  # a living chain: nothing to add

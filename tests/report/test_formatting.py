@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from harness.analysis.cells import pass_rate_table
-from harness.report.figures import failure_figure, pass_rate_figure, temperature_limits
-from harness.report.formatting import readable
+from harness.report.figures import cost_figure, failure_figure, pass_rate_figure, temperature_limits
+from harness.report.formatting import readable, spend
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
@@ -25,7 +25,7 @@ def sweep(temperatures, models=("m",), seeds=range(3)) -> pd.DataFrame:
 def test_readable_merges_intervals_and_names_what_every_row_shares():
     shown = readable(pass_rate_table(sweep([0.0, 1.0])))
     assert list(shown.data.columns) == ["temperature", "n", "seeds", "pass_rate", "passed_all", "cost_known",
-                                        "cost_usd", "cost_per_success"]
+                                        "cost_usd", "cost_per_success"]  # no cached_calls: none were cached
     assert shown.data["seeds"].tolist() == ["3 few", "3 few"]
     assert shown.data["passed_all"].iloc[0] == "0.67 [0.21, 0.94]"
     assert shown.note == "Every row: spec s, model m, generator oneshot, generation 0, text ours/all"
@@ -69,25 +69,66 @@ def test_several_temperatures_are_an_axis_padded_around_them():
     plt.close(fig)
 
 
-def failures(models) -> pd.DataFrame:
-    return pd.DataFrame([{"spec": "s", "test_id": f"t::test_{i}", "model": model, "runs": 4, "failures": f,
-                          "failure_rate": f / 4} for model in models for i, f in enumerate([3, 1, 0])])
+def groups(models) -> pd.DataFrame:
+    """failure_groups' shape: group 0 (three clauses) failed in 3 of 4 runs, group 1 (one clause) in trial t9 only."""
+    rows = [{"spec": "s", "spec_text": "ours", "selection": "all", "group": g, "clauses": len(names), "names": names,
+             "named": True, "model": model, "runs": 4, "failures": len(failed), "failure_rate": len(failed) / 4,
+             "wilson_low": 0.0, "wilson_high": 1.0, "failed_in": failed}
+            for model in models for g, names, failed in [(0, ["a.x", "a.y", "b"], ("t1", "t2", "t3")),
+                                                         (1, ["c"], ("t9",))]]
+    return pd.DataFrame(rows)
 
 
-def test_one_model_gets_bars_with_intervals_not_a_one_column_heatmap():
-    fig = failure_figure(failures(["m"]), "t")
+def test_one_model_gets_a_bar_per_group_of_clauses_not_a_one_column_heatmap():
+    fig = failure_figure(groups(["m"]), "t")
     ax = fig.axes[0]
     assert len(fig.axes) == 1 and not ax.images  # no heatmap, no colour bar
-    assert [round(p.get_width(), 2) for p in ax.patches] == [0.75, 0.25]  # the tests that failed, most first
-    assert [t.get_text() for t in ax.get_yticklabels()] == ["t::test_0", "t::test_1"]
+    assert [round(p.get_width(), 2) for p in ax.patches] == [0.75, 0.25]  # most failed first
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["3 clauses: a.x, a.y, b", "c"]
+    assert [t.get_text() for t in ax.texts] == ["3 of 4 runs", "1 of 4 runs: trial t9"]  # a lone run is named
     plt.close(fig)
 
 
 def test_several_models_get_a_heatmap_and_no_failure_no_figure():
-    fig = failure_figure(failures(["m", "n"]), "t")
+    fig = failure_figure(groups(["m", "n"]), "t")
     assert fig.axes[0].images and len(fig.axes) == 2  # the heatmap and its colour bar
+    assert fig.axes[0].images[0].get_array().shape == (2, 2)  # groups x models
     plt.close(fig)
-    assert failure_figure(failures(["m"]).assign(failures=0, failure_rate=0.0), "t") is None
+    assert failure_figure(groups(["m"]).iloc[:0], "t") is None
+    fig = failure_figure(groups(["m"]), "t", max_rows=1)
+    assert "1 more groups failed" in fig.axes[0].get_title()
+    plt.close(fig)
+
+
+def test_cells_of_equal_cost_are_spread_so_each_point_and_legend_entry_is_seen():
+    cells = pass_rate_table(sweep([0.0, 0.5, 1.0], models=("m", "n"))).reset_index()  # every cell costs 0.01
+    fig = cost_figure(cells)
+    ax = fig.axes[0]
+    points = [tuple(line.get_xydata()[0]) for line in ax.lines if line.get_marker() not in ("None", "", "_")]
+    assert len(ax.get_legend().get_texts()) == len(cells) == len(set(points))  # six entries, six distinct points
+    assert len({line.get_marker() for line in ax.lines if line.get_marker() not in ("None", "", "_")}) == 6
+    assert "spread sideways" in ax.get_xlabel()
+    plt.close(fig)
+
+
+def test_a_cell_served_by_the_cache_is_named_not_drawn_as_free():
+    rows = sweep([0.0, 1.0]).assign(model_calls=2, cache_hits=0)
+    rows.loc[rows["temperature"] == 1.0, ["cost_usd", "cache_hits"]] = [0.0, 2]
+    fig = cost_figure(pass_rate_table(rows).reset_index())
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["temperature=0.0, m"]
+    assert "every call served from the cache: temperature=1.0, m" in ax.get_title()
+    plt.close(fig)
+    assert cost_figure(pass_rate_table(rows[rows["temperature"] == 1.0]).reset_index()) is None
+
+
+def test_spend_says_cached_rather_than_free():
+    assert spend(float("nan"), 0.0) == "-" and spend(0.0, 1.0) == "cached" and spend(0.0123, 0.0) == "0.0123"
+    assert spend(0.0123, 0.4) == "0.0123 (40 % cached)" and spend(0.0123, float("nan")) == "0.0123"
+    rows = sweep([0.0, 1.0]).assign(model_calls=2, cache_hits=[0] * 3 + [2] * 3, cost_usd=[0.01] * 3 + [0.0] * 3)
+    shown = readable(pass_rate_table(rows))
+    assert "cached_calls" not in shown.data.columns
+    assert shown.data["cost_per_success"].tolist()[1] == "cached" and shown.data["cost_usd"].tolist()[1] == "cached"
 
 
 def test_numbers_keep_three_significant_digits_and_large_ones_stay_plain():
@@ -103,3 +144,13 @@ def test_words_read_from_the_left_and_numbers_from_the_right():
     style = shown._repr_html_().split("</style>")[0]
     assert "th.col0 {\n  text-align: left" in style and "th.col1 {\n  text-align: left" in style
     assert "_row1_col1 {\n  text-align: left" in style and "col2" not in style and "col3" not in style
+
+
+def test_a_chains_generations_say_they_are_conditioned_on_survival():
+    rows = pd.concat([sweep([0.0]), sweep([0.0]).assign(generation=1)], ignore_index=True)
+    fig = pass_rate_figure(pass_rate_table(rows).reset_index(), "t")
+    assert "conditioned on survival" in fig._suptitle.get_text()
+    plt.close(fig)
+    fig = pass_rate_figure(pass_rate_table(sweep([0.0])).reset_index(), "t")
+    assert "survival" not in fig._suptitle.get_text()
+    plt.close(fig)

@@ -15,6 +15,7 @@ import nbformat
 import pandas as pd
 import pytest
 from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
 
 from harness.analysis.cells import test_failure_rates
 from harness.analysis.lineage import chains, survival_by_generation
@@ -138,9 +139,11 @@ def test_spec_notebook_runs_on_demo_sweep(demo_sweep, demo_results):
     assert failing_specs and images(nb) == len(failing_specs)  # one heatmap per spec with a failed test
     tables = "".join(html_tables(nb))
     for spec, rows in rates.groupby("spec"):
-        assert f"spec {spec}:" in printed(nb)
+        assert f"spec {spec}" in printed(nb)
         module = rows["test_id"].iloc[0].split("::")[0]  # the suite module of the spec's most-failed test
         assert module in tables
+    per_clause = html_tables(nb)[-1]  # the demo's suites name no clause: one row per suite module, and its section
+    assert ">clause</th>" in per_clause and ">section</th>" in per_clause and ">unit</th>" not in per_clause
 
 
 def test_bootstrap_notebook_runs_on_real_chains(chain_sweep):
@@ -155,6 +158,48 @@ def test_bootstrap_notebook_runs_on_real_chains(chain_sweep):
     assert len(survival) == len(generations) and (survival["chains"] == 2).all()
     tables = html_tables(nb)
     assert "reproduced" in tables[0] and "survivors" in tables[1] and "impl_lines_mean" in tables[2]
+    assert ">ended</th>" in tables[2]
+
+
+def dead_chain_results() -> pd.DataFrame:
+    """Three chains of depth 3 on seeds 0-2: seed 0's dies at generation 1 (no code), the other two live."""
+    rows = []
+    for seed in range(3):
+        for g in range(2 if seed == 0 else 4):
+            dead = seed == 0 and g == 1
+            rows.append({"trial_id": f"s{seed}g{g}", "parent_trial_id": f"s{seed}g{g - 1}" if g else None,
+                         "experiment": "paper", "spec": "agent-spec", "model": "m", "generator": "chain:agent",
+                         "temperature": 0.0, "seed": seed, "sample": 0, "generation": g,
+                         "status": "no_code" if dead else "scored", "pass_rate": None if dead else 1.0,
+                         "passed_all": None if dead else True, "cost_usd": 0.01, "prompt_tokens": 1,
+                         "completion_tokens": 1, "impl_lines": None if dead else 100, "model_calls": 1,
+                         "cache_hits": 0, "chain_model": "m"})
+    return pd.DataFrame(rows)
+
+
+def test_bootstrap_counts_a_dead_chain_at_every_generation_it_never_reached(tmp_path):
+    dead_chain_results().to_parquet(tmp_path / "results.parquet")
+    nb = run_notebook("bootstrap", tmp_path)
+    survival, per_generation = html_tables(nb)[1:3]
+    # Generations 2 and 3: the dead chain counts as failing, as on the survival curve; not 1.00 from 2 trials.
+    assert per_generation.count("0.67 [") >= 2 and ">1.00 [" not in per_generation.split(">2</td>")[-1]
+    assert survival.count("0.67 [") == 3
+    text = "".join(cell.source for cell in nb.cells if cell.cell_type == "markdown")
+    assert "nothing here is conditioned on survival" in text
+
+
+def test_a_notebook_opened_on_a_missing_table_says_which_command_writes_it(tmp_path, monkeypatch):
+    # As "Run all" in Jupyter: the first error stops the notebook (harness-report refuses before running it).
+    monkeypatch.setenv("HARNESS_EQUIVALENCE", str(tmp_path / "equivalence.parquet"))
+    nb = nbformat.read(ROOT / "notebooks" / "generations.ipynb", as_version=4)
+    client = NotebookClient(nb, timeout=120, kernel_name="python3",
+                            resources={"metadata": {"path": str(ROOT / "notebooks")}})
+    with pytest.raises(CellExecutionError):
+        client.execute()
+    failed = [out for out in outputs(nb) if out.output_type == "error"]
+    assert len(failed) == 1 and failed[0].ename == "NothingToShow"
+    assert failed[0].traceback == [failed[0].evalue]  # one line, no traceback
+    assert f"`harness-equivalence {tmp_path}` writes it" in failed[0].evalue and "pyarrow" not in str(failed[0])
 
 
 EXTERNAL = re.compile(r"""<script[^>]*\ssrc=|<link[^>]*href=["']?(https?:)?//|@import|url\(\s*["']?(https?:)?//""",
@@ -164,15 +209,19 @@ EXTERNAL = re.compile(r"""<script[^>]*\ssrc=|<link[^>]*href=["']?(https?:)?//|@i
 @pytest.mark.parametrize("sweep", ["demo_sweep", "chain_sweep"])
 def test_harness_report_writes_a_self_contained_report_that_reads_well_in_a_browser(sweep, request, tmp_path):
     run_dir = request.getfixturevalue(sweep)
-    proc = subprocess.run([sys.executable, "-c", "from harness.report.notebooks import main; main()", str(run_dir)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    (run_dir / "report").mkdir(exist_ok=True)  # a page an earlier report left, whose notebook this one does not run
+    (run_dir / "report" / "generations.html").write_text("<html>stale</html>")
+    proc = report_on(run_dir)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stderr == ""  # no kernel warnings on the console
+    assert f"removed {run_dir / 'report' / 'generations.html'} (stale" in proc.stdout
     report = run_dir / "report"
     pages = ["results", "bootstrap", "spec"] if sweep == "chain_sweep" else ["results", "spec"]
-    assert sorted(p.name for p in report.iterdir()) == sorted([f"{p}.html" for p in pages] + ["index.html"])
+    assert sorted(p.name for p in report.iterdir()) == sorted([f"{p}.{ext}" for p in pages for ext in ("html", "ipynb")]
+                                                              + ["index.html"])
     index = (report / "index.html").read_text()
-    assert all(f'href="{p}.html"' in index for p in pages)
+    assert all(f'href="{p}.html"' in index for p in pages) and 'href="generations.html"' not in index
+    assert 'results.html">results</a>: Pass rate per cell</figcaption>' in index  # not "against temperature"
     assert index.index("<h2>Headline") < index.index("data:image/png;base64,") < index.index("<h2>Notebooks")
     for page in pages + ["index"]:
         text = (report / f"{page}.html").read_text()
@@ -181,8 +230,34 @@ def test_harness_report_writes_a_self_contained_report_that_reads_well_in_a_brow
         assert "data:image/png;base64," in text
         if page != "index":
             assert str(run_dir / "results.parquet") in text  # the notebook read this experiment's table
+            assert f"<strong>Experiment <code>{run_dir.name}</code></strong>: this page read <code>{run_dir}</code>" \
+                in text  # said first, whatever the notebook's own text says of defaults
+            assert "by default it reads the offline demo" not in text
             assert '<details class="code">' in text and "In&nbsp;[" not in text  # code folded, no prompts
     if shutil.which("chromium") is None:
         pytest.skip("no chromium to open the pages in")
     checks = check_pages([report / f"{page}.html" for page in pages + ["index"]], shots=tmp_path)
     assert [(c.url, c.problems) for c in checks if c.problems] == []  # no page error, nothing off the page
+
+
+def report_on(run_dir: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", "from harness.report.notebooks import main; main()", str(run_dir),
+                           *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+
+def test_a_report_of_some_notebooks_keeps_the_other_pages_and_rebuilds_the_front_page(demo_sweep, tmp_path):
+    run_dir = tmp_path / "demo"
+    run_dir.mkdir()
+    for table in ("results.parquet", "tests.parquet"):
+        shutil.copy(demo_sweep / table, run_dir / table)
+    refused = report_on(run_dir, "--notebooks", "generations")  # no equivalence table: nothing to run it on
+    assert refused.returncode == 2 and refused.stderr.strip().splitlines()[-1].startswith("harness-report: error: ")
+    assert f"`harness-equivalence {run_dir}` writes them" in refused.stderr and not (run_dir / "report").exists()
+    assert report_on(run_dir, "--notebooks", "results").returncode == 0
+    kept = (run_dir / "report" / "results.html").read_bytes()
+    proc = report_on(run_dir, "--notebooks", "spec")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (run_dir / "report" / "results.html").read_bytes() == kept  # not rewritten, not removed
+    index = (run_dir / "report" / "index.html").read_text()
+    assert 'href="results.html"' in index and 'href="spec.html"' in index  # both pages, neither orphaned
+    assert 'results</a>: Pass rate per cell' in index and 'spec</a>: Failures by clause' in index  # both figures

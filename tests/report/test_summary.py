@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from harness.report.summary import summarize
+from harness.report.summary import next_steps, summarize
 from harness.seams import TrialStatus
 
 
@@ -62,7 +62,7 @@ def test_the_summary_shows_the_interval_seeds_and_cost_per_success():
     low, high = line[-4].strip("[]").split(",")
     assert 0.0 <= float(low) < 1 / 9 < float(high) < 0.6  # the clustered interval of 1 pass in 9 counted trials
     assert line[-3] == "9"  # seeds among the counted trials, 5 or more: not flagged
-    assert line[-2:] == ["0.012", "0.009"]  # spent by all 12 trials; 9 counted trials' spend per success
+    assert line[-2:] == ["0.0120", "0.0090"]  # spent by all 12 trials; 9 counted trials' spend per success
     results.loc[3, "cost_usd"] = None
     assert cells(summarize(results))[-1][-2:] == ["-", "-"]  # unknown, never 0
     assert "fewer than 5 seeds" not in text
@@ -93,3 +93,49 @@ def test_a_chain_is_one_unit_in_the_summary():
     chain_lines = [line.split() for line in chains.splitlines()[4:]]
     assert chain_lines == [["s", "ours/all", "chain:import", "import", "m", "0.0", "1", "1", "1", "1.0",
                             "[0.21,1.00]", "3.0", "3"]]
+
+
+def test_a_legend_follows_the_table_and_synthetic_prices_are_marked_as_made_up():
+    results = trials(status="scored", seed=[0, 1], pass_rate=1.0, passed_all=True,
+                     litellm_model=["harness/synthetic", "openai/gpt-4o"], model=["synthetic", "gpt"])
+    text = summarize(results)
+    table, legend = text.split("\n\n")[:2]
+    spent = {line[2]: line[-2:] for line in cells(table)}
+    assert spent == {"synthetic": ["~0.0010", "~0.0010"], "gpt": ["0.0010", "0.0010"]}
+    for word in ("text:", "gen:", "excluded:", "other:", "cached:"):
+        assert word in legend
+    assert "~ the synthetic model's made-up prices: no money was spent" in legend
+    assert "~" not in summarize(results.iloc[1:])  # a real model's spend: no mark, no note
+
+
+def test_a_spend_the_cache_served_reads_cached_not_free():
+    results = trials(status="scored", seed=[0, 1], generation=[0, 1], pass_rate=1.0, passed_all=True,
+                     cost_usd=[0.01, 0.0], model_calls=3, cache_hits=[0, 3])
+    spent = {line[5]: line[-2:] for line in cells(summarize(results))}
+    assert spent == {"0": ["0.0100", "0.0100"], "1": ["cached", "cached"]}
+
+
+def test_unscored_endings_are_named_with_the_first_trials_reason():
+    detail = "agent exited 1 after 0 model call(s): Traceback (most recent call last):\n" + "  line\n" * 60 + \
+        "NameError: name 'options' is not defined; no entry file ['agent.py']"
+    results = trials(status=["scored", "no_code", "timeout"], seed=range(3), pass_rate=[1.0, 0, 0],
+                     passed_all=[True, False, False], detail=["", detail, "the suite ran past 60 s"],
+                     trial_id=["t0", "t1", "t2"])
+    reasons = summarize(results).split("ended without a score")[1].splitlines()[1:]
+    assert reasons[0].startswith("  no_code x1 (no_code): [t1] agent exited 1 after 0 model call(s)")
+    assert reasons[0].endswith("NameError: name 'options' is not defined; no entry file ['agent.py']")
+    assert " ... " in reasons[0] and len(reasons[0]) < 200  # the middle of the traceback is cut
+    assert reasons[1] == "  timeout x1 (timeout): [t2] the suite ran past 60 s"
+
+
+def test_the_next_step_names_the_commands_that_apply(tmp_path):
+    few = trials(status="scored", seed=[0, 1], pass_rate=1.0, passed_all=True)
+    line = next_steps(tmp_path, few)
+    assert line.startswith(f"next: harness-report {tmp_path} (then open {tmp_path / 'report' / 'index.html'})")
+    assert f"harness-seeds {tmp_path} --half-width" in line and "harness-equivalence" not in line
+    chained = trials(status=["scored", "infra_error"], seed=range(2), generation=[0, 1], pass_rate=1.0,
+                     passed_all=True)
+    line = next_steps(tmp_path, chained)
+    assert line.startswith("next: the same command again") and f"harness-equivalence {tmp_path}" in line
+    many = trials(status="scored", seed=range(5), pass_rate=1.0, passed_all=True)
+    assert "harness-seeds" not in next_steps(tmp_path, many)

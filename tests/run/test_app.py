@@ -105,3 +105,20 @@ def test_adhoc_runs_get_an_experiment_of_their_own_unless_one_is_named(tmp_path,
     assert (sweep.overrides[-1] == f"experiment.name={ADHOC}") == (experiment == ADHOC)  # what Hydra is handed
     assert {p.cfg.experiment.name for p in sweep.planned} == {experiment} and len(sweep.todo) == jobs
     assert not any(tmp_path.iterdir())  # the preflight writes nothing
+
+
+def test_help_says_what_the_command_does_its_common_commands_and_exit_codes():
+    from harness.run.app import BUDGET_STOP_EXIT
+
+    proc = run_harness("--help")
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    assert proc.stdout.startswith("harness: run a sweep of trials.")
+    for needle in ("Common commands:", "harness experiment=paper ", "harness-report runs/demo", "harness --hydra-help",
+                   f"Exit codes: 0 done; 2 bad input (one line, nothing written); {BUDGET_STOP_EXIT} stopped by the "
+                   "budget", "130 interrupted", "experiment: compare, controls, demo, paper"):
+        assert needle in proc.stdout, needle
+    assert "powered by Hydra" not in proc.stdout
+    hydra = run_harness("--hydra-help")  # Hydra's own flags are still a flag away
+    assert hydra.returncode == 0 and "== Flags ==" in hydra.stdout and "--cfg" in hydra.stdout
+    job = run_harness("--cfg", "job", "experiment=paper")
+    assert job.returncode == 0 and "name: paper" in job.stdout and "generator:" in job.stdout

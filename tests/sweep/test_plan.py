@@ -3,6 +3,8 @@ composes for that trial; its ids must be the ids trials record; recorded trials 
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from hydra import initialize_config_dir
 
@@ -117,3 +119,19 @@ def test_a_trial_two_swept_values_make_alike_is_left_to_run_once(tmp_path, tiny_
                        "seed=0,1", "experiment.name=twice"])
     assert len(sweep.planned) == 4 and len({p.trial_id for p in sweep.planned}) == 2
     assert [p.trial_id for p in sweep.todo] == [p.trial_id for p in sweep.planned[:2]]
+
+
+def test_a_launchers_job_line_says_what_the_job_runs(tmp_path, tiny_specs, caplog):
+    sweep = preflight([f"runs_dir={tmp_path}", f"specs_dir={tiny_specs}", "spec=semver", "spec.name=adder",
+                       "seed=0,1,2", "temperature=0.0", "experiment.name=plan"])
+    path = batches.write(batches.split(sweep.todo, {"_target_": "x"}, 2, cores=2), tmp_path / "plans")
+    batches._in_memory.clear()  # read from the file, as in a process that did not write it
+    batches.explain_job_lines()
+    batches.explain_job_lines()  # once per process, however often asked
+    launcher = logging.getLogger(batches.LAUNCHER_LOGGERS[0])
+    assert sum(isinstance(f, batches.JobLine) for f in launcher.filters) == 1
+    with caplog.at_level(logging.INFO, logger=launcher.name):
+        launcher.info(f"\t#1 : seed=0 spec=semver launch.plan={path} launch.batch=1")
+        launcher.info("Launching 2 jobs locally")
+    assert caplog.messages == [f"\t#1 : 1 trial(s), batch 2 of 2 of this sweep (the plan {path} gives each its config)",
+                               "Launching 2 jobs locally"]

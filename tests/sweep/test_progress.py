@@ -32,6 +32,7 @@ def test_the_line_counts_records_and_running_claims(tmp_path):
     (tmp_path / "inflight" / "e.json").write_text("{}")
     assert progress_line(tmp_path, 5, 8) == ("trials 5/8 | experiment: 4 recorded, 2 not passing, 1 infra | "
                                              "running 1 | cost $0.0350")
+    assert progress_line(tmp_path, 5, 8, made_up=True).endswith("| cost $0.0350 at synthetic prices")
 
 
 def test_every_status_is_counted_once_as_not_passing_or_infra(tmp_path):
@@ -121,8 +122,10 @@ def test_a_real_sweep_on_a_terminal_never_glues_a_line_to_the_progress_line(tmp_
     assert b"trials 1/2 |" in output  # drawn after the first trial, then kept below the lines that followed
     rows = screen(output.decode())
     progress = [row for row in rows if "| experiment:" in row]  # the last one stays on the screen as a line
-    assert len(progress) == 1 and re.fullmatch(r"trials 2/2 \| experiment: .* cost \$\d+\.\d{4}", progress[0]), rows
-    assert any(row.startswith("[") and "[HYDRA]" in row and "#0 :" in row for row in rows), rows
+    assert len(progress) == 1 and re.fullmatch(r"trials 2/2 \| experiment: .* cost \$\d+\.\d{4} at synthetic prices",
+                                                progress[0]), rows
+    # Hydra's job line says what the job runs, not its overrides (seed=0 ...) as if one trial ran
+    assert any(row.startswith("[") and "[HYDRA]" in row and "#0 : 2 trial(s), batch 1 of 1" in row for row in rows), rows
     assert not [row for row in rows if "[HYDRA]" in row and not row.startswith("[")], rows
 
 

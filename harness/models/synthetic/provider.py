@@ -17,11 +17,12 @@ import json
 from pathlib import Path
 from typing import Mapping
 
+from harness.config.schema import SYNTHETIC_PROVIDER
 from harness.models.gateway import GROUND_TRUTH_KEY, SAMPLE_KEY, serve_in_process
 from harness.models.synthetic import model as synthetic
 from harness.seams import Reply, ToolCall
 
-PROVIDER = "harness"
+PROVIDER = SYNTHETIC_PROVIDER
 _settings: dict = {"specs_dir": None, "spec_texts": {}}
 
 
