@@ -12,7 +12,7 @@ from typing import Iterable
 
 import pandas as pd
 
-from harness.analysis.intervals import clustered_interval
+from harness.analysis.intervals import clustered_interval, clustered_intervals
 from harness.seams import EXCLUDED_STATUSES, PASSING_OUTCOMES, TrialStatus
 
 # EXCLUDED_STATUSES (infra_error, error, interrupted: not the model's doing) leave every denominator, and
@@ -199,24 +199,29 @@ def test_failure_rates(results: pd.DataFrame, tests: pd.DataFrame, by: str | Ite
     For a test t of a spec and a group, over the scored trials of the group whose report lists t (a skipped test
     passes, as everywhere: PASSING_OUTCOMES):
 
-        failure_rate = (runs whose outcome is not passing) / runs
+        failure_rate = (runs whose outcome is not passing) / runs,   with failure_rate_low/high its 95 % interval
+                       clustered by seed (`clustered_interval`: runs sharing a seed may fail alike; NaN when
+                       the runs have one seed)
 
     Trials without a report (no_code, timeout, ...) have no per-test outcome, so they are not in any `runs`;
     their failure shows in `pass_rate_table` instead. Test ids are only unique within a spec, hence the spec column.
-    Columns: spec, test_id, the `by` columns, runs, failures, failure_rate; sorted by spec, then failure_rate
-    descending, then test_id.
+    Columns: spec, test_id, the `by` columns, runs, failures, failure_rate, failure_rate_low, failure_rate_high;
+    sorted by spec, then failure_rate descending, then test_id.
     """
     by = [by] if isinstance(by, str) else list(by)
     results = chain_units(results)  # a chain's generations under the model that drives it
-    scored = results.loc[results["status"] == TrialStatus.scored.value, ["trial_id", "spec", *by]]
+    scored = results.loc[results["status"] == TrialStatus.scored.value, list(dict.fromkeys(
+        ["trial_id", "spec", "seed", *by]))]
     runs = tests[["trial_id", "test_id", "outcome"]].merge(scored, on="trial_id")
-    runs = runs.assign(failed=~runs["outcome"].isin(PASSING_OUTCOMES))
+    runs = runs.assign(failed=(~runs["outcome"].isin(PASSING_OUTCOMES)).astype(float))
     keys = ["spec", "test_id", *by]
-    table = runs.groupby(keys, sort=True)["failed"].agg(runs="size", failures="sum").reset_index()
-    table["failures"] = table["failures"].astype(int)
-    table["failure_rate"] = table["failures"] / table["runs"]
+    rates = clustered_intervals(runs, keys, "failed", "seed")
+    table = pd.DataFrame({"runs": rates["n"], "failures": rates["total"].round().astype(int),
+                          "failure_rate": rates["mean"], "failure_rate_low": rates["low"],
+                          "failure_rate_high": rates["high"]}, index=rates.index).reset_index()
     table = table.sort_values(["spec", "failure_rate", "test_id"], ascending=[True, False, True], kind="stable")
-    return table.reset_index(drop=True)[[*keys, "runs", "failures", "failure_rate"]]
+    return table.reset_index(drop=True)[[*keys, "runs", "failures", "failure_rate", "failure_rate_low",
+                                         "failure_rate_high"]]
 
 
 test_failure_rates.__test__ = False  # a statistic, not a pytest test, even when a test module imports it

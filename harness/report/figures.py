@@ -14,7 +14,6 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from harness.analysis.intervals import wilson_interval
 
 CONDITIONS = ["model", "generator", "spec_text", "selection", "generation"]
 
@@ -112,8 +111,8 @@ def _one_per_condition(ax) -> tuple[list, list]:
 
 def failure_figure(rates: pd.DataFrame, title: str, max_tests: int = 25) -> Figure | None:
     """The tests failed at least once, most failed first (at most `max_tests`): a tests × models heatmap of the
-    failure rate when there are several models; with one model, a bar per test with its 95 % Wilson interval
-    (a one-column heatmap says less). None when no test failed.
+    failure rate when there are several models; with one model, a bar per test with its 95 % interval clustered
+    by seed (a one-column heatmap says less; no error bar with one seed). None when no test failed.
 
     `rates` is `test_failure_rates(..., by="model")` for one spec and text."""
     grid = rates.pivot(index="test_id", columns="model", values="failure_rate")
@@ -140,9 +139,8 @@ def failure_figure(rates: pd.DataFrame, title: str, max_tests: int = 25) -> Figu
 
 
 def _failure_bars(rows: pd.DataFrame, names: list[str], title: str) -> Figure:
-    bounds = [wilson_interval(int(f), int(n)) for f, n in zip(rows["failures"], rows["runs"])]
     rate = rows["failure_rate"].to_numpy()
-    errors = [rate - [b[0] for b in bounds], [b[1] for b in bounds] - rate]
+    errors = [(rate - rows["failure_rate_low"]).fillna(0), (rows["failure_rate_high"] - rate).fillna(0)]  # 1 seed
     fig, ax = plt.subplots(figsize=(9, 1.5 + 0.35 * len(rows)))
     y = np.arange(len(rows))
     ax.barh(y, rate, xerr=errors, capsize=3, height=0.6, color="tab:red", alpha=0.7)
@@ -152,7 +150,8 @@ def _failure_bars(rows: pd.DataFrame, names: list[str], title: str) -> Figure:
     ax.set_yticks(y, names, fontsize="small")
     ax.set_ylim(len(rows) - 0.4, -0.6)  # most failed on top
     ax.set_xlim(0, 1)
-    ax.set_xlabel(f"failure rate (fraction of scored runs; model {rows['model'].iloc[0]}; 95 % Wilson interval)")
+    ax.set_xlabel(f"failure rate (fraction of scored runs; model {rows['model'].iloc[0]}; 95 % interval clustered "
+                  "by seed)")
     ax.set_title(title)
     fig.tight_layout()
     return fig

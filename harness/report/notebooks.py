@@ -151,8 +151,8 @@ HEADLINE_LEGEND = (
     "passed; <em>all tests pass</em>: share of trials passing every test; each with its 95 % interval clustered "
     "by seed. <em>few</em>: fewer than 5 seeds, a wide interval. <em>US$ per success</em>: all spend over the "
     "trials passing every test (- when a cost is unknown or nothing passed). <em>chains reproduced</em>: chains "
-    "whose generations 0 and 1 both pass, of those with a known outcome, with a 95 % Wilson interval; a chain is "
-    "listed under the model that drives it.")
+    "whose generations 0 and 1 both pass, of those with a known outcome, with a 95 % interval clustered by seed "
+    "(none with one seed); a chain is listed under the model that drives it.")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -6,7 +6,8 @@ import matplotlib
 import pandas as pd
 import pytest
 
-from harness.analysis.cells import pass_rate_table
+from harness.analysis.cells import pass_rate_table, test_failure_rates
+from harness.analysis.intervals import clopper_pearson
 from harness.report.figures import failure_figure, pass_rate_figure, temperature_limits
 from harness.report.formatting import readable
 
@@ -27,17 +28,17 @@ def test_readable_merges_intervals_and_names_what_every_row_shares():
     assert list(shown.data.columns) == ["temperature", "n", "seeds", "pass_rate", "passed_all", "cost_known",
                                         "cost_usd", "cost_per_success"]
     assert shown.data["seeds"].tolist() == ["3 few", "3 few"]
-    assert shown.data["passed_all"].iloc[0] == "0.67 [0.21, 0.94]"
+    assert shown.data["passed_all"].iloc[0] == "0.67 [0.09, 0.99]"  # Clopper-Pearson on 2 of 3 seeds
     assert shown.note == "Every row: spec s, model m, generator oneshot, generation 0, text ours/all"
     page = shown._repr_html_()
-    assert "0.67 [0.21, 0.94]" in page and page.endswith('<p class="table-note">' + shown.note + "</p>")
+    assert "0.67 [0.09, 0.99]" in page and page.endswith('<p class="table-note">' + shown.note + "</p>")
 
 
 def test_readable_keeps_every_label_of_a_single_row_and_takes_labels_for_plain_tables():
     one = readable(pass_rate_table(sweep([0.0])))
     assert one.note == "" and {"spec", "model", "text"} <= set(one.data.columns)
-    plain = pd.DataFrame({"spec": ["s", "s"], "k": [1, 2], "share": [0.5, 1.0], "wilson_low": [0.1, 0.2],
-                          "wilson_high": [0.9, 1.0]})
+    plain = pd.DataFrame({"spec": ["s", "s"], "k": [1, 2], "share": [0.5, 1.0], "share_low": [0.1, 0.2],
+                          "share_high": [0.9, 1.0]})
     shown = readable(plain, labels=["spec"], note="Chains")
     assert list(shown.data.columns) == ["k", "share"] and shown.data["share"].tolist() == ["0.50 [0.10, 0.90]",
                                                                                            "1.00 [0.20, 1.00]"]
@@ -70,16 +71,26 @@ def test_several_temperatures_are_an_axis_padded_around_them():
 
 
 def failures(models) -> pd.DataFrame:
-    return pd.DataFrame([{"spec": "s", "test_id": f"t::test_{i}", "model": model, "runs": 4, "failures": f,
-                          "failure_rate": f / 4} for model in models for i, f in enumerate([3, 1, 0])])
+    """`test_failure_rates` of 4 scored runs per model on 4 seeds: test_0 fails in 3, test_1 in 1, test_2 never."""
+    results = pd.DataFrame([{"trial_id": f"{model}{seed}", "spec": "s", "model": model, "status": "scored",
+                             "seed": seed} for model in models for seed in range(4)])
+    tests = pd.DataFrame([{"trial_id": f"{model}{seed}", "test_id": f"t::test_{i}",
+                           "outcome": "failed" if seed < f else "passed"}
+                          for model in models for seed in range(4) for i, f in enumerate([3, 1, 0])])
+    return test_failure_rates(results, tests)
 
 
 def test_one_model_gets_bars_with_intervals_not_a_one_column_heatmap():
-    fig = failure_figure(failures(["m"]), "t")
+    rates = failures(["m"])
+    fig = failure_figure(rates, "t")
     ax = fig.axes[0]
     assert len(fig.axes) == 1 and not ax.images  # no heatmap, no colour bar
     assert [round(p.get_width(), 2) for p in ax.patches] == [0.75, 0.25]  # the tests that failed, most first
     assert [t.get_text() for t in ax.get_yticklabels()] == ["t::test_0", "t::test_1"]
+    # Each error bar spans the failure rate's interval clustered by seed (here Clopper-Pearson on 4 runs).
+    spans = [sorted(segment[:, 0]) for segment in ax.containers[0].lines[2][0].get_segments()]
+    assert spans == [pytest.approx([row.failure_rate_low, row.failure_rate_high]) for row in rates.head(2).itertuples()]
+    assert spans[0] == pytest.approx(clopper_pearson(3, 4))
     plt.close(fig)
 
 
