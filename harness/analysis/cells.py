@@ -13,7 +13,7 @@ from typing import Iterable
 import pandas as pd
 
 from harness.analysis.intervals import clustered_interval
-from harness.seams import EXCLUDED_STATUSES, PASSING_OUTCOMES, TrialStatus
+from harness.seams import EXCLUDED_STATUSES
 
 # EXCLUDED_STATUSES (infra_error, error, interrupted: not the model's doing) leave every denominator, and
 # PASSING_OUTCOMES (passed, skipped) are a passing test's: both defined once, in harness.seams.
@@ -203,35 +203,6 @@ def pass_at_k_table(results: pd.DataFrame, by: Iterable[str] = ("spec", "model",
         rows += [{**dict(zip(keys, key)), "k": k, "n": n, "correct": c, "pass_at_k": pass_at_k(n, c, k),
                   "pass_hat_k": pass_hat_k(n, c, k)} for k in range(1, n + 1)]
     return pd.DataFrame(rows, columns=[*keys, "k", "n", "correct", "pass_at_k", "pass_hat_k"])
-
-
-def test_failure_rates(results: pd.DataFrame, tests: pd.DataFrame, by: str | Iterable[str] = "model") -> pd.DataFrame:
-    """How often each test of each spec fails, per group of trials; only trials with status `scored` count.
-
-    For a test t of a spec and a group, over the scored trials of the group whose report lists t (a skipped test
-    passes, as everywhere: PASSING_OUTCOMES):
-
-        failure_rate = (runs whose outcome is not passing) / runs
-
-    Trials without a report (no_code, timeout, ...) have no per-test outcome, so they are not in any `runs`;
-    their failure shows in `pass_rate_table` instead. Test ids are only unique within a spec, hence the spec column.
-    Columns: spec, test_id, the `by` columns, runs, failures, failure_rate; sorted by spec, then failure_rate
-    descending, then test_id.
-    """
-    by = [by] if isinstance(by, str) else list(by)
-    results = chain_units(results)  # a chain's generations under the model that drives it
-    scored = results.loc[results["status"] == TrialStatus.scored.value, ["trial_id", "spec", *by]]
-    runs = tests[["trial_id", "test_id", "outcome"]].merge(scored, on="trial_id")
-    runs = runs.assign(failed=~runs["outcome"].isin(PASSING_OUTCOMES))
-    keys = ["spec", "test_id", *by]
-    table = runs.groupby(keys, sort=True)["failed"].agg(runs="size", failures="sum").reset_index()
-    table["failures"] = table["failures"].astype(int)
-    table["failure_rate"] = table["failures"] / table["runs"]
-    table = table.sort_values(["spec", "failure_rate", "test_id"], ascending=[True, False, True], kind="stable")
-    return table.reset_index(drop=True)[[*keys, "runs", "failures", "failure_rate"]]
-
-
-test_failure_rates.__test__ = False  # a statistic, not a pytest test, even when a test module imports it
 
 
 def pass_hat_k(n: int, c: int, k: int) -> float:

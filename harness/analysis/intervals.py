@@ -1,98 +1,28 @@
-"""Confidence intervals for shares and means: Wilson for independent trials, and a design-effect Wilson interval
-for trials clustered by seed that keeps its coverage with few seeds.
+"""Confidence intervals for a share or a mean over trials clustered by seed: a Clopper-Pearson interval on an
+effective sample size that does not collapse when a sample shows no variance, honest from 0 to 1.
 
-Every function here is pure. The clustered interval's core works on arrays of cluster sums and counts, so the
-coverage test simulates thousands of sweeps at once through the very code the tables use.
+Every function here is pure. The core works on arrays of per-seed sums and counts, so the coverage test and
+benchmarks/interval_coverage.py simulate thousands of sweeps at once through the very code the tables use.
+Distributions come from scipy.stats, imported inside the functions that need them: importing this module (and
+the tables and report modules with it) does not pay for scipy.stats; the first interval computed does.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
-from statistics import NormalDist
 from typing import Iterable
 
 import numpy as np
 import pandas as pd
 
-# Below this many seeds a cell is flagged: its interval is honest but wide, and rests on a variance estimated
-# from a handful of seed means (see `clustered_interval`).
+# Below this many seeds a cell is flagged: its interval is honest but wide (see `clustered_interval`).
 FEW_SEEDS = 5
-
-
-def wilson_interval(successes: float, n: float, confidence: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval for a binomial proportion p = successes / n (Wilson 1927).
-
-    With z the (1 + confidence) / 2 quantile of the standard normal:
-
-        centre = (p + z^2 / (2n)) / (1 + z^2 / n)
-        half   = z / (1 + z^2 / n) * sqrt(p (1 - p) / n + z^2 / (4 n^2))
-        (low, high) = (centre - half, centre + half), clipped to [0, 1]
-
-    Unlike the normal (Wald) interval it stays inside [0, 1] and is not degenerate at p = 0 or p = 1.
-    With no trials nothing is known, so n == 0 gives (0.0, 1.0).
-    """
-    if n < 0 or successes < 0 or successes > n:
-        raise ValueError(f"need 0 <= successes <= n, got successes={successes}, n={n}")
-    if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
-    if n == 0:
-        return 0.0, 1.0
-    low, high = _wilson(np.float64(successes / n), np.float64(n), _z(confidence))
-    return float(low), float(high)
-
-
-def _wilson(p, n, z: float):
-    shrink = 1.0 + z * z / n
-    centre = (p + z * z / (2 * n)) / shrink
-    half = z / shrink * np.sqrt(p * (1.0 - p) / n + z * z / (4 * n * n))
-    return np.maximum(0.0, centre - half), np.minimum(1.0, centre + half)
-
-
-def _z(confidence: float) -> float:
-    return NormalDist().inv_cdf((1.0 + confidence) / 2.0)
-
-
-def _t_central(t: float, df: int) -> float:
-    """P(|T| <= t) for Student's t with df degrees of freedom; closed form for integer df (Abramowitz & Stegun
-    26.7.3-4), with theta = atan(t / sqrt(df)):
-        df = 1:  (2/pi) theta
-        df odd:  (2/pi) (theta + sin(theta) [cos + (2/3) cos^3 + (2*4)/(3*5) cos^5 + ... up to cos^(df-2)])
-        df even: sin(theta) [1 + (1/2) cos^2 + (1*3)/(2*4) cos^4 + ... up to cos^(df-2)]"""
-    theta = math.atan(t / math.sqrt(df))
-    if df == 1:
-        return 2 * theta / math.pi
-    sin, cos2 = math.sin(theta), math.cos(theta) ** 2
-    j = np.arange(1, (df - 1) // 2 if df % 2 else df // 2)
-    if df % 2:
-        terms = np.concatenate([[1.0], np.cumprod(2 * j / (2 * j + 1) * cos2)])
-        return 2 / math.pi * (theta + sin * math.cos(theta) * terms.sum())
-    return sin * np.concatenate([[1.0], np.cumprod((2 * j - 1) / (2 * j) * cos2)]).sum()
-
-
-@lru_cache(maxsize=4096)
-def t_quantile(confidence: float, df: int) -> float:
-    """The two-sided critical value t with P(|T| <= t) = confidence for Student's t with df >= 1 degrees of
-    freedom (t_quantile(0.95, df) is the 97.5 % quantile): by bisection on `_t_central` to 1e-12 up to 100 df;
-    above, by the Cornish-Fisher expansion around the normal quantile z (Abramowitz & Stegun 26.7.5),
-        t = z + g1/df + g2/df^2 + g3/df^3 + g4/df^4,   g1 = (z^3 + z)/4,   g2 = (5z^5 + 16z^3 + 3z)/96,
-        g3 = (3z^7 + 19z^5 + 17z^3 - 15z)/384,   g4 = (79z^9 + 776z^7 + 1482z^5 - 1920z^3 - 945z)/92160,
-    within 1e-8 of the exact value there for confidence up to 0.999."""
-    if df < 1 or not 0.0 < confidence < 1.0:
-        raise ValueError(f"need df >= 1 and 0 < confidence < 1, got df={df}, confidence={confidence}")
-    if df > 100:
-        z = _z(confidence)
-        g = [(z**3 + z) / 4, (5 * z**5 + 16 * z**3 + 3 * z) / 96, (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / 384,
-             (79 * z**9 + 776 * z**7 + 1482 * z**5 - 1920 * z**3 - 945 * z) / 92160]
-        return z + sum(gi / df ** (i + 1) for i, gi in enumerate(g))
-    low, high = 0.0, 1.0
-    while _t_central(high, df) < confidence:
-        low, high = high, 2 * high
-    while high - low > 1e-12 * high:
-        mid = (low + high) / 2
-        low, high = (mid, high) if _t_central(mid, df) < confidence else (low, mid)
-    return (low + high) / 2
+# k0 in `design_effect_interval`: how many minority outcomes the worst-case design effect is worth. Set by
+# simulation: with 2, truth 0.05, ICC 0.7, 50 seeds of 20 trials covered 94.3 % (10,000 sweeps); with 3, no cell of
+# a denser grid (7,920 cells: truths 0.02-0.5, ICCs 0.01-0.8, 2-50 seeds, 1-20 trials a seed; 4,000 sweeps each)
+# fell below 94.95 %, for 1 % more mean width.
+PSEUDO_MINORITY = 3.0
 
 
 @dataclass(frozen=True)
@@ -111,36 +41,40 @@ class ClusteredInterval:
 
 def clustered_interval(values: Iterable[float], clusters: Iterable, confidence: float = 0.95) -> ClusteredInterval:
     """Interval for the mean of per-trial values in [0, 1] (a pass/fail, or a fraction of tests passed) when
-    trials sharing a cluster (a seed) are correlated. Method: a Wilson interval on the design-effect sample size
-    with Korn and Graubard's degrees-of-freedom correction (Korn & Graubard 1998, "Confidence intervals for
+    trials sharing a cluster (a seed) may be correlated. With G clusters, cluster g holding m_g trials whose
+    values sum to Y_g, n = sum m_g:
+
+        p         = sum Y_g / n                                          (the mean over trials)
+        v         = G / (G - 1) * sum (Y_g - p m_g)^2 / n^2              (cluster-robust variance of p)
+        deff_max  = sum m_g^2 / n                                        (= m with m trials per seed)
+        deff      = v / (p (1 - p) / n), clipped to [1, deff_max]        (deff_max when p (1 - p) = 0)
+        then `design_effect_interval`: deff shrunk toward deff_max when the sample holds few minority
+        outcomes, n* = n / deff corrected for G - 1 degrees of freedom and floored at n / deff_max, and the
+        Clopper-Pearson interval of p n* successes in n* trials.
+
+    The design effect (Kish 1965, "Survey Sampling") and the Clopper-Pearson interval on the effective sample
+    size with its degrees-of-freedom correction are Korn and Graubard's (1998, "Confidence intervals for
     proportions with small expected number of positive counts estimated from survey data", Survey Methodology
-    24(2): 193-201; design effect after Kish 1965, "Survey Sampling"; score interval after Wilson 1927).
+    24(2): 193-201). deff_max is the design effect if every seed's trials agreed, and its floor n / deff_max
+    (n* = G with m trials per seed) is Clopper-Pearson on the seed means, honest without estimating any
+    variance: a seed mean in [0, 1] with mean mu varies at most as a pass/fail does, mu (1 - mu) (Bhatia & Davis
+    2000, "A better bound on the variance", Amer. Math. Monthly 107(4): 353-357). Trials are never counted as more
+    informative than independent ones (deff >= 1), which is conservative for fractions, which vary less than a
+    pass/fail does. One trial per seed gives Clopper-Pearson on the seeds. Fewer than 2 clusters: low and high
+    are NaN (between-seed variation cannot be estimated).
 
-    With G clusters, cluster g holding m_g trials whose values sum to Y_g, n = sum m_g:
-
-        p     = sum Y_g / n                                           (the mean over trials)
-        v     = G / (G - 1) * sum (Y_g - p m_g)^2 / n^2               (cluster-robust variance of p)
-        deff  = max(1, v / (p (1 - p) / (n - 1)))                     (1 when p (1 - p) = 0)
-        n*    = n / deff * (t_{n-1} / t_{G-1})^2                      (t_d: two-sided critical value, d df)
-        (low, high) = Wilson interval of p on n* trials (see `wilson_interval`)
-
-    v has only G - 1 degrees of freedom, so the t ratio shrinks n* when seeds are few: with 3 seeds of 6 trials
-    each n* is a quarter of n / deff. When every seed agrees (all pass) v is 0 and the interval is still as wide
-    as n* independent trials allow, never zero-width. deff is floored at 1: trials are never counted as more
-    informative than independent ones, which makes the interval conservative for fractions that vary less than
-    a pass/fail would. Fewer than 2 clusters: low and high are NaN (between-seed variance cannot be estimated).
-
-    Coverage of a 95 % interval over 4000 simulated sweeps (tests/analysis/test_intervals.py; truth 0.6, ICC 0.3, 6
-    trials a seed): 99.7 % at 3 seeds, 96.9 % at 5, 95.5 % at 10, 95.0 % at 20 (the percentile bootstrap over
-    seeds it replaces: 75 %, 87 %, 92 %, 93 %, benchmarks/interval_coverage.py). So: conservative, hence wide,
-    below 5 seeds (flagged `few`), and within 2.5 points of nominal from 5 on. With one trial per seed it is
-    Wilson's interval on the seeds. Over the benchmark's grid (truth 0.3-0.95, ICC 0.1-0.6, 1-6 trials a seed,
-    2-20 seeds) coverage stays between 94 % and 100 %, except near 0 or 1 with very skewed seeds (truth 0.95,
-    ICC 0.3: 88 % at 20 seeds), which no method here promises.
+    Coverage of a 95 % interval, simulated (beta-binomial seeds, `beta_binomial_sweeps`) over truths
+    0.02-0.98, ICCs 0.01-0.8, 2-50 seeds and 1-20 trials a seed (1,296 cells of 4,000 sweeps,
+    benchmarks/interval_coverage.py, which prints mean widths too): at least 95.4 % in every cell, 99.2 % on
+    average; tests/analysis/test_intervals.py checks the grid. It is conservative, hence wide, with few seeds
+    (flagged `few` below FEW_SEEDS) and near 0 and 1, where a sample rarely shows how strongly a seed's trials
+    agree.
     """
     frame = pd.DataFrame({"value": np.asarray(list(values), dtype=float), "cluster": list(clusters)})
     if frame["value"].isna().any() or not frame["value"].between(0.0, 1.0).all():
         raise ValueError("values must be numbers in [0, 1]")
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
     grouped = frame.groupby("cluster", dropna=False)["value"].agg(["sum", "count"])
     sums, counts = grouped["sum"].to_numpy(float)[None, :], grouped["count"].to_numpy(float)[None, :]
     if counts.size == 0:
@@ -150,35 +84,102 @@ def clustered_interval(values: Iterable[float], clusters: Iterable, confidence: 
 
 
 def clustered_interval_arrays(sums: np.ndarray, counts: np.ndarray, confidence: float = 0.95):
-    """`clustered_interval` on many samples at once: sums and counts of shape (samples, G), every row with the
-    same G and the same total count n (a simulated sweep). Returns arrays mean, low, high of shape (samples,)."""
-    clusters, n = sums.shape[1], counts.sum(axis=1)
-    if len(np.unique(n)) > 1:
-        raise ValueError("every sample must hold the same number of trials")
-    mean = sums.sum(axis=1) / n
-    if clusters < 2:
-        return mean, np.full_like(mean, np.nan), np.full_like(mean, np.nan)
-    variance = clusters / (clusters - 1) * ((sums - mean[:, None] * counts) ** 2).sum(axis=1) / n**2
-    low, high = design_effect_wilson(mean, variance, int(n[0]), clusters, confidence)
-    return mean, low, high
+    """`clustered_interval` on many samples at once: per-cluster sums and counts of shape (samples, G); a
+    cluster with count 0 is absent, so samples may differ in clusters and trials. Returns arrays mean, low,
+    high of shape (samples,); low and high are NaN where a sample has fewer than 2 clusters. The interval depends
+    on a sample only through (n, G, sum Y_g, sum Y_g^2, sum Y_g m_g, sum m_g^2), so each distinct tuple is
+    computed once: simulated sweeps repeat them often."""
+    sums, counts = np.asarray(sums, dtype=float), np.asarray(counts, dtype=float)
+    return _from_moments(np.stack([counts.sum(axis=1), (counts > 0).sum(axis=1), sums.sum(axis=1),
+                                   (sums**2).sum(axis=1), (sums * counts).sum(axis=1), (counts**2).sum(axis=1)],
+                                  axis=1), confidence)
 
 
-def design_effect_wilson(mean, variance, n: int, clusters: int, confidence: float = 0.95):
-    """The last three lines of `clustered_interval`'s formula: deff, n* and the Wilson interval, from the mean p,
-    its variance v, n trials and G >= 2 clusters (arrays or floats for p and v). Returns low, high."""
-    mean, variance = np.asarray(mean, dtype=float), np.asarray(variance, dtype=float)
-    independent = mean * (1.0 - mean) / (n - 1)
+def clustered_intervals(frame: pd.DataFrame, keys: list[str], value: str, cluster: str,
+                        confidence: float = 0.95) -> pd.DataFrame:
+    """`clustered_interval` of column `value` clustered by column `cluster`, for each group of `keys` at once
+    (a table of many small groups, such as per-test failures). Returns a table indexed by `keys` with columns
+    total (the sum of `value`), mean, low, high, n, clusters."""
+    per_cluster = frame.groupby([*keys, cluster], sort=True, dropna=False)[value].agg(["sum", "count"])
+    per_cluster = per_cluster.assign(squares=per_cluster["sum"] ** 2, cross=per_cluster["sum"] * per_cluster["count"],
+                                     sizes=per_cluster["count"] ** 2, clusters=1.0)
+    moments = per_cluster.groupby(level=list(range(len(keys))), sort=True, dropna=False).sum()
+    mean, low, high = _from_moments(moments[["count", "clusters", "sum", "squares", "cross", "sizes"]].to_numpy(
+        float), confidence)
+    return pd.DataFrame({"total": moments["sum"], "mean": mean, "low": low, "high": high,
+                         "n": moments["count"].astype(int), "clusters": moments["clusters"].astype(int)},
+                        index=moments.index)
+
+
+def _from_moments(moments: np.ndarray, confidence: float):
+    """Mean, low, high from rows of (n, G, sum Y_g, sum Y_g^2, sum Y_g m_g, sum m_g^2), each distinct row once."""
+    order = np.lexsort(moments.T[::-1])  # distinct rows by sorting: much faster than np.unique(axis=0)
+    ordered = moments[order]
+    first = np.r_[True, (np.diff(ordered, axis=0) != 0).any(axis=1)]
+    back = np.empty(len(moments), dtype=int)
+    back[order] = np.cumsum(first) - 1
+    n, clusters, total, squares, cross, sizes = ordered[first].T
     with np.errstate(divide="ignore", invalid="ignore"):
-        deff = np.where(independent > 0, variance / independent, 1.0)
-    return effective_wilson(mean, deff, n, clusters, confidence)
+        mean = total / n
+        variance = clusters / (clusters - 1) * (squares - 2 * mean * cross + mean**2 * sizes) / n**2
+        deff = np.clip(variance / (mean * (1 - mean) / n), 1.0, sizes / n)
+    deff = np.where(mean * (1 - mean) > 0, deff, sizes / n)
+    low, high = np.full_like(mean, np.nan), np.full_like(mean, np.nan)
+    ok = clusters >= 2
+    low[ok], high[ok] = design_effect_interval(mean[ok], deff[ok], n[ok], clusters[ok], sizes[ok] / n[ok], confidence)
+    return mean[back], low[back], high[back]
 
 
-def effective_wilson(mean, deff, n: int, clusters: int, confidence: float = 0.95):
-    """The Wilson interval of p on n* = n / max(deff, 1) * (t_{n-1} / t_{G-1})^2 trials (see `clustered_interval`),
-    for a given design effect. Returns low, high."""
-    ratio = t_quantile(confidence, n - 1) / t_quantile(confidence, clusters - 1)
-    effective = n / np.maximum(np.asarray(deff, dtype=float), 1.0) * ratio**2
-    return _wilson(np.asarray(mean, dtype=float), effective, _z(confidence))
+def design_effect_interval(mean, deff, n, clusters, deff_max, confidence: float = 0.95):
+    """The Clopper-Pearson interval of a mean p over n trials in G >= 2 clusters with design effect deff
+    (1 <= deff <= deff_max; arrays or floats), as `clustered_interval` computes it and the seeds planner
+    plans it. With k = n min(p, 1 - p) minority outcomes, k0 = PSEUDO_MINORITY and t_d Student's t two-sided
+    critical value on d degrees of freedom:
+
+        deff~ = (k deff + k0 deff_max) / (k + k0)
+        n*    = max(n / deff~ * (t_{n-1} / t_{G-1})^2,  n / deff_max)
+        (low, high) = `clopper_pearson`(p n*, n*)
+
+    Why deff~: a sample with few minority outcomes (every trial but two passing) says little about how strongly
+    a seed's trials agree, and its deff is then biased low, so it is shrunk toward deff_max, its worst case, as
+    if k0 more minority outcomes had all fallen in one seed; with many it is the estimate. Without this step
+    the interval undercovers near 0 and 1 with correlated seeds (86 % at truth 0.02, ICC 0.5, 50 seeds of 20).
+    k0 is this module's choice, set by simulation (see PSEUDO_MINORITY). The t ratio is Korn and Graubard's
+    correction for a variance estimated on G - 1 degrees of freedom; the floor needs no variance estimate."""
+    mean, deff, n, clusters, deff_max = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (
+        mean, deff, n, clusters, deff_max)))
+    minority = n * np.minimum(mean, 1.0 - mean)
+    shrunk = (minority * deff + PSEUDO_MINORITY * deff_max) / (minority + PSEUDO_MINORITY)
+    ratio = _t_critical(n - 1, confidence) / _t_critical(clusters - 1, confidence)
+    effective = np.maximum(n / shrunk * ratio**2, n / deff_max)
+    return clopper_pearson(mean * effective, effective, confidence)
+
+
+def _t_critical(df: np.ndarray, confidence: float) -> np.ndarray:
+    """Student's t two-sided critical value on each df (t.ppf iterates: each distinct df once)."""
+    from scipy import stats
+
+    distinct, back = np.unique(df, return_inverse=True)
+    return stats.t.ppf((1.0 + confidence) / 2.0, distinct)[back].reshape(df.shape)
+
+
+def clopper_pearson(successes, n, confidence: float = 0.95):
+    """Clopper and Pearson's (1934, Biometrika 26(4): 404-413) interval for a binomial share, from the beta
+    quantiles B(q; a, b), with alpha = 1 - confidence (arrays or floats; successes and n need not be integers):
+
+        low  = B(alpha / 2; x, n - x + 1)        (0 when x = 0)
+        high = B(1 - alpha / 2; x + 1, n - x)    (1 when x = n)
+
+    It covers at least `confidence` for every true share, never less, at the price of some width. Floats in,
+    floats out."""
+    from scipy import stats
+
+    x, n = np.broadcast_arrays(np.asarray(successes, dtype=float), np.asarray(n, dtype=float))
+    alpha = 1.0 - confidence
+    with np.errstate(divide="ignore", invalid="ignore"):
+        low = np.where(x > 0, stats.beta.ppf(alpha / 2, x, n - x + 1), 0.0)
+        high = np.where(x < n, stats.beta.ppf(1 - alpha / 2, x + 1, n - x), 1.0)
+    return (float(low), float(high)) if low.ndim == 0 else (low, high)
 
 
 def beta_binomial_sweeps(rng: np.random.Generator, samples: int, clusters: int, per_cluster: int, mean: float,

@@ -8,7 +8,7 @@ from typing import Iterable
 import pandas as pd
 
 from harness.analysis.cells import chain_units, with_text_columns
-from harness.analysis.intervals import wilson_interval
+from harness.analysis.intervals import clustered_interval
 from harness.seams import EXCLUDED_STATUSES
 
 # What a chain is, besides its root: never pooled, whatever `by` asks for (see `chain_keys`).
@@ -61,19 +61,22 @@ def _counted_chain_rows(results: pd.DataFrame) -> pd.DataFrame:
 
 def chain_summary(results: pd.DataFrame, by: Iterable[str] = CHAIN_BY) -> pd.DataFrame:
     """Per group of chains (`chain_keys(by)`): chains, how many have a known outcome (`known`), how many of those
-    reproduced themselves (`reproduced_n`) and their share (`reproduced`, with a Wilson interval), mean and max
-    survival. Chains whose reproduction is unknown (see `chains`) leave the denominator of `reproduced`."""
+    reproduced themselves (`reproduced_n`) and their share (`reproduced`, with its interval reproduced_low/high
+    over the known chains clustered by seed: `clustered_interval`, since chains sharing a seed, as samples or
+    temperatures pooled, may fail alike; with one chain a seed it is Clopper-Pearson on the chains; NaN when the
+    known chains have one seed), mean and max survival. Chains whose reproduction is unknown (see `chains`)
+    leave the denominator of `reproduced`."""
     table = chains(results)
     by = chain_keys(by)
     rows = []
     for key, group in table.groupby(by, sort=True):
-        known = group["reproduced"].dropna().astype(bool)
-        low, high = wilson_interval(int(known.sum()), len(known))
+        known = group.dropna(subset=["reproduced"])
+        share = clustered_interval(known["reproduced"].astype(float), known["seed"])
         rows.append({**dict(zip(by, key)), "chains": len(group), "known": len(known),
-                     "reproduced_n": int(known.sum()), "reproduced": known.mean() if len(known) else float("nan"),
-                     "wilson_low": low, "wilson_high": high,
+                     "reproduced_n": int(known["reproduced"].astype(bool).sum()), "reproduced": share.mean,
+                     "reproduced_low": share.low, "reproduced_high": share.high,
                      "mean_survived": group["survived"].mean(), "max_survived": group["survived"].max()})
-    columns = ["chains", "known", "reproduced_n", "reproduced", "wilson_low", "wilson_high", "mean_survived",
+    columns = ["chains", "known", "reproduced_n", "reproduced", "reproduced_low", "reproduced_high", "mean_survived",
                "max_survived"]
     return pd.DataFrame(rows, columns=[*by, *columns]).set_index(by)
 
@@ -87,14 +90,15 @@ def survival_by_generation(results: pd.DataFrame, by: Iterable[str] = CHAIN_BY) 
     there); unknown otherwise (recorded as infra_error or error, or never run because the sweep was shallower).
     Over the c_g chains of a group whose generation g is known, with s_g of them alive:
 
-        share = s_g / c_g,   with its 95 % Wilson interval (see `wilson_interval`)
+        share = s_g / c_g,   with its 95 % interval share_low/high over those chains clustered by seed
+                             (`clustered_interval`, as for `chain_summary`; NaN when they have one seed)
 
     Unknown generations leave the denominator: an outage never counts as a chain dying. Unlike `chains`'
     `survived`, a generation g that passes after a failing g - 1 still counts.
-    Columns: the `by` columns, generation, chains (c_g), survivors (s_g), share, wilson_low, wilson_high.
+    Columns: the `by` columns, generation, chains (c_g), survivors (s_g), share, share_low, share_high.
     """
     by = chain_keys(by)
-    columns = [*by, "generation", "chains", "survivors", "share", "wilson_low", "wilson_high"]
+    columns = [*by, "generation", "chains", "survivors", "share", "share_low", "share_high"]
     rows = _counted_chain_rows(results)
     if rows.empty:
         return pd.DataFrame(columns=columns)
@@ -102,15 +106,18 @@ def survival_by_generation(results: pd.DataFrame, by: Iterable[str] = CHAIN_BY) 
     out = []
     for key, group in rows.groupby(by, sort=True):
         key = dict(zip(by, key))
-        states = [_generation_states(chain, last) for _, chain in group.groupby("root")]
+        chains = [(_first_seed(chain), _generation_states(chain, last)) for _, chain in group.groupby("root")]
         for g in range(last + 1):
-            known = [state[g] for state in states if state[g] is not None]
-            alive = sum(known)
-            low, high = wilson_interval(alive, len(known))
-            out.append({**key, "generation": g, "chains": len(known), "survivors": alive,
-                        "share": alive / len(known) if known else float("nan"), "wilson_low": low,
-                        "wilson_high": high})
+            known = [(seed, state[g]) for seed, state in chains if state[g] is not None]
+            share = clustered_interval([float(alive) for _, alive in known], [seed for seed, _ in known])
+            out.append({**key, "generation": g, "chains": len(known), "survivors": sum(a for _, a in known),
+                        "share": share.mean, "share_low": share.low, "share_high": share.high})
     return pd.DataFrame(out, columns=columns)
+
+
+def _first_seed(chain: pd.DataFrame):
+    """The seed a chain is clustered by: its earliest recorded generation's, as `chains` reports it."""
+    return chain.loc[chain["generation"].idxmin(), "seed"]
 
 
 def _generation_states(chain: pd.DataFrame, last: int) -> list:

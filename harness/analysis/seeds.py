@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from harness.analysis.cells import cell_frame, group_cells
-from harness.analysis.intervals import clustered_interval, effective_wilson
+from harness.analysis.intervals import clustered_interval, design_effect_interval
 
 MAX_SEEDS = 100_000  # a plan beyond this is reported as not reachable
 
@@ -68,10 +68,12 @@ def variance_components(values: Iterable[float], clusters: Iterable) -> Variance
 
 def planned_half_width(mean: float, deff: float, seeds: int, per_seed: float, confidence: float = 0.95) -> float:
     """Half the width `clustered_interval` is expected to have with `seeds` seeds of `per_seed` trials if the
-    pilot's mean and design effect hold: its formula with n = round(seeds * per_seed) and that deff
-    (`effective_wilson`). A plug-in value: about half of such sweeps come out wider."""
+    pilot's mean and design effect hold: its formula (`design_effect_interval`) with n = round(seeds *
+    per_seed), that deff and deff_max = n / seeds, as if the sweep's estimate came out equal to the pilot's.
+    A plug-in value: about half of such sweeps come out wider."""
     n = max(seeds, round(seeds * per_seed))
-    low, high = effective_wilson(mean, deff, n, seeds, confidence)
+    deff_max = n / seeds
+    low, high = design_effect_interval(mean, min(max(deff, 1.0), deff_max), n, seeds, deff_max, confidence)
     return float(high - low) / 2
 
 

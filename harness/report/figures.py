@@ -165,7 +165,7 @@ MARKERS = ["o", "s", "^", "D", "v", "P", "X", "<", ">", "h"]
 def failure_figure(groups: pd.DataFrame, title: str, max_rows: int = 15) -> Figure | None:
     """The clauses failed at least once, merged into groups that failed in the same trials, most failed first
     (at most `max_rows` groups): a groups × models heatmap of the failure rate when there are several models;
-    with one model, a bar per group with its 95 % Wilson interval, its count of runs and, when a single trial
+    with one model, a bar per group with its 95 % interval clustered by seed, its count of runs and, when a single trial
     broke it, that trial's id. None when nothing failed.
 
     `groups` is `failures.failure_groups(..., by=["model"])` for one spec and text."""
@@ -194,7 +194,8 @@ def failure_figure(groups: pd.DataFrame, title: str, max_rows: int = 15) -> Figu
 
 def _failure_bars(rows: pd.DataFrame, names: list[str], title: str) -> Figure:
     rate = rows["failure_rate"].to_numpy(dtype=float)
-    errors = [rate - rows["wilson_low"].to_numpy(dtype=float), rows["wilson_high"].to_numpy(dtype=float) - rate]
+    low, high = rows["failure_rate_low"].to_numpy(dtype=float), rows["failure_rate_high"].to_numpy(dtype=float)
+    errors = [np.nan_to_num(rate - low), np.nan_to_num(high - rate)]  # no interval (NaN) with one seed
     fig, ax = plt.subplots(figsize=(9, 1.5 + 0.35 * len(rows)))
     y = np.arange(len(rows))
     ax.barh(y, rate, xerr=errors, capsize=3, height=0.6, color="tab:red", alpha=0.7)
@@ -205,7 +206,7 @@ def _failure_bars(rows: pd.DataFrame, names: list[str], title: str) -> Figure:
     ax.set_ylim(len(rows) - 0.4, -0.6)  # most failed on top
     ax.set_xlim(0, 1)
     ax.set_xlabel(f"runs that failed a test of it (fraction of scored runs; model {rows['model'].iloc[0]}; "
-                  "95 % Wilson interval)")
+                  "95 % interval clustered by seed)")
     ax.set_title(title)
     fig.tight_layout()
     return fig

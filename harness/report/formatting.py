@@ -11,11 +11,6 @@ from typing import Iterable
 import pandas as pd
 from pandas.io.formats.style import Styler
 
-# An estimate's interval columns, when they are not named <estimate>_low / <estimate>_high.
-WILSON = ("wilson_low", "wilson_high")
-SHARES_WITH_WILSON = ("reproduced", "share", "failure_rate")
-
-
 @dataclass(frozen=True)
 class Shown:
     """A table shaped for reading (`data`, formatted by `styler`) and a note under it; notebooks display it."""
@@ -34,9 +29,9 @@ class Shown:
 def readable(table: pd.DataFrame, digits: int = 3, labels: Iterable[str] = (), note: str = "") -> Shown:
     """`table` with its index as columns and no row numbers; spec_text and selection joined as `text`
     (`ours/all`); each estimate (a share or a mean fraction) with its interval in one cell, two decimals
-    (`0.88 [0.34, 0.99]`: from `x_low`/`x_high`, or a Wilson interval for a share); `seeds` marked `few` below 5
-    (`few_seeds`); a spend marked `cached` where the cache served the calls (`spend`, from `cached_calls`);
-    other numbers to `digits` significant digits.
+    (`0.88 [0.34, 0.99]`: from `x_low`/`x_high`); `seeds` marked `few` below 5 (`few_seeds`); a spend marked
+    `cached` where the cache served the calls (`spend`, from `cached_calls`); other numbers to `digits`
+    significant digits.
     A label column (the index's levels, or `labels`) with one value in every row (a generator, a generation, a
     text) is named once in the note under it instead (after `note`): the table shows what tells its rows apart."""
     labels = [n for n in table.index.names if n is not None] or list(labels)
@@ -74,8 +69,6 @@ def _with_intervals(rows: pd.DataFrame) -> pd.DataFrame:
     for column in list(rows.columns):
         bounds = (f"{column}_low", f"{column}_high")
         if not set(bounds) <= set(rows.columns):
-            bounds = WILSON if column in SHARES_WITH_WILSON and set(WILSON) <= set(rows.columns) else None
-        if bounds is None:
             continue
         rows[column] = [with_interval(v, low, high) for v, low, high in
                         zip(rows[column], rows[bounds[0]], rows[bounds[1]])]

@@ -40,7 +40,8 @@ def headline(results: pd.DataFrame) -> pd.DataFrame:
         return table.assign(chains=float("nan"), chains_known=float("nan"), chains_reproduced=float("nan"),
                             reproduced=float("nan"), reproduced_low=float("nan"), reproduced_high=float("nan"))
     joined = ["spec", "model", "generator", "spec_text", "selection"]  # gen0 follows from generator and model
-    chains = chains.set_index(joined)[["chains", "known", "reproduced_n", "reproduced", "wilson_low", "wilson_high"]]
+    chains = chains.set_index(joined)[["chains", "known", "reproduced_n", "reproduced", "reproduced_low",
+                                       "reproduced_high"]]
     chains.columns = ["chains", "chains_known", "chains_reproduced", "reproduced", "reproduced_low", "reproduced_high"]
     return table.join(chains, on=joined)
 
@@ -77,4 +78,4 @@ def headline_view(table: pd.DataFrame) -> tuple[pd.DataFrame, str]:
 def _reproduced(count: float, known: float, low: float, high: float) -> str:
     if pd.isna(count):
         return "-"
-    return f"{int(count)} of {int(known)}" + (f" [{low:.2f}, {high:.2f}]" if known else "")
+    return f"{int(count)} of {int(known)}" + ("" if pd.isna(low) else f" [{low:.2f}, {high:.2f}]")  # one seed: none

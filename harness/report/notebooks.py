@@ -165,10 +165,10 @@ HEADLINE_LEGEND = (
     "by seed. <em>few</em>: fewer than 5 seeds, a wide interval. <em>US$ per success</em>: all spend over the "
     "trials passing every test (- when a cost is unknown or nothing passed; <em>cached</em> when the cache served "
     "every model call, so an earlier trial paid; the synthetic model's prices are made up). <em>chains "
-    "reproduced</em>: chains whose generations 0 and 1 both pass, of those with a known outcome, with a 95 % Wilson "
-    "interval; a chain is listed under the model that drives it. A chain's generation g counts the chains that "
-    "reached it (conditioned on survival); the bootstrap page's survival curve and per-generation rates count the "
-    "chains that ended before g as failing.")
+    "reproduced</em>: chains whose generations 0 and 1 both pass, of those with a known outcome, with a 95 % "
+    "interval clustered by seed (none with one seed); a chain is listed under the model that drives it. A chain's "
+    "generation g counts the chains that reached it (conditioned on survival); the bootstrap page's survival curve "
+    "and per-generation rates count the chains that ended before g as failing.")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -109,7 +109,7 @@ def chains_text(results: pd.DataFrame) -> str:
     """The chains, one line per group of chains (`lineage.chain_summary`)."""
     table = chain_summary(results).reset_index()
     table["text"] = table["spec_text"].astype(str) + "/" + table["selection"].astype(str)
-    table["interval"] = [_interval(low, high) for low, high in zip(table["wilson_low"], table["wilson_high"])]
+    table["interval"] = [_interval(low, high) for low, high in zip(table["reproduced_low"], table["reproduced_high"])]
     table = table.rename(columns={"temperature": "T"}).set_index(["spec", "text", "generator", "gen0", "model", "T"])
     columns = ["chains", "known", "reproduced_n", "reproduced", "interval", "mean_survived", "max_survived"]
     return ("bootstrap chains (reproduced: generations 0 and 1 both pass every test)\n"

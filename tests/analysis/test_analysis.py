@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 
 from harness.analysis.cells import (KEPT_APART, cell_keys, cost_per_success, model_failures, pass_at_k,
-                                     pass_at_k_table, pass_hat_k, pass_rate_table, seed_stability, test_failure_rates)
-from harness.analysis.intervals import clustered_interval
+                                     pass_at_k_table, pass_hat_k, pass_rate_table, seed_stability)
+from harness.analysis.failures import test_failure_rates
+from harness.analysis.intervals import clopper_pearson, clustered_interval
 from harness.seams import EXCLUDED_STATUSES, TrialStatus
 
 
@@ -143,11 +144,11 @@ def test_a_table_of_excluded_trials_has_no_cells():
 
 def _outcomes():
     results = pd.DataFrame([
-        {"trial_id": "t1", "spec": "s", "model": "m1", "status": "scored"},
-        {"trial_id": "t2", "spec": "s", "model": "m1", "status": "scored"},
-        {"trial_id": "t3", "spec": "s", "model": "m2", "status": "scored"},
-        {"trial_id": "t4", "spec": "s", "model": "m2", "status": "timeout"},
-        {"trial_id": "t5", "spec": "r", "model": "m1", "status": "scored"},
+        {"trial_id": "t1", "spec": "s", "model": "m1", "status": "scored", "seed": 0},
+        {"trial_id": "t2", "spec": "s", "model": "m1", "status": "scored", "seed": 1},
+        {"trial_id": "t3", "spec": "s", "model": "m2", "status": "scored", "seed": 0},
+        {"trial_id": "t4", "spec": "s", "model": "m2", "status": "timeout", "seed": 1},
+        {"trial_id": "t5", "spec": "r", "model": "m1", "status": "scored", "seed": 0},
     ])
     tests = pd.DataFrame([(t, f"mod::{name}", outcome) for t, name, outcome in [
         ("t1", "a", "failed"), ("t1", "b", "passed"), ("t1", "c", "skipped"),
@@ -161,8 +162,9 @@ def _outcomes():
 
 def test_test_failure_rates_counts_the_tests_that_did_not_pass_over_scored_runs():
     table = test_failure_rates(*_outcomes())
-    assert list(table.columns) == ["spec", "test_id", "model", "runs", "failures", "failure_rate"]
-    got = {(s, t, m): (n, f, rate) for s, t, m, n, f, rate in table.itertuples(index=False)}
+    assert list(table.columns) == ["spec", "test_id", "model", "runs", "failures", "failure_rate", "failure_rate_low",
+                                   "failure_rate_high"]
+    got = {(s, t, m): (n, f, rate) for s, t, m, n, f, rate, _, _ in table.itertuples(index=False)}
     assert got == {
         ("r", "mod::a", "m1"): (1, 0, 0.0),
         ("s", "mod::a", "m1"): (2, 2, 1.0),
@@ -172,6 +174,25 @@ def test_test_failure_rates_counts_the_tests_that_did_not_pass_over_scored_runs(
         ("s", "mod::b", "m2"): (1, 0, 0.0),
     }
     assert table["spec"].tolist()[0] == "r" and table["test_id"].tolist()[1] == "mod::a"  # most failed first
+    # m1's runs of s are on seeds 0 and 1: an interval clustered by seed; m2's single run has none.
+    row = table.set_index(["spec", "test_id", "model"]).loc[("s", "mod::b", "m1")]
+    expected = clustered_interval([1.0, 0.0], [1, 0])
+    assert (row["failure_rate_low"], row["failure_rate_high"]) == pytest.approx((expected.low, expected.high))
+    assert table.loc[table["model"] == "m2", ["failure_rate_low", "failure_rate_high"]].isna().all().all()
+
+
+def test_test_failure_rates_cluster_runs_by_seed():
+    """Four runs of a test on two seeds, failing together on one: an interval over the two seeds, wider than
+    over four independent runs (four seeds)."""
+    results = pd.DataFrame({"trial_id": list("abcd"), "spec": "s", "model": "m", "status": "scored",
+                            "seed": [0, 0, 1, 1]})
+    tests = pd.DataFrame({"trial_id": list("abcd"), "test_id": "t", "outcome": ["failed", "failed", "passed",
+                                                                                "passed"]})
+    two = test_failure_rates(results, tests).iloc[0]
+    four = test_failure_rates(results.assign(seed=[0, 1, 2, 3]), tests).iloc[0]
+    assert two["failure_rate"] == four["failure_rate"] == 0.5
+    assert two["failure_rate_high"] - two["failure_rate_low"] > four["failure_rate_high"] - four["failure_rate_low"]
+    assert (four["failure_rate_low"], four["failure_rate_high"]) == pytest.approx(clopper_pearson(2, 4))
 
 
 def test_test_failure_rates_by_several_columns_or_none():

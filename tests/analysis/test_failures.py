@@ -6,14 +6,14 @@ import pandas as pd
 import pytest
 
 from harness.analysis.failures import clause_failures, failure_groups, group_label, unit
-from harness.analysis.intervals import wilson_interval
+from harness.analysis.intervals import clopper_pearson
 
 
 def outcomes() -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Four scored trials of one spec (a, b, c by model m; d by model n) and one that timed out (ignored). Trial a
+    """Four scored trials of one spec (a, b, c by model m on seeds 0-2; d by model n) and one that timed out (ignored). Trial a
     breaks nearly everything; b fails one test of clause `cli.task`; c and d pass."""
     results = pd.DataFrame({"trial_id": list("abcde"), "spec": "s", "model": ["m", "m", "m", "n", "m"],
-                            "generator": "g", "status": ["scored"] * 4 + ["timeout"]})
+                            "generator": "g", "status": ["scored"] * 4 + ["timeout"], "seed": [0, 1, 2, 0, 1]})
     tests = [("cli::t1", "cli.task"), ("cli::t2", "cli.task"), ("cli::t3", "cli.model"), ("api::t4", "api.request"),
              ("misc::t5", ""), ("misc.Case::t6", None)]
     failing = {"a": {"cli::t1", "cli::t3", "api::t4", "misc::t5"}, "b": {"cli::t2"}, "e": {"cli::t1"}}
@@ -26,8 +26,9 @@ def test_a_clause_fails_in_a_run_when_any_of_its_tests_does():
     table = clause_failures(*outcomes()).set_index(["model", "clause"])
     assert table.loc[("m", "cli.task"), ["tests", "runs", "failures", "failed_in"]].tolist() == [2, 3, 2, ("a", "b")]
     assert table.loc[("m", "cli.task"), "failure_rate"] == pytest.approx(2 / 3)
-    assert (table.loc[("m", "cli.task"), "wilson_low"], table.loc[("m", "cli.task"), "wilson_high"]) == \
-        pytest.approx(wilson_interval(2, 3))
+    # one run per seed: the interval clustered by seed is Clopper-Pearson on the runs
+    assert (table.loc[("m", "cli.task"), "failure_rate_low"], table.loc[("m", "cli.task"), "failure_rate_high"]) == \
+        pytest.approx(clopper_pearson(2, 3))
     assert table.loc[("n", "cli.task"), ["runs", "failures"]].tolist() == [1, 0]  # trial e timed out: not counted
     assert table.loc[("m", "misc"), ["named", "tests", "failures"]].tolist() == [False, 2, 1]  # a suite module
     assert table.loc[("m", "cli.task"), "named"]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from harness.analysis.cells import chain_units, pass_rate_table
-from harness.analysis.intervals import wilson_interval
+from harness.analysis.intervals import clopper_pearson, clustered_interval
 from harness.analysis.lineage import chain_summary, chains, survival_by_generation
 
 CHAIN = {"spec": "s", "generator": "chain:agent", "model": "m", "temperature": 0.0}
@@ -49,7 +50,25 @@ def test_survival_by_generation_counts_passing_generations_over_all_chains():
     assert table["chains"].tolist() == [5, 3, 1, 1]
     assert table["survivors"].tolist() == [3, 2, 1, 0]
     assert table["share"].tolist() == pytest.approx([3 / 5, 2 / 3, 1.0, 0.0])
-    assert (table.loc[1, "wilson_low"], table.loc[1, "wilson_high"]) == pytest.approx(wilson_interval(2, 3))
+    # The known generation-1 chains a, b, d have seeds 0, 4, 9: one chain a seed, so Clopper-Pearson on chains.
+    assert (table.loc[1, "share_low"], table.loc[1, "share_high"]) == pytest.approx(clopper_pearson(2, 3))
+
+
+def test_chains_sharing_a_seed_are_clustered_by_it():
+    """Six chains on three seeds, the two of a seed alike: the interval counts seeds, not chains; with one seed
+    there is none."""
+    rows = pd.DataFrame([{"trial_id": f"c{i}g{g}", "parent_trial_id": f"c{i}g0" if g else None, "generation": g,
+                          "passed_all": i // 2 != 2, "status": "scored", **CHAIN, "seed": i // 2}
+                         for i in range(6) for g in (0, 1)])
+    row = chain_summary(rows).iloc[0]
+    expected = clustered_interval([1.0, 1.0, 1.0, 1.0, 0.0, 0.0], [0, 0, 1, 1, 2, 2])
+    assert (row["reproduced_n"], row["known"]) == (4, 6)
+    assert (row["reproduced_low"], row["reproduced_high"]) == pytest.approx((expected.low, expected.high))
+    assert row["reproduced_high"] - row["reproduced_low"] > np.diff(clopper_pearson(4, 6))[0]
+    survival = survival_by_generation(rows).set_index("generation")
+    assert (survival.loc[0, "share_low"], survival.loc[0, "share_high"]) == pytest.approx((expected.low, expected.high))
+    one_seed = chain_summary(rows.assign(seed=0)).iloc[0]
+    assert one_seed["reproduced"] == pytest.approx(4 / 6) and np.isnan(one_seed["reproduced_low"])
 
 
 def test_a_chain_that_left_no_code_is_dead_in_later_generations():

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from harness.analysis.cells import cell_keys
-from harness.analysis.intervals import clustered_interval, wilson_interval
+from harness.analysis.intervals import clopper_pearson, clustered_interval
 from harness.analysis.seeds import MAX_SEEDS, main, plan_seeds, planned_half_width, seeds_needed, variance_components
 
 
@@ -70,12 +70,18 @@ def test_seeds_needed_is_the_fewest_that_reach_the_target():
     assert MAX_SEEDS >= 10_000
 
 
-def test_one_trial_per_seed_plans_wilson_on_the_seeds():
+def test_one_trial_per_seed_plans_clopper_pearson_on_the_seeds():
     needed = int(seeds_needed(2 / 3, 1.0, 1, 0.05))
-    half = lambda n: (wilson_interval(2 / 3 * n, n)[1] - wilson_interval(2 / 3 * n, n)[0]) / 2
+    half = lambda n: float(np.diff(clopper_pearson(2 / 3 * n, n))[0]) / 2
     assert half(needed) <= 0.05 < half(needed - 1)
-    assert 330 <= needed <= 350  # about z^2 p (1 - p) / h^2 = 341
-    assert 30 <= seeds_needed(1.0, 1.0, 1, 0.05) <= 40  # all passing: Wilson's low bound n / (n + z^2) >= 0.9
+    assert 340 <= needed <= 370  # about z^2 p (1 - p) / h^2 = 341, a little more for an exact interval
+    assert seeds_needed(1.0, 1.0, 1, 0.05) == 36  # all passing: low bound 0.025^(1/n) >= 0.9 from n = 36
+
+
+def test_the_plan_counts_on_the_worst_case_when_the_pilot_saw_no_failure():
+    """Every pilot trial passed: the interval will take deff at its maximum (every seed's trials alike), so
+    more trials per seed buy nothing and the plan is the seeds' own Clopper-Pearson."""
+    assert seeds_needed(1.0, 1.0, 6, 0.05) == seeds_needed(1.0, 1.0, 1, 0.05) == 36
 
 
 def pilot() -> pd.DataFrame:

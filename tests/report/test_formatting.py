@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from harness.analysis.cells import pass_rate_table
+from harness.analysis.intervals import clopper_pearson
 from harness.report.figures import cost_figure, failure_figure, pass_rate_figure, temperature_limits
 from harness.report.formatting import readable, spend
 
@@ -27,17 +28,17 @@ def test_readable_merges_intervals_and_names_what_every_row_shares():
     assert list(shown.data.columns) == ["temperature", "n", "seeds", "pass_rate", "passed_all", "cost_known",
                                         "cost_usd", "cost_per_success"]  # no cached_calls: none were cached
     assert shown.data["seeds"].tolist() == ["3 few", "3 few"]
-    assert shown.data["passed_all"].iloc[0] == "0.67 [0.21, 0.94]"
+    assert shown.data["passed_all"].iloc[0] == "0.67 [0.09, 0.99]"  # Clopper-Pearson on 2 of 3 seeds
     assert shown.note == "Every row: spec s, model m, generator oneshot, generation 0, text ours/all"
     page = shown._repr_html_()
-    assert "0.67 [0.21, 0.94]" in page and page.endswith('<p class="table-note">' + shown.note + "</p>")
+    assert "0.67 [0.09, 0.99]" in page and page.endswith('<p class="table-note">' + shown.note + "</p>")
 
 
 def test_readable_keeps_every_label_of_a_single_row_and_takes_labels_for_plain_tables():
     one = readable(pass_rate_table(sweep([0.0])))
     assert one.note == "" and {"spec", "model", "text"} <= set(one.data.columns)
-    plain = pd.DataFrame({"spec": ["s", "s"], "k": [1, 2], "share": [0.5, 1.0], "wilson_low": [0.1, 0.2],
-                          "wilson_high": [0.9, 1.0]})
+    plain = pd.DataFrame({"spec": ["s", "s"], "k": [1, 2], "share": [0.5, 1.0], "share_low": [0.1, 0.2],
+                          "share_high": [0.9, 1.0]})
     shown = readable(plain, labels=["spec"], note="Chains")
     assert list(shown.data.columns) == ["k", "share"] and shown.data["share"].tolist() == ["0.50 [0.10, 0.90]",
                                                                                            "1.00 [0.20, 1.00]"]
@@ -70,22 +71,28 @@ def test_several_temperatures_are_an_axis_padded_around_them():
 
 
 def groups(models) -> pd.DataFrame:
-    """failure_groups' shape: group 0 (three clauses) failed in 3 of 4 runs, group 1 (one clause) in trial t9 only."""
+    """failure_groups' shape: group 0 (three clauses) failed in 3 of 4 runs, group 1 (one clause) in trial t9 only,
+    each with the interval one run per seed gives (Clopper-Pearson on 4 runs)."""
     rows = [{"spec": "s", "spec_text": "ours", "selection": "all", "group": g, "clauses": len(names), "names": names,
              "named": True, "model": model, "runs": 4, "failures": len(failed), "failure_rate": len(failed) / 4,
-             "wilson_low": 0.0, "wilson_high": 1.0, "failed_in": failed}
+             "failure_rate_low": clopper_pearson(len(failed), 4)[0],
+             "failure_rate_high": clopper_pearson(len(failed), 4)[1], "failed_in": failed}
             for model in models for g, names, failed in [(0, ["a.x", "a.y", "b"], ("t1", "t2", "t3")),
                                                          (1, ["c"], ("t9",))]]
     return pd.DataFrame(rows)
 
 
 def test_one_model_gets_a_bar_per_group_of_clauses_not_a_one_column_heatmap():
-    fig = failure_figure(groups(["m"]), "t")
+    table = groups(["m"])
+    fig = failure_figure(table, "t")
     ax = fig.axes[0]
     assert len(fig.axes) == 1 and not ax.images  # no heatmap, no colour bar
     assert [round(p.get_width(), 2) for p in ax.patches] == [0.75, 0.25]  # most failed first
     assert [t.get_text() for t in ax.get_yticklabels()] == ["3 clauses: a.x, a.y, b", "c"]
     assert [t.get_text() for t in ax.texts] == ["3 of 4 runs", "1 of 4 runs: trial t9"]  # a lone run is named
+    # Each error bar spans the group's failure-rate interval clustered by seed.
+    spans = [sorted(segment[:, 0]) for segment in ax.containers[0].lines[2][0].get_segments()]
+    assert spans == [pytest.approx([row.failure_rate_low, row.failure_rate_high]) for row in table.itertuples()]
     plt.close(fig)
 
 

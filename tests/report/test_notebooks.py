@@ -17,7 +17,7 @@ import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from harness.analysis.cells import test_failure_rates
+from harness.analysis.failures import test_failure_rates
 from harness.analysis.lineage import chains, survival_by_generation
 from harness.records.tables import build_tables
 from harness.report.notebooks import errors, execute

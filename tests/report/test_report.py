@@ -86,7 +86,7 @@ def test_index_opens_with_the_headline_then_figures_then_links_flagging_failed_p
     page = index_page("paper", table(), {"results": fine, "bootstrap": failed})
     assert page.index("<h2>Headline") < page.index("<h2>Figures") < page.index("<h2>Notebooks")
     headline = page[page.index("<h2>Headline"):page.index("<h2>Figures")]
-    assert "<td>semver</td>" in headline and "<td>1.00 [0.34, 1.00]</td>" in headline and "2 few" in headline
+    assert "<td>semver</td>" in headline and "<td>1.00 [0.16, 1.00]</td>" in headline and "2 few" in headline
     assert "Every row: generator oneshot, generation 0." in headline
     assert page.count("data:image/png;base64,") == 2  # each notebook's figure, with the section it is in
     assert '<a href="results.html">results</a>: Pass rate against temperature' in page
