@@ -68,6 +68,7 @@ class OneShotGenerator:
         self.system_prompt = system_prompt
 
     def messages(self, spec: Spec) -> list[dict]:
+        """The one request's messages: the system prompt, then the spec with the output contract."""
         example = spec.entry_files[0]
         prompt = spec.text + OUTPUT_CONTRACT.format(example=example, entry_files=", ".join(spec.entry_files))
         return [{"role": "system", "content": self.system_prompt}, {"role": "user", "content": prompt}]
