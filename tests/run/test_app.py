@@ -97,7 +97,7 @@ def test_spec_folder_without_suite_is_named(tmp_path):
       "spec=minimal-coding-agent"], "adhoc", 9),  # a chain from an imported generation 0
     (["hydra.mode=RUN", "experiment.name=mine"], "mine", 1),  # a name given is kept
     (["hydra.mode=RUN", "experiment=controls"], "controls", 1),
-    (["experiment=controls"], "controls", 6),  # every spec: the ladder, semver, wordfreq, minimal-coding-agent
+    (["experiment=controls"], "controls", 7),  # every spec: the ladder, semver, wordfreq, minimal-coding-agent
 ])
 def test_adhoc_runs_get_an_experiment_of_their_own_unless_one_is_named(tmp_path, overrides, experiment, jobs):
     sweep = preflight([f"runs_dir={tmp_path}", *overrides])
