@@ -115,7 +115,7 @@ def test_help_says_what_the_command_does_its_common_commands_and_exit_codes():
     assert proc.stdout.startswith("harness: run a sweep of trials.")
     for needle in ("Common commands:", "harness experiment=paper ", "harness-report runs/demo", "harness --hydra-help",
                    f"Exit codes: 0 done; 2 bad input (one line, nothing written); {BUDGET_STOP_EXIT} stopped by the "
-                   "budget", "130 interrupted", "experiment: compare, controls, demo, paper"):
+                   "budget", "130 interrupted", "experiment: compare, controls, demo, ladder, paper"):
         assert needle in proc.stdout, needle
     assert "powered by Hydra" not in proc.stdout
     hydra = run_harness("--hydra-help")  # Hydra's own flags are still a flag away
