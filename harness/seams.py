@@ -124,10 +124,20 @@ class Generation:
     detail: str = ""  # why nothing usable was produced, or notes
 
 
+@dataclass(frozen=True)
+class TokenBound:
+    """The most tokens a generation can be billed for, read and written (the budget's claim: sweep/budget.py)."""
+    prompt_tokens: int
+    completion_tokens: int
+
+
 class Generator(Protocol):
     def generate(self, spec: Any, ctx: GenerationContext) -> Generation:
         """Produce an implementation of `spec` (a harness.specs.loading.Spec). A reply without usable code is a
         Generation with no files."""
+
+    def token_bound(self, spec: Any, max_tokens: int) -> Optional[TokenBound]:
+        """The most `generate` can use with replies of at most `max_tokens`; None when nothing bounds it."""
 
 
 # -- the sandbox ---------------------------------------------------------------------------------------------------

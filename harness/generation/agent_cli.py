@@ -84,6 +84,10 @@ class CommandAgent:
         self.shown_parent = shown_parent  # a parent-visible chain: this source is shown read-only in parent/
         self.program, self.install = find_program(self.command[0]) if self.command else ("", None)
 
+    def token_bound(self, spec: Spec, max_tokens: int) -> None:
+        """None: the agent decides how many calls it makes, and only its time limit ends them."""
+        return None
+
     def generate(self, spec: Spec, ctx: GenerationContext) -> Generation:
         workdir = prepare_workdir(ctx.workdir / "work", spec)
         impl, copied = self._copy_agent(ctx.workdir / "agent")

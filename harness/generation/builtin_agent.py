@@ -18,7 +18,7 @@ from harness.config.schema import INSIDE
 from harness.sandbox import untrusted
 from harness.sandbox.untrusted import TreeCaps, read_tree
 from harness.sandbox.walk import remove_tree
-from harness.seams import Generation, GenerationContext, Sandbox
+from harness.seams import Generation, GenerationContext, Sandbox, TokenBound
 from harness.specs.loading import Spec
 
 OUTPUT_CAP = 10_000
@@ -134,6 +134,14 @@ class BuiltinAgent:
         self.system_prompt, self.task = system_prompt, task
         self.max_turns, self.max_total_tokens = max_turns, max_total_tokens
         self.sandbox, self.caps = sandbox, caps
+
+    def token_bound(self, spec: Spec, max_tokens: int) -> TokenBound:
+        """The loop stops after the first call that takes its tokens past max_total_tokens (M): the calls before the
+        last one read and wrote at most M tokens together; the last one reads the conversation so far (at most M,
+        plus the tools' last answers, taken as fitting in M too) and writes at most max_tokens. So at most 3M are
+        read and M + max_tokens written (fewer with few turns), counting the first M at both prices."""
+        m = self.max_total_tokens
+        return TokenBound(3 * m, min(self.max_turns * max_tokens, m + max_tokens))
 
     def generate(self, spec: Spec, ctx: GenerationContext) -> Generation:
         workdir = prepare_workdir(ctx.workdir / "work", spec)

@@ -8,7 +8,7 @@ from typing import Optional
 from urllib.parse import urlparse
 
 from harness.sandbox.untrusted import TreeCaps, read_tree
-from harness.seams import Generation, GenerationContext
+from harness.seams import Generation, GenerationContext, TokenBound
 from harness.specs.loading import Spec
 from harness.specs.pins import Pin, fetch
 
@@ -26,6 +26,9 @@ class PinnedFileGenerator:
             name = spec.entry_files[0]
         return Generation({name: text}, f"imported {self.pin.url}")
 
+    def token_bound(self, spec: Spec, max_tokens: int) -> TokenBound:
+        return TokenBound(0, 0)  # calls no model
+
 
 class FolderGenerator:
     """A control: the regular text files of an existing folder, scored as they are. A folder to import may come
@@ -33,6 +36,9 @@ class FolderGenerator:
 
     def __init__(self, folder: Optional[Path], caps: TreeCaps):
         self.folder, self.caps = folder, caps
+
+    def token_bound(self, spec: Spec, max_tokens: int) -> TokenBound:
+        return TokenBound(0, 0)  # calls no model
 
     def generate(self, spec: Spec, ctx: GenerationContext) -> Generation:
         folder = self.folder or spec.reference_dir

@@ -7,7 +7,7 @@ from pathlib import PurePosixPath
 from typing import Optional
 
 from harness.errors import ConfigError
-from harness.seams import Generation, GenerationContext
+from harness.seams import Generation, GenerationContext, TokenBound
 from harness.specs.loading import Spec
 
 OUTPUT_CONTRACT = """\
@@ -67,14 +67,34 @@ class OneShotGenerator:
     def __init__(self, system_prompt: str):
         self.system_prompt = system_prompt
 
+    def messages(self, spec: Spec) -> list[dict]:
+        """The one request's messages: the system prompt, then the spec with the output contract."""
+        example = spec.entry_files[0]
+        prompt = spec.text + OUTPUT_CONTRACT.format(example=example, entry_files=", ".join(spec.entry_files))
+        return [{"role": "system", "content": self.system_prompt}, {"role": "user", "content": prompt}]
+
+    def token_bound(self, spec: Spec, max_tokens: int) -> TokenBound:
+        """One call: its prompt, counted as bytes (see `prompt_token_bound`), and a reply of at most max_tokens."""
+        return TokenBound(prompt_token_bound(self.messages(spec)), max_tokens)
+
     def generate(self, spec: Spec, ctx: GenerationContext) -> Generation:
         if ctx.gateway is None:
             raise ConfigError("the oneshot generator needs a model")
-        example = spec.entry_files[0]
-        prompt = spec.text + OUTPUT_CONTRACT.format(example=example, entry_files=", ".join(spec.entry_files))
-        messages = [{"role": "system", "content": self.system_prompt}, {"role": "user", "content": prompt}]
-        reply = ctx.gateway.complete(messages, temperature=ctx.temperature, seed=ctx.seed)
+        reply = ctx.gateway.complete(self.messages(spec), temperature=ctx.temperature, seed=ctx.seed)
         files, detail = parse_files(reply.content, spec.entry_files)
         if reply.finish_reason == "length":
             detail = "; ".join(filter(None, ["reply cut off at max_tokens", detail]))
         return Generation(files, detail)
+
+
+# Tokens a chat template adds around each message (role markers, separators): a few for every tokenizer in use;
+# 16 leaves room.
+TEMPLATE_TOKENS_PER_MESSAGE = 16
+
+
+def prompt_token_bound(messages: list[dict]) -> int:
+    """At least as many tokens as these messages can take: their UTF-8 bytes, plus the chat template's markers.
+
+    A byte-level BPE token (GPT's, Llama's, SmolLM's) and a SentencePiece token with byte fallback each stand for
+    at least one byte of text, so a text of n bytes is at most n tokens (typically 3 to 4 times fewer)."""
+    return sum(len(str(m.get("content") or "").encode("utf-8")) + TEMPLATE_TOKENS_PER_MESSAGE for m in messages)

@@ -70,6 +70,28 @@ def check_credentials(model: ModelConfig) -> None:
         )
 
 
+def prices(model: ModelConfig) -> Optional[tuple[float, float]]:
+    """(input, output) US dollars per token: the configured prices, else the dearest of litellm's price map for
+    the model (some models cost more past a context size); None when neither knows the model."""
+    if model.input_cost_per_token is not None and model.output_cost_per_token is not None:
+        return model.input_cost_per_token, model.output_cost_per_token
+    if model.litellm_model.partition("/")[0] in _IN_PROCESS:  # litellm has no price for what it never serves
+        return None
+    try:
+        info = _litellm().get_model_info(model.litellm_model)
+    except Exception:  # litellm raises for models missing from its price map
+        return None
+    dearest = [max((v for k, v in info.items() if _tier(k, f"{side}_cost_per_token") and isinstance(v, (int, float))),
+                   default=None) for side in ("input", "output")]
+    return (float(dearest[0]), float(dearest[1])) if None not in dearest else None
+
+
+def _tier(key: str, base: str) -> bool:
+    """The standard price, or its price past a context size (`..._above_200k_tokens`); not the tiers of other
+    services (priority, flex, batches), which the gateway never asks for."""
+    return key == base or (key.startswith(base + "_above_") and key.endswith("_tokens"))
+
+
 class Gateway:
     """One trial's door to one model: retries, usage totals, and a transcript of every exchange."""
 

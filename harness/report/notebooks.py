@@ -40,9 +40,12 @@ NOTEBOOKS = {
     "bootstrap": "self-reproducing chains: reproduction share, survival and drift by generation",
     "spec": "which tests (spec clauses) implementations fail most",
     "generations": "behaviour classes, chains' generation x generation equivalence, similarity to parent",
+    "ladder": "the spec ladder: pass rate against spec size (words, clauses) per model",
 }
 NEEDS = {"results": ["results.parquet"], "bootstrap": ["results.parquet"], "spec": ["results.parquet", "tests.parquet"],
-         "generations": ["equivalence.parquet", "similarity.parquet"]}  # the tables each notebook reads
+         "generations": ["equivalence.parquet", "similarity.parquet"],
+         "ladder": ["results.parquet"]}  # the tables each notebook reads (the ladder reads tests.parquet if there)
+LADDER_SPECS = 3  # a table of this many specs or more gets the ladder's page: fewer make no curve
 
 # Shared by every page: tables scroll inside their own box rather than off the page, long cells wrap.
 CSS = """
@@ -70,10 +73,12 @@ OFFLINE_TEMPLATE = """{%- extends "lab/index.html.j2" -%}
 
 def default_notebooks(results: pd.DataFrame, run_dir: Path | None = None) -> list[str]:
     """results and spec always; bootstrap (after results) only when the table holds chains (generation > 0);
-    generations when the experiment has an equivalence table (harness/equivalence/classes.py)."""
+    generations when the experiment has an equivalence table (harness/equivalence/classes.py); ladder when it
+    holds LADDER_SPECS specs or more."""
     chains = "generation" in results.columns and (results["generation"] > 0).any()
     compared = ["generations"] if run_dir is not None and (run_dir / "equivalence.parquet").is_file() else []
-    return (["results", "bootstrap", "spec"] if chains else ["results", "spec"]) + compared
+    ladder = ["ladder"] if "spec" in results.columns and results["spec"].nunique() >= LADDER_SPECS else []
+    return (["results", "bootstrap", "spec"] if chains else ["results", "spec"]) + compared + ladder
 
 
 def execute(name: str, results_path: Path, tests_path: Path, timeout: float) -> nbformat.NotebookNode:

@@ -1,20 +1,55 @@
-"""The spending cap of an experiment: no new trial starts once recorded spend plus in-flight estimates would
-pass `max_cost_usd`. Parallel workers see each other through small claim files, one per running trial."""
+"""The spending cap of an experiment: spend never passes `max_cost_usd` by more than one trial's cost.
+
+Before a trial starts it claims what it may cost at most (a bound from its generator's calls and the model's
+prices: harness/trial/run.py). It starts at once when recorded spend, the claims of running trials and its own
+bound fit under the cap; else it waits while trials of this machine are running (their claims will free room);
+else, with nothing in flight, it runs alone if the mean cost so far still fits: the one trial that may pass the
+cap. Alone, it claims its bound or the rest of the budget, whichever is more, so nothing else starts beside it.
+An agent CLI has no bound, so under a cap its trials run one at a time. Parallel workers see each other through
+small claim files, one per running trial (`inflight/`).
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import socket
+import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Callable, Iterator, Optional
 
 from harness.records.atomic import locked, write_json_atomic
 from harness.records.store import RecordStore
+from harness.sweep import interrupt
 
 _HOST = socket.gethostname()  # a claim's pid means something only on the node that wrote it
 STOP_FILE = "budget-stop.txt"  # one line per trial refused during this sweep, for the end-of-sweep summary
+WAIT_S = 0.2  # how often a waiting trial looks again
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Start with this claim (`claim` set), wait for running trials (`wait`), or do not start (`refusal`)."""
+
+    claim: Optional[float] = None
+    wait: bool = False
+    refusal: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Flight:
+    """The claims of running trials: those of live processes on this machine, and those of other nodes (whose
+    pids cannot be checked from here, so they are counted and never waited for)."""
+
+    local: float = 0.0
+    remote: float = 0.0
+    local_count: int = 0
+
+    @property
+    def total(self) -> float:
+        return self.local + self.remote
 
 
 class Budget:
@@ -28,43 +63,62 @@ class Budget:
         kept = self.store.totals()  # kept as each record is written, not summed from every record each time
         return kept.cost_usd, (kept.cost_usd / kept.costed if kept.costed else 0.0)
 
-    def in_flight(self) -> float:
-        """Estimates claimed by running trials; claims left by a killed worker (dead pid) do not count."""
-        total = 0.0
+    def flight(self) -> Flight:
+        """The running trials' claims; claims left by a killed worker (dead pid) do not count."""
+        local = remote = 0.0
+        count = 0
         for path in self.claims.glob("*.json"):
             claim = json.loads(path.read_text())
-            if claim.get("host", _HOST) != _HOST or _alive(claim["pid"]):  # another node's: cannot tell, so counted
-                total += claim["estimate_usd"]
-        return total
+            if claim.get("host", _HOST) != _HOST:
+                remote += claim["estimate_usd"]
+            elif _alive(claim["pid"]):
+                local, count = local + claim["estimate_usd"], count + 1
+        return Flight(local, remote, count)
 
-    def refusal(self) -> Optional[str]:
-        """Why a new trial may not start, or None when it may."""
-        if self.max_cost_usd is None:
-            return None
-        (spent, estimate), flight = self.spent_and_estimate(), self.in_flight()
-        if spent + flight + estimate > self.max_cost_usd:
-            return (f"budget: spent ${spent:.4f} + in flight ${flight:.4f} + next trial ~${estimate:.4f} would pass "
-                    f"max_cost_usd=${self.max_cost_usd:.4f}; no new trial starts (raise max_cost_usd to go on)")
-        return None
+    def in_flight(self) -> float:
+        return self.flight().total
+
+    def decide(self, bound: Optional[float]) -> Decision:
+        """Whether a trial whose cost is at most `bound` (None: unbounded) may start now; see the module's doc."""
+        cap = self.max_cost_usd
+        if cap is None:
+            return Decision(claim=0.0)
+        (spent, mean), flight = self.spent_and_estimate(), self.flight()
+        if bound is not None and spent + flight.total + bound <= cap:
+            return Decision(claim=bound)
+        if flight.local_count:
+            return Decision(wait=True)
+        if not flight.remote and spent + mean <= cap and spent < cap:
+            return Decision(claim=max(bound or 0.0, cap - spent))
+        return Decision(refusal=(
+            f"budget: spent ${spent:.4f} + in flight ${flight.total:.4f} + next trial ~${mean:.4f} (at most "
+            f"{'unbounded' if bound is None else f'${bound:.4f}'}) would pass max_cost_usd=${cap:.4f}; no new "
+            "trial starts (raise max_cost_usd to go on)"))
 
     @contextmanager
-    def admit(self, tid: str) -> Iterator[Optional[str]]:
-        """Refuse the trial (yield why) or claim its estimate until it ends (yield None), for the other workers'
-        arithmetic and the progress line. Deciding and claiming happen under the experiment's budget lock, so two
-        processes cannot both fit into the last dollar."""
+    def admit(self, tid: str, bound: Callable[[], Optional[float]] = lambda: 0.0) -> Iterator[Optional[str]]:
+        """Refuse the trial (yield why) or claim what it may cost until it ends (yield None), for the other
+        workers' arithmetic; wait first while running trials of this machine hold the room it needs. Deciding and
+        claiming happen under the experiment's budget lock, so two processes cannot both fit into the last
+        dollar. `bound` is asked only under a cap."""
         path = self.claims / f"{tid}.json"
-        with locked(self.store.run_dir / ".budget.lock"):
-            refusal = self.refusal()
-            if refusal is not None:  # said once, when the sweep ends (`stops`), however many trials are refused
-                with open(self.store.run_dir / STOP_FILE, "a", encoding="utf-8") as refused:
-                    refused.write(refusal + "\n")
-            else:
-                estimate = self.spent_and_estimate()[1] if self.max_cost_usd is not None else 0.0
-                write_json_atomic(path, {"estimate_usd": estimate, "pid": os.getpid(), "host": _HOST})
+        limit = bound() if self.max_cost_usd is not None else 0.0
+        while True:
+            with locked(self.store.run_dir / ".budget.lock"):
+                decision = self.decide(limit)
+                if decision.refusal is not None:  # said once, when the sweep ends (`stops`)
+                    with open(self.store.run_dir / STOP_FILE, "a", encoding="utf-8") as refused:
+                        refused.write(decision.refusal + "\n")
+                elif not decision.wait:
+                    write_json_atomic(path, {"estimate_usd": decision.claim, "pid": os.getpid(), "host": _HOST})
+            if not decision.wait:
+                break
+            interrupt.check()  # Ctrl-C: a waiting trial never starts
+            time.sleep(WAIT_S)
         try:
-            yield refusal
+            yield decision.refusal
         finally:
-            if refusal is None:
+            if decision.refusal is None:
                 path.unlink(missing_ok=True)
 
 

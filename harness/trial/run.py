@@ -20,13 +20,13 @@ from typing import Optional
 from harness.config.schema import ModelConfig
 from harness.errors import ProviderError
 from harness.models.cache import CacheMiss, ResponseCache
-from harness.models.gateway import Gateway
+from harness.models.gateway import Gateway, prices
 from harness.models.synthetic import provider as synthetic_provider
 from harness.records.atomic import locked
 from harness.records.store import RecordStore, TrialRecord, trial_id
 from harness.sandbox.untrusted import write_tree
-from harness.seams import (Generation, GenerationContext, Generator, Sandbox, Score, Scorer, TestOutcome, TrialStatus,
-                           Usage, passes)
+from harness.seams import (Generation, GenerationContext, Generator, Sandbox, Score, Scorer, TestOutcome, TokenBound,
+                           TrialStatus, Usage, passes)
 from harness.specs.loading import Spec
 from harness.sweep import interrupt
 from harness.sweep.budget import Budget
@@ -47,6 +47,14 @@ class ModelAccess:
         # told where specs are and this trial's text
         synthetic_provider.register(self.specs_dir, {spec.name: spec.text})
         return Gateway(self.model, sample=sample, transcript=transcript, cache=self.cache, trial=tid)
+
+    def cost_bound(self, tokens: Optional[TokenBound]) -> Optional[float]:
+        """The most a generation within `tokens` can cost at the model's prices; None when nothing bounds it. A
+        model without a known price records no cost, so it spends nothing the budget counts: 0."""
+        known = prices(self.model)
+        if tokens is None or known is None:
+            return None if tokens is None else 0.0
+        return tokens.prompt_tokens * known[0] + tokens.completion_tokens * known[1]
 
 
 @dataclass(frozen=True)
@@ -110,11 +118,18 @@ def _run_unless_done(setup: TrialSetup, generator: Generator, uses_model: bool, 
             return TrialOutcome(None, skipped=True, refused="running in another harness process")
         if store.is_done(tid):  # another process finished it between our first look and the lock
             return TrialOutcome(store.load(tid), skipped=True)
-        with setup.budget.admit(tid) as refusal:
+        with setup.budget.admit(tid, lambda: _cost_bound(setup, generator, uses_model)) as refusal:
             if refusal:  # said once, at the end of the sweep, not once per refused trial
                 log.debug("%s [%s]", refusal, tid)
                 return TrialOutcome(None, skipped=True, refused=refusal)
             return _run_one(setup, generator, tid, uses_model, place)
+
+
+def _cost_bound(setup: TrialSetup, generator: Generator, uses_model: bool) -> Optional[float]:
+    """What the budget claims for this trial before it starts: the most its generation can cost (None: unbounded)."""
+    if not uses_model:
+        return 0.0
+    return setup.model.cost_bound(generator.token_bound(setup.spec, setup.model.model.max_tokens))
 
 
 def _run_one(setup: TrialSetup, generator: Generator, tid: str, uses_model: bool, place: Place) -> TrialOutcome:

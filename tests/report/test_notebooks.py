@@ -32,7 +32,7 @@ def outputs(nb: nbformat.NotebookNode) -> list[dict]:
     return [out for cell in nb.cells if cell.cell_type == "code" for out in cell.get("outputs", [])]
 
 
-@pytest.mark.parametrize("name", ["results", "spec", "bootstrap", "generations"])
+@pytest.mark.parametrize("name", ["results", "spec", "bootstrap", "generations", "ladder"])
 def test_notebooks_are_stored_without_outputs(name):
     nb = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
     nbformat.validate(nb)

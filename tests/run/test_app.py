@@ -97,7 +97,7 @@ def test_spec_folder_without_suite_is_named(tmp_path):
       "spec=minimal-coding-agent"], "adhoc", 9),  # a chain from an imported generation 0
     (["hydra.mode=RUN", "experiment.name=mine"], "mine", 1),  # a name given is kept
     (["hydra.mode=RUN", "experiment=controls"], "controls", 1),
-    (["experiment=controls"], "controls", 3),  # every spec: semver, wordfreq, minimal-coding-agent
+    (["experiment=controls"], "controls", 7),  # every spec: the ladder, semver, wordfreq, minimal-coding-agent
 ])
 def test_adhoc_runs_get_an_experiment_of_their_own_unless_one_is_named(tmp_path, overrides, experiment, jobs):
     sweep = preflight([f"runs_dir={tmp_path}", *overrides])
@@ -115,7 +115,7 @@ def test_help_says_what_the_command_does_its_common_commands_and_exit_codes():
     assert proc.stdout.startswith("harness: run a sweep of trials.")
     for needle in ("Common commands:", "harness experiment=paper ", "harness-report runs/demo", "harness --hydra-help",
                    f"Exit codes: 0 done; 2 bad input (one line, nothing written); {BUDGET_STOP_EXIT} stopped by the "
-                   "budget", "130 interrupted", "experiment: compare, controls, demo, paper"):
+                   "budget", "130 interrupted", "experiment: compare, controls, demo, ladder, paper"):
         assert needle in proc.stdout, needle
     assert "powered by Hydra" not in proc.stdout
     hydra = run_harness("--hydra-help")  # Hydra's own flags are still a flag away
