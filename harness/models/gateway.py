@@ -15,7 +15,7 @@ import random
 import time
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, ContextManager, Optional
 
 from harness.config.schema import ModelConfig
 from harness.errors import ConfigError, ContextExceeded, ProviderError
@@ -77,14 +77,14 @@ class Gateway:
     def __init__(self, model: ModelConfig, *, sample: int = 0,
                  transcript: Optional[Path] = None, cache: Optional[ResponseCache] = None,
                  sleep: Callable[[float], None] = time.sleep, trial: Optional[str] = None,
-                 endpoint: Optional[Callable[[], str]] = None, served_by: Optional[dict] = None):
+                 endpoint: Optional[Callable[[], ContextManager[str]]] = None, served_by: Optional[dict] = None):
         if cache is None or cache.mode is not CacheMode.replay:  # a strict replay needs no key
             check_credentials(model)
         self.model = model
         self.sample = sample
-        # A server the harness runs itself (harness/models/local.py): `endpoint()` gives its api_base, and starts
-        # it, just before a provider call (never on a cache hit); `served_by` (its weights and version) is in the
-        # cache key instead of its address, which changes from run to run.
+        # A server the harness runs itself (harness/models/local.py): `endpoint()` is entered around a provider
+        # call (never on a cache hit), starts the server if need be, and gives its api_base; `served_by` (its
+        # weights and version) is in the cache key instead of its address, which changes from run to run.
         self.endpoint = endpoint
         self.served_by = served_by or {}
         self.transcript = transcript
@@ -129,10 +129,12 @@ class Gateway:
         bug of ours: its exception propagates, and the trial records it."""
         answer = _IN_PROCESS.get(kwargs["model"].partition("/")[0])
         for attempt in range(1, self.model.max_attempts + 1):
+            interrupt.check()  # a sweep stopped while this call waited: no further attempt
             try:
-                if self.endpoint is not None:  # asked each attempt: a server that died is started again
-                    kwargs = {**kwargs, "api_base": self.endpoint()}
-                return self._ask(answer, kwargs, attempt)
+                if self.endpoint is None:
+                    return self._ask(answer, kwargs, attempt)
+                with self.endpoint() as api_base:  # each attempt: a server that died is started again
+                    return self._ask(answer, {**kwargs, "api_base": api_base}, attempt)
             except ProviderError:  # the endpoint could not be had (a local server that would not start)
                 raise
             except Exception as caught:  # litellm maps every provider failure onto its own exception classes

@@ -3,7 +3,8 @@ process, started on the first model call that the response cache cannot answer, 
 process, and stopped when the process ends.
 
     model.local (conf/model/smollm2.yaml) -> weights (the pinned SmolLM2-135M-Instruct, or model.local.gguf)
-        -> `endpoint(...)`: a function the gateway calls before each provider call -> http://127.0.0.1:PORT/v1
+        -> `endpoint(...)`: what the gateway enters around each provider call -> http://127.0.0.1:PORT/v1,
+           holding one of the server's slots (n_parallel) while the call runs
 
 Requests then go through the gateway and litellm like any OpenAI-compatible provider's (`openai/<alias>` with
 that api_base): the server is a provider, not a special case. A sweep that the cache answers whole (a re-run, a
@@ -30,16 +31,19 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional
+from contextlib import contextmanager
+from typing import Callable, ContextManager, Iterator, Optional
 
 from harness.config.schema import LocalParams, ModelConfig
 from harness.errors import ConfigError, ProviderError
 from harness.models import weights
+from harness.sweep import interrupt
 
 log = logging.getLogger(__name__)
 
 PROBE_TIMEOUT_S = 10.0
 STOP_GRACE_S = 5.0
+SLOT_POLL_S = 0.5
 
 
 def usable_cores() -> int:
@@ -69,6 +73,9 @@ class LocalServer:
         self.key, self.log_path, self.startup_timeout_s = key, log_path, startup_timeout_s
         self.proc: Optional[subprocess.Popen] = None
         self.address = ""
+        # One request per slot at a time: the rest wait here, not in the server's queue, where their timeout
+        # would run while others' replies are decoded.
+        self.slots = threading.BoundedSemaphore(key.n_parallel)
 
     def start(self) -> "LocalServer":
         """Start the server and wait until it listens with the context and slots asked for; raise ProviderError
@@ -106,7 +113,7 @@ class LocalServer:
 
     def stop(self) -> None:
         """Close its stdin (it exits at once), and kill its process group if it has not within a few seconds."""
-        if self.proc is None:
+        if self.proc is None or self.proc.returncode is not None:
             return
         if self.proc.stdin and not self.proc.stdin.closed:
             self.proc.stdin.close()
@@ -140,10 +147,11 @@ def server_key(model: ModelConfig, downloads_dir: Path) -> ServerKey:
                      local.threads or usable_cores())
 
 
-def serve(model: ModelConfig, downloads_dir: Path, log_dir: Path) -> str:
-    """The base URL (http://127.0.0.1:PORT/v1) of the server for `model`, started if none of this process runs,
-    or started again if it died (its log says why)."""
+def serve(model: ModelConfig, downloads_dir: Path, log_dir: Path) -> LocalServer:
+    """The server for `model`, started if none of this process runs, or started again if it died (its log says
+    why)."""
     with _lock:
+        interrupt.check()  # a stopping sweep starts no server
         key = server_key(model, downloads_dir)
         server = _servers.get(key)
         if server is None or not server.alive():
@@ -152,12 +160,24 @@ def serve(model: ModelConfig, downloads_dir: Path, log_dir: Path) -> str:
                             server.proc.returncode)
             name = f"{key.alias}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
             _servers[key] = server = LocalServer(key, Path(log_dir) / name, model.local.startup_timeout_s).start()
-        return server.address + "/v1"
+        return server
 
 
-def endpoint(model: ModelConfig, downloads_dir: Path, log_dir: Path) -> Callable[[], str]:
-    """What the gateway calls for the api_base just before it calls the provider (never on a cache hit)."""
-    return lambda: serve(model, downloads_dir, log_dir)
+def endpoint(model: ModelConfig, downloads_dir: Path, log_dir: Path) -> Callable[[], ContextManager[str]]:
+    """What the gateway enters for the api_base just before it calls the provider (never on a cache hit): it
+    starts the server if needed, and holds one of its slots until the call returns."""
+    @contextmanager
+    def slot() -> Iterator[str]:
+        server = serve(model, downloads_dir, log_dir)
+        while not server.slots.acquire(timeout=SLOT_POLL_S):
+            interrupt.check()  # Ctrl-C: a trial waiting for a slot stops waiting
+        try:
+            # Ctrl-C stops the server: the calls in flight fail at once instead of decoding on for minutes
+            with interrupt.killable(server.stop):
+                yield server.address + "/v1"
+        finally:
+            server.slots.release()
+    return slot
 
 
 def stop_all() -> None:
