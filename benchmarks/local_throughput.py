@@ -1,11 +1,13 @@
 """Benchmark: the local model's generation throughput at 1, 2 and 4 server slots (llama.cpp decodes the requests
 of its slots together), and a real-model sweep's throughput beside the server's best.
 
-    python benchmarks/local_throughput.py [--slots 1,2,4] [--threads 0] [--max-tokens 256] [--rounds 2]
+    python benchmarks/local_throughput.py [--slots 1,2,4] [--threads 1] [--max-tokens 256] [--rounds 2]
+                                          [--prompt short|semver]
     python benchmarks/local_throughput.py --sweep [--concurrency 0]   # then runs experiment=real-demo too
 
 Each setting starts its own server (harness/models/local.py) and keeps every slot busy with `rounds` waves of
-requests at once (the semver spec's one-shot prompt, temperature 0.7, a seed each, `max_tokens` each). It prints
+requests at once (a one-line request, or a spec's one-shot prompt; temperature 0.7, a seed each, `max_tokens`
+each). It prints
 completion tokens per second of wall time, and per second of the server's CPU time: the machine is shared, and
 the second says how well the server used the CPU it got, whatever the load. `--sweep` then runs
 `experiment=real-demo` from an empty cache in a temporary runs dir, in this process as the `harness` command
@@ -39,21 +41,28 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def prompt() -> list[dict]:
-    spec = load_spec(ROOT / "specs", "semver")
-    text = spec.text + OUTPUT_CONTRACT.format(example=spec.entry_files[0], entry_files=", ".join(spec.entry_files))
+SHORT = "Write a Python module semver.py that parses, compares and bumps semantic versions."
+
+
+def prompt(spec: str) -> list[dict]:
+    """The semver spec's one-shot prompt (1,830 tokens), or a one-line request (`short`: decoding, not prompts)."""
+    if spec == "short":
+        return [{"role": "user", "content": SHORT}]
+    loaded = load_spec(ROOT / "specs", spec)
+    text = loaded.text + OUTPUT_CONTRACT.format(example=loaded.entry_files[0],
+                                                entry_files=", ".join(loaded.entry_files))
     return [{"role": "system", "content": "You are an expert Python programmer."}, {"role": "user", "content": text}]
 
 
-def ask(base: str, seed: int, max_tokens: int, out: list) -> None:
-    body = {"model": "smollm2", "messages": prompt(), "temperature": 0.7, "seed": seed, "max_tokens": max_tokens}
+def ask(base: str, seed: int, max_tokens: int, spec: str, out: list) -> None:
+    body = {"model": "smollm2", "messages": prompt(spec), "temperature": 0.7, "seed": seed, "max_tokens": max_tokens}
     request = urllib.request.Request(base + "/chat/completions", json.dumps(body).encode(),
                                      {"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=3600) as response:
         out.append(json.loads(response.read())["usage"]["completion_tokens"])
 
 
-def measure(slots: int, threads: int, max_tokens: int, rounds: int, log_dir: Path) -> dict:
+def measure(slots: int, threads: int, max_tokens: int, rounds: int, spec: str, log_dir: Path) -> dict:
     """Start a server with `slots` slots, keep them all busy for `rounds` waves, and stop it."""
     model = ModelConfig(name="smollm2", litellm_model="openai/smollm2",
                         local=LocalParams(n_ctx=4096, n_parallel=slots, threads=threads))
@@ -62,7 +71,7 @@ def measure(slots: int, threads: int, max_tokens: int, rounds: int, log_dir: Pat
     try:
         tokens: list[int] = []
         cpu0, wall0 = cpu_seconds(server.proc.pid), time.monotonic()
-        workers = [threading.Thread(target=ask, args=(server.address + "/v1", seed, max_tokens, tokens))
+        workers = [threading.Thread(target=ask, args=(server.address + "/v1", seed, max_tokens, spec, tokens))
                    for seed in range(slots * rounds)]
         for i in range(0, len(workers), slots):  # a wave fills every slot at once
             for w in workers[i:i + slots]:
@@ -99,14 +108,16 @@ def sweep(runs: Path, concurrency: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--slots", default="1,2,4")
-    parser.add_argument("--threads", type=int, default=0, help="0: the usable cores")
+    parser.add_argument("--threads", type=int, default=1, help="0: the usable cores")
     parser.add_argument("--max-tokens", type=int, default=256)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--prompt", default="short", help="short, or a spec's one-shot prompt (semver)")
     parser.add_argument("--sweep", action="store_true", help="also run experiment=real-demo and compare")
     parser.add_argument("--concurrency", type=int, default=0, help="the sweep's launch.concurrency; 0: preset's")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="harness-bench-") as tmp:
-        results = [measure(int(s), args.threads, args.max_tokens, args.rounds, Path(tmp)) for s in args.slots.split(",")]
+        results = [measure(int(s), args.threads, args.max_tokens, args.rounds, args.prompt,
+                           Path(tmp)) for s in args.slots.split(",")]
         for r in results:
             print(json.dumps(r), flush=True)
         if args.sweep:

@@ -141,6 +141,7 @@ class Gateway:
                 if answer is not None:
                     raise
                 if _is_context_exceeded(_litellm(), caught):
+                    self._log({"event": "context_full", "attempt": attempt, "message": str(caught)})
                     raise ContextExceeded(f"{self.model.name}: {caught}") from caught
                 if not _is_transient(_litellm(), caught):
                     raise ProviderError(f"{self.model.name}: {caught}", type(caught).__name__) from caught

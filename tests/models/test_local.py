@@ -27,7 +27,8 @@ from harness.seams import EXCLUDED_STATUSES, TrialStatus
 from tests.conftest import ROOT, make_spec, sweep
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-SHORT = ["model=smollm2", "model.max_tokens=48", "generator=oneshot", "spec=adder"]
+SHORT = ["model=smollm2", "model.max_tokens=48", "generator=oneshot", "spec=semver", "spec.name=adder",
+         "experiment.name=real-smoke"]
 PROMPT = [{"role": "user", "content": "Write a Python function add(a, b) that returns a + b."}]
 SERVER = "harness.models.llama_server"
 
@@ -38,10 +39,9 @@ def real_sweep(tmp_path_factory) -> Path:
     process, as the command runs it; returns its experiment folder."""
     root = tmp_path_factory.mktemp("real")
     make_spec(root / "specs")
-    sweep(f"runs_dir={root / 'runs'}", f"specs_dir={root / 'specs'}", *SHORT, "experiment=real-demo",
-          "temperature=0.0,0.8", "seed=0,1")
-    build_tables(root / "runs" / "real-demo")
-    return root / "runs" / "real-demo"
+    sweep(f"runs_dir={root / 'runs'}", f"specs_dir={root / 'specs'}", *SHORT, "temperature=0.0,0.8", "seed=0,1")
+    build_tables(root / "runs" / "real-smoke")
+    return root / "runs" / "real-smoke"
 
 
 def records(run_dir: Path) -> list[dict]:
@@ -86,11 +86,11 @@ def test_a_finished_real_sweep_reruns_from_the_cache_without_starting_a_server(r
     (none writes its log there), and the table is the same."""
     specs = real_sweep.parent.parent / "specs"
     runs = tmp_path / "runs"
-    sweep(f"runs_dir={runs}", f"specs_dir={specs}", *SHORT, "experiment=real-demo", "temperature=0.0,0.8",
-          "seed=0,1", f"cache.dir={real_sweep / 'cache'}", "cache.mode=replay")
-    again = records(runs / "real-demo")
+    sweep(f"runs_dir={runs}", f"specs_dir={specs}", *SHORT, "temperature=0.0,0.8", "seed=0,1",
+          f"cache.dir={real_sweep / 'cache'}", "cache.mode=replay")
+    again = records(runs / "real-smoke")
     assert len(again) == 4 and all(r["cache_hits"] == 1 for r in again)
-    assert not (runs / "real-demo" / "server").exists()
+    assert not (runs / "real-smoke" / "server").exists()
     first = {r["trial_id"]: (r["status"], r["tests_passed"], r["completion_tokens"]) for r in records(real_sweep)}
     assert {r["trial_id"]: (r["status"], r["tests_passed"], r["completion_tokens"]) for r in again} == first
 
@@ -107,7 +107,7 @@ def test_an_archived_real_sweep_replays_in_a_new_process_with_the_same_summary(r
 
     original = summarize(pd.read_parquet(real_sweep / "results.parquet"))
     assert original in proc.stdout
-    assert not (elsewhere / "real-demo" / "server").exists() and SERVER not in proc.stderr
+    assert not (elsewhere / "real-smoke" / "server").exists() and SERVER not in proc.stderr
 
 
 @pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "SIGINT"])
@@ -116,11 +116,11 @@ def test_a_sweep_stopped_mid_way_leaves_no_server_running(tmp_path, how):
     server process it started is gone soon after, whether the harness could clean up (Ctrl-C) or not (SIGKILL)."""
     make_spec(tmp_path / "specs")
     argv = [sys.executable, "-c", "from harness.run.app import main; main()", f"runs_dir={tmp_path / 'runs'}",
-            f"specs_dir={tmp_path / 'specs'}", "model=smollm2", "model.max_tokens=2000", "spec=adder",
-            "experiment=real-demo", "seed=0,1,2,3,4,5,6,7", "temperature=0.5,1.0"]
+            f"specs_dir={tmp_path / 'specs'}", "model=smollm2", "model.max_tokens=2000", "spec=semver",
+            "spec.name=adder", "experiment.name=killed", "seed=0,1,2,3,4,5,6,7", "temperature=0.5,1.0"]
     harness = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        server = _wait_for_server(harness.pid, tmp_path / "runs" / "real-demo" / "server")
+        server = _wait_for_server(harness.pid, tmp_path / "runs" / "killed" / "server")
         harness.send_signal(how)
         code = harness.wait(120)
     finally:
@@ -132,7 +132,7 @@ def test_a_sweep_stopped_mid_way_leaves_no_server_running(tmp_path, how):
         time.sleep(0.2)
     assert not _running(server), f"the server (pid {server}) outlived the harness"
     if how == signal.SIGINT:
-        statuses = {r["status"] for r in records(tmp_path / "runs" / "real-demo")}
+        statuses = {r["status"] for r in records(tmp_path / "runs" / "killed")}
         assert statuses <= {"interrupted", *(s.value for s in TrialStatus if s.value not in EXCLUDED_STATUSES)}
 
 
