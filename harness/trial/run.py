@@ -211,7 +211,8 @@ def _usage_fields(usage: Usage) -> dict:
 
 def _served_by(identity: dict) -> dict:
     """The weights and server of a model the harness serves itself, from the trial's identity."""
-    model = identity.get("model") or {}
+    model = identity.get("model")
+    model = model if isinstance(model, dict) else {}  # a hand-wired trial (hello_world) may name its model only
     return dict(weights_sha256=model.get("weights_sha256"), model_server=model.get("server"))
 
 

@@ -75,7 +75,6 @@ def test_client_errors_are_not_retried(tmp_path, monkeypatch):
         with pytest.raises(ProviderError):
             make_gateway(server, tmp_path, monkeypatch).complete(MESSAGES, temperature=0, seed=0)
     assert len(server.requests) == 1
-    assert json.loads((tmp_path / "t.jsonl").read_text().splitlines()[-1])["event"] == "context_full"
 
 
 def test_tool_calls_are_parsed(tmp_path, monkeypatch):
@@ -126,4 +125,5 @@ def test_a_context_overflow_is_the_models_limit_not_a_fault(tmp_path, monkeypatc
         with pytest.raises(ContextExceeded, match="exceeds the available context"):
             make_gateway(server, tmp_path, monkeypatch).complete(MESSAGES, temperature=0, seed=0)
     assert len(server.requests) == 1
+    assert json.loads((tmp_path / "t.jsonl").read_text().splitlines()[-1])["event"] == "context_full"
     assert json.loads((tmp_path / "t.jsonl").read_text().splitlines()[-1])["event"] == "context_full"
