@@ -23,3 +23,8 @@ class ProviderError(HarnessError):
     def __init__(self, message: str, error_class: str):
         super().__init__(message)
         self.error_class = error_class
+
+
+class ContextExceeded(HarnessError):
+    """The conversation no longer fits the model's context: the model's limit, recorded as `context_full` and
+    counted against it."""

@@ -44,24 +44,6 @@ class Reply:
     ground_truth: Optional[str] = None  # only the synthetic model knows what it answered
     cached: bool = False  # answered from the response cache: no provider call, no cost
 
-    def entry(self, paid_by: Optional[str]) -> dict:
-        """What the response cache stores, with the trial that paid for the call."""
-        return {"content": self.content, "tool_calls": [c.__dict__ for c in self.tool_calls],
-                "finish_reason": self.finish_reason, "prompt_tokens": self.prompt_tokens,
-                "completion_tokens": self.completion_tokens, "cost_usd": self.cost_usd,
-                "ground_truth": self.ground_truth, "paid_by": paid_by}
-
-    @classmethod
-    def from_entry(cls, entry: dict, trial: Optional[str]) -> "Reply":
-        """A cached answer. One paid for by this same trial (an attempt killed after the call, before its record)
-        is the trial's own call recovered: it keeps its cost and is no cache hit, so a resumed sweep's table
-        equals an uninterrupted one. Any other hit costs nothing here: someone else paid."""
-        own = trial is not None and entry.get("paid_by") == trial
-        return cls(content=entry["content"], tool_calls=tuple(ToolCall(**c) for c in entry["tool_calls"]),
-                   finish_reason=entry["finish_reason"], prompt_tokens=entry["prompt_tokens"],
-                   completion_tokens=entry["completion_tokens"], cost_usd=entry.get("cost_usd") if own else 0.0,
-                   latency_s=0.0, attempts=0, ground_truth=entry.get("ground_truth"), cached=not own)
-
     def message(self) -> dict:
         """The assistant message in OpenAI format, to append to a conversation."""
         msg: dict[str, Any] = {"role": "assistant", "content": self.content}
@@ -83,9 +65,10 @@ class Usage:
     completion_tokens: int = 0
     cost_usd: Optional[float] = 0.0
     ground_truths: list[str] = field(default_factory=list)
+    truncated: int = 0  # replies cut off at max_tokens (finish_reason "length")
 
     def add(self, reply: Reply) -> None:
-        self.calls += 1
+        self.calls, self.truncated = self.calls + 1, self.truncated + (reply.finish_reason == "length")
         self.cache_hits += reply.cached
         self.prompt_tokens += reply.prompt_tokens
         self.completion_tokens += reply.completion_tokens
@@ -122,6 +105,7 @@ class GenerationContext:
 class Generation:
     files: Mapping[str, str]  # relative path -> text; empty when nothing usable was produced
     detail: str = ""  # why nothing usable was produced, or notes
+    ending: str = "no_code"  # with no files: how the trial ends, one of TRIAL_ENDINGS that count against the model
 
 
 @dataclass(frozen=True)
@@ -280,7 +264,11 @@ class Scorer(Protocol):
 
 # The ways a trial ends besides those of its scoring run, and whether each counts against the model.
 TRIAL_ENDINGS = {
-    "no_code": True,  # the generator produced no usable implementation: the model's failure
+    "no_code": True,  # the model's reply held no code (prose, or nothing), or an agent left no usable file
+    "no_path": True,  # the reply held code, but no block named a file the spec needs (or only unsafe paths)
+    "no_tool_calls": True,  # an agent's model answered in text and never called a tool: nothing was written
+    # an agent's loop reached its turn or token limit, or outgrew the model's context, with nothing written
+    "turn_limit": True, "token_limit": True, "context_full": True,
     "infra_error": False,  # the provider kept failing after every retry, or a strict replay had no recording
     "error": False,  # a harness bug, caught at the trial boundary
     "interrupted": False,  # stopped by the user (Ctrl-C); its spend is kept
@@ -293,6 +281,10 @@ TrialStatus.__doc__ = "How a trial ended: a ScoreStatus, or one of TRIAL_ENDINGS
 # Not the model's doing: left out of every denominator (pass rates, the summary, chain statistics, progress) and
 # retried on the next run. The one definition of "counts against the model"; every other status does.
 EXCLUDED_STATUSES = frozenset(name for name, counts in TRIAL_ENDINGS.items() if not counts)
+
+
+# The model's endings before scoring: it left nothing to score, and a chain nothing to run next.
+NO_IMPLEMENTATION = frozenset(name for name, counts in TRIAL_ENDINGS.items() if counts)
 
 
 def counts_against_model(status: str) -> bool:

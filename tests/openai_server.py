@@ -24,6 +24,7 @@ class Step:
     headers: dict = field(default_factory=dict)
     usage: tuple[int, int] = (11, 7)
     fault: Optional[str] = None  # "reset": close the connection; "hang": answer after 3 s; "malformed": bad JSON
+    body: Optional[dict] = None  # an error status's own body (default: a generic server_error)
 
 
 def completion_body(step: Step, model: str) -> dict:
@@ -83,7 +84,7 @@ class OpenAIServer:
                     return
                 if step.fault == "hang":
                     time.sleep(3)
-                payload = (completion_body(step, body.get("model", "")) if step.status == 200 else
+                payload = (completion_body(step, body.get("model", "")) if step.status == 200 else step.body or
                            {"error": {"message": f"scripted failure {step.status}", "type": "server_error"}})
                 data = json.dumps(payload).encode()
                 if step.fault == "malformed":
@@ -114,9 +115,11 @@ def synthetic_responder(specs_dir, rate: float = 0.5):
     return respond
 
 
+# Faults of the transport or the provider, retried by the gateway. A reply cut at max_tokens, or empty, is none:
+# it is the model's answer (tests/models/test_gateway.py).
 FAULTS = [
     Step(429, headers={"Retry-After": "0"}), Step(500), Step(503), Step(fault="reset"), Step(fault="hang"),
-    Step(fault="malformed"), Step(content="```python\ncut off", finish_reason="length"), Step(content=""),
+    Step(fault="malformed"),
 ]
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 
 from harness.analysis.cells import chain_units, with_text_columns
 from harness.analysis.intervals import clustered_interval
-from harness.seams import EXCLUDED_STATUSES
+from harness.seams import EXCLUDED_STATUSES, NO_IMPLEMENTATION
 
 # What a chain is, besides its root: never pooled, whatever `by` asks for (see `chain_keys`).
 CHAIN_KEPT_APART = ("gen0", "generator", "spec_text", "selection")
@@ -128,7 +128,7 @@ def _generation_states(chain: pd.DataFrame, last: int) -> list:
         row = by_generation.get(g)
         if row is not None:
             states.append(bool(row["passed_all"]) if pd.notna(row["passed_all"]) else False)
-            ended = row["status"] == "no_code"  # nothing for the next generation to run: the chain ends here
+            ended = row["status"] in NO_IMPLEMENTATION  # nothing for the next generation to run: the chain ends here
         else:
             states.append(False if ended else None)
     return states

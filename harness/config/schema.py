@@ -43,6 +43,18 @@ class SyntheticParams:
 
 
 @dataclass
+class LocalParams:
+    """A model the harness serves itself (harness/models/local.py): llama.cpp's server in a child process."""
+
+    gguf: Optional[str] = None  # a GGUF file to serve; None: the pinned SmolLM2-135M-Instruct (harness/models/weights.py)
+    n_ctx: int = 4096  # context of each slot, in tokens (prompt + reply); max_tokens is cut to it
+    n_parallel: int = 2  # slots: requests decoded together (docs/benchmarks.md: tokens/s at 1, 2 and 4)
+    threads: int = 1  # CPU threads; 0: the usable cores. One: its threads wait on each other, and on a busy
+    #                   machine (the suites being scored share it) two were many times slower (docs/benchmarks.md)
+    startup_timeout_s: float = 300.0
+
+
+@dataclass
 class ModelConfig:
     name: str = MISSING  # short name used in tables
     litellm_model: str = MISSING  # e.g. "openai/gpt-4o", "ollama_chat/llama3.1", "harness/synthetic"
@@ -55,6 +67,7 @@ class ModelConfig:
     max_attempts: int = 5  # our retry loop; litellm's own retries are always off
     backoff_s: float = 1.0  # first back-off; doubles each attempt, with jitter
     synthetic: Optional[SyntheticParams] = None
+    local: Optional[LocalParams] = None  # set: the harness starts and stops the model's server itself
 
 
 class SpecText(str, Enum):
@@ -185,7 +198,9 @@ def to_plain(cfg: HarnessConfig) -> dict:
 RANGES = {
     "temperature": (0.0, 2.0), "sample": (0, None), "max_cost_usd": (1e-9, None),
     "model.max_tokens": (1, None), "model.timeout_s": (0.001, None), "model.max_attempts": (1, None),
-    "model.backoff_s": (0.0, None), "generator.max_turns": (1, None), "generator.max_total_tokens": (1, None),
+    "model.backoff_s": (0.0, None), "model.local.n_ctx": (64, None), "model.local.n_parallel": (1, None),
+    "model.local.threads": (0, None), "model.local.startup_timeout_s": (1, None),
+    "generator.max_turns": (1, None), "generator.max_total_tokens": (1, None),
     "generator.timeout_s": (0.001, None), "generator.depth": (0, None),
     "sandbox.memory_mb": (256, None), "sandbox.processes": (16, None), "sandbox.file_mb": (1, None),
     "sandbox.open_files": (64, None), "sandbox.output_mb": (1, None), "sandbox.disk_mb": (16, None),

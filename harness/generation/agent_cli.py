@@ -12,6 +12,7 @@ reports is recorded with the trial. Its output is kept in the trial's folder.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import string
@@ -119,7 +120,9 @@ class CommandAgent:
                   else f"agent exited {result.returncode} after {server.requests} model call(s)")
         if not result.success:
             ending += f": {redact(result.stderr.strip()[-300:])}"
-        return collect_implementation(workdir, spec, self.caps, "; ".join(filter(None, [version, copied, ending])))
+        generation = collect_implementation(workdir, spec, self.caps,
+                                            "; ".join(filter(None, [version, copied, ending])))
+        return generation if generation.files else dataclasses.replace(generation, ending=_model_ending(server))
 
     def _env(self, values: dict) -> dict[str, str]:
         """The agent's variables: the gateway in every client's spelling, with the dummy key; then the config's."""
@@ -149,3 +152,12 @@ class CommandAgent:
         tree = read_tree(self.impl_dir, self.caps)
         write_tree(target, tree.files)
         return target, f"copy of the agent: {tree.note()}" if tree.refused or tree.stopped_at else ""
+
+
+def _model_ending(server: GatewayServer) -> str:
+    """How an agent that left no implementation ended, as far as its model's replies tell (TRIAL_ENDINGS)."""
+    if server.context_full:
+        return "context_full"
+    if server.offered_tools and not server.tool_replies:
+        return "no_tool_calls"
+    return "no_code"

@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 from harness.config.schema import INSIDE
+from harness.errors import ContextExceeded
 from harness.sandbox import untrusted
 from harness.sandbox.untrusted import TreeCaps, read_tree
 from harness.sandbox.walk import remove_tree
@@ -144,21 +145,30 @@ class BuiltinAgent:
         return TokenBound(3 * m, min(self.max_turns * max_tokens, m + max_tokens))
 
     def generate(self, spec: Spec, ctx: GenerationContext) -> Generation:
+        """Run the loop; with no implementation left, the trial's ending says how the loop ended (TRIAL_ENDINGS):
+        the model never called a tool, or the turn, token or context limit came first, or it wrote none."""
         workdir = prepare_workdir(ctx.workdir / "work", spec)
         workspace = Workspace(workdir, self.sandbox, self.caps)
         messages = [{"role": "system", "content": self.system_prompt}, {"role": "user", "content": self.task}]
-        note = f"stopped at the turn limit ({self.max_turns})"
+        note, ending, calls = f"stopped at the turn limit ({self.max_turns})", "turn_limit", 0
         for _ in range(self.max_turns):
-            reply = ctx.gateway.complete(messages, temperature=ctx.temperature, seed=ctx.seed, tools=TOOLS)
+            try:
+                reply = ctx.gateway.complete(messages, temperature=ctx.temperature, seed=ctx.seed, tools=TOOLS)
+            except ContextExceeded as exc:  # what the loop wrote so far is still the implementation
+                note, ending = f"stopped: the conversation outgrew the model's context ({exc})", "context_full"
+                break
             messages.append(reply.message())
             if not reply.tool_calls:
-                note = ""
+                note, ending = ("", "no_code") if calls else ("the model answered in text and called no tool",
+                                                              "no_tool_calls")
                 break
+            calls += len(reply.tool_calls)
             for call in reply.tool_calls:
                 messages.append({"role": "tool", "tool_call_id": call.id,
                                  "content": workspace.call(call.name, call.arguments)})
             used = ctx.gateway.usage.prompt_tokens + ctx.gateway.usage.completion_tokens
             if used > self.max_total_tokens:
-                note = f"stopped at the token limit ({used} > {self.max_total_tokens})"
+                note, ending = f"stopped at the token limit ({used} > {self.max_total_tokens})", "token_limit"
                 break
-        return collect_implementation(workdir, spec, self.caps, note)
+        generation = collect_implementation(workdir, spec, self.caps, note)
+        return generation if generation.files else dataclasses.replace(generation, ending=ending)

@@ -24,11 +24,28 @@ The implementation must provide: {entry_files}. Only the fenced blocks are used.
 """
 
 FENCE = re.compile(r"^```[ \t]*([^\n`]*)\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
+OPEN_FENCE = re.compile(r"^```[ \t]*([^\n`]*)\n(.*)\Z", re.MULTILINE | re.DOTALL)  # a block the reply ends inside
 PATH_TOKEN = re.compile(r"""(?:path|file|title|filename)?=?["']?([\w./-]+\.\w+)["']?$""")
 
 
-def parse_files(text: Optional[str], entry_files: tuple[str, ...]) -> tuple[dict[str, str], str]:
-    """Files named in fenced blocks of a model reply, and a note on what was unusable.
+def blocks(text: Optional[str], cut_off: bool = False) -> list[tuple[str, str]]:
+    """The fenced blocks of a reply, as (info string, body). In a reply cut off at max_tokens, the block it ends
+    inside counts too: what it holds is scored, as the model left it."""
+    text = text or ""
+    found = FENCE.findall(text)
+    if cut_off:
+        last_end = max((m.end() for m in FENCE.finditer(text)), default=0)
+        unclosed = OPEN_FENCE.search(text, last_end)
+        if unclosed:
+            found.append((unclosed.group(1), unclosed.group(2)))
+    return found
+
+
+def parse_files(text: Optional[str], entry_files: tuple[str, ...],
+                cut_off: bool = False) -> tuple[dict[str, str], str, str]:
+    """Files named in fenced blocks of a model reply, a note on what was unusable, and, when no file is usable,
+    how the trial ends: `no_code` (no code block at all: prose, or nothing) or `no_path` (code, but no block
+    names a file the spec needs).
 
     A block counts when its info string names a relative path (```python pkg/mod.py). When a spec has one
     entry file and the reply has no named block, the longest unnamed Python block is taken as that file.
@@ -36,7 +53,8 @@ def parse_files(text: Optional[str], entry_files: tuple[str, ...]) -> tuple[dict
     files: dict[str, str] = {}
     unnamed: list[str] = []
     rejected: list[str] = []
-    for info, body in FENCE.findall(text or ""):
+    found = blocks(text, cut_off)
+    for info, body in found:
         tokens = info.split()
         path = next((m.group(1) for t in tokens[1:] + tokens[:1] if (m := PATH_TOKEN.match(t))), None)
         if path is None:
@@ -51,9 +69,17 @@ def parse_files(text: Optional[str], entry_files: tuple[str, ...]) -> tuple[dict
     notes = [f"rejected unsafe path(s) {rejected}"] if rejected else []
     missing = [f for f in entry_files if f not in files]
     if missing:
-        notes.insert(0, f"reply lacks entry file(s) {missing}" + (f"; found {sorted(files)}" if files else ""))
-        return {}, "; ".join(notes)
-    return files, "; ".join(notes)
+        if not found:
+            return {}, "; ".join([f"reply holds no code block ({_words(text)})", *notes]), "no_code"
+        notes.insert(0, f"reply lacks entry file(s) {missing}" + (f"; found {sorted(files)}" if files else "")
+                     + f" in its {len(found)} code block(s)")
+        return {}, "; ".join(notes), "no_path"
+    return files, "; ".join(notes), ""
+
+
+def _words(text: Optional[str]) -> str:
+    words = len((text or "").split())
+    return f"{words} words of prose" if words else "an empty reply"
 
 
 def _safe(path: str) -> bool:
@@ -81,10 +107,12 @@ class OneShotGenerator:
         if ctx.gateway is None:
             raise ConfigError("the oneshot generator needs a model")
         reply = ctx.gateway.complete(self.messages(spec), temperature=ctx.temperature, seed=ctx.seed)
-        files, detail = parse_files(reply.content, spec.entry_files)
-        if reply.finish_reason == "length":
-            detail = "; ".join(filter(None, ["reply cut off at max_tokens", detail]))
-        return Generation(files, detail)
+        cut_off = reply.finish_reason == "length"
+        files, detail, ending = parse_files(reply.content, spec.entry_files, cut_off)
+        if cut_off:
+            detail = "; ".join(filter(None, [f"reply cut off at max_tokens ({reply.completion_tokens} tokens)",
+                                             detail]))
+        return Generation(files, detail, ending or "no_code")
 
 
 # Tokens a chat template adds around each message (role markers, separators): a few for every tokenizer in use;

@@ -18,6 +18,7 @@ from typing import Any, Optional
 
 from harness.errors import HarnessError
 from harness.records.atomic import quarantine, write_json_atomic
+from harness.seams import Reply, ToolCall
 
 log = logging.getLogger(__name__)
 
@@ -71,3 +72,22 @@ class ResponseCache:
         if self.mode in (CacheMode.off, CacheMode.replay):
             return
         write_json_atomic(self.path(key), entry)
+
+
+def entry_of(reply: Reply, paid_by: Optional[str]) -> dict:
+    """What the cache stores of a reply, with the trial that paid for the call."""
+    return {"content": reply.content, "tool_calls": [c.__dict__ for c in reply.tool_calls],
+            "finish_reason": reply.finish_reason, "prompt_tokens": reply.prompt_tokens,
+            "completion_tokens": reply.completion_tokens, "cost_usd": reply.cost_usd,
+            "ground_truth": reply.ground_truth, "paid_by": paid_by}
+
+
+def reply_of(entry: dict, trial: Optional[str]) -> Reply:
+    """A cached answer. One paid for by this same trial (an attempt killed after the call, before its record) is
+    the trial's own call recovered: it keeps its cost and is no cache hit, so a resumed sweep's table equals an
+    uninterrupted one. Any other hit costs nothing here: someone else paid."""
+    own = trial is not None and entry.get("paid_by") == trial
+    return Reply(content=entry["content"], tool_calls=tuple(ToolCall(**c) for c in entry["tool_calls"]),
+                 finish_reason=entry["finish_reason"], prompt_tokens=entry["prompt_tokens"],
+                 completion_tokens=entry["completion_tokens"], cost_usd=entry.get("cost_usd") if own else 0.0,
+                 latency_s=0.0, attempts=0, ground_truth=entry.get("ground_truth"), cached=not own)

@@ -23,7 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Optional
 
-from harness.errors import HarnessError
+from harness.errors import ContextExceeded, HarnessError
 from harness.models import api_formats
 from harness.sandbox.backends import GATEWAY_PORT
 from harness.seams import ModelGateway
@@ -42,6 +42,9 @@ class GatewayServer:
         self.api_key = "hk-trial-" + secrets.token_hex(12)
         self.failure: Optional[HarnessError] = None  # the provider stayed down, or replay found no recording
         self.requests = 0
+        self.offered_tools = 0  # requests that offered the model tools ...
+        self.tool_replies = 0  # ... and replies in which it called one
+        self.context_full = False  # a request no longer fit the model's context (answered 400, as a provider does)
         self._lock = threading.Lock()  # one model call at a time keeps the transcript in order
         self.unix_socket = unix_socket
         if unix_socket is None:
@@ -77,9 +80,14 @@ class GatewayServer:
             try:
                 reply = self.gateway.complete(request.messages, temperature=self.temperature, seed=self.seed,
                                               tools=request.tools, wire=wire_format)
+            except ContextExceeded as exc:  # the model's limit, answered as a provider answers it: the agent decides
+                self.context_full = True
+                return 400, _error(str(exc), "context_length_exceeded"), None
             except HarnessError as exc:  # ProviderError or CacheMiss: not the agent's doing
                 self.failure = self.failure or exc
                 return 502, _error(f"upstream failed: {type(exc).__name__}", "upstream_error"), None
+            self.offered_tools += bool(request.tools)
+            self.tool_replies += bool(reply.tool_calls)
         payload = api_formats.render(reply, request, ident)
         if wire_format == api_formats.CHAT:
             payload["created"] = int(time.time())

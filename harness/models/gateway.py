@@ -15,11 +15,11 @@ import random
 import time
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, ContextManager, Optional
 
 from harness.config.schema import ModelConfig
-from harness.errors import ConfigError, ProviderError
-from harness.models.cache import CacheMode, ResponseCache, request_key
+from harness.errors import ConfigError, ContextExceeded, ProviderError
+from harness.models.cache import CacheMode, ResponseCache, entry_of, reply_of, request_key
 from harness.records.redact import redact
 from harness.seams import Reply, ToolCall, Usage
 from harness.sweep import interrupt
@@ -30,6 +30,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 MAX_BACKOFF_S = 60.0
 SAMPLE_KEY = "harness_sample"  # in each request's litellm metadata (read by no remote provider): the sample index
 GROUND_TRUTH_KEY = "harness_ground_truth"  # in a custom provider's hidden params: what it knows it answered
+SERVED_BY_KEY = "harness_served_by"  # in the metadata: the weights and server of a model the harness serves
 
 
 # Providers answered in this process, not through litellm: a provider prefix (the "harness" of "harness/synthetic")
@@ -97,11 +98,17 @@ class Gateway:
 
     def __init__(self, model: ModelConfig, *, sample: int = 0,
                  transcript: Optional[Path] = None, cache: Optional[ResponseCache] = None,
-                 sleep: Callable[[float], None] = time.sleep, trial: Optional[str] = None):
+                 sleep: Callable[[float], None] = time.sleep, trial: Optional[str] = None,
+                 endpoint: Optional[Callable[[], ContextManager[str]]] = None, served_by: Optional[dict] = None):
         if cache is None or cache.mode is not CacheMode.replay:  # a strict replay needs no key
             check_credentials(model)
         self.model = model
         self.sample = sample
+        # A server the harness runs itself (harness/models/local.py): `endpoint()` is entered around a provider
+        # call (never on a cache hit), starts the server if need be, and gives its api_base; `served_by` (its
+        # weights and version) is in the cache key instead of its address, which changes from run to run.
+        self.endpoint = endpoint
+        self.served_by = served_by or {}
         self.transcript = transcript
         self.sleep = sleep
         self.cache = cache
@@ -122,36 +129,42 @@ class Gateway:
         if hit is not None:
             # a strict replay re-plays on purpose and spends nothing; in other modes an entry this trial paid for
             # is its own call, recovered after an interruption
-            reply = Reply.from_entry(hit, None if self.cache.mode is CacheMode.replay else self.trial)
+            reply = reply_of(hit, None if self.cache.mode is CacheMode.replay else self.trial)
             return self._accept(reply, kwargs, key, "hit" if reply.cached else "recovered", wire)
         reply = self._call_provider(kwargs)
         if self.cache:
-            self.cache.put(key, reply.entry(self.trial))
+            self.cache.put(key, entry_of(reply, self.trial))
         return self._accept(reply, kwargs, key, "miss", wire)
 
     def _accept(self, reply: Reply, kwargs: dict, key: str, cache: str, wire: str) -> Reply:
         self.usage.add(reply)
-        self._log({"event": "completion", "wire": wire, "cache": cache, "key": key,
+        self._log({"event": "completion", "at": round(time.time(), 3), "wire": wire, "cache": cache, "key": key,
                    "request": _loggable(kwargs), "reply": reply.message(), "finish_reason": reply.finish_reason,
                    "usage": [reply.prompt_tokens, reply.completion_tokens], "cost_usd": reply.cost_usd,
                    "latency_s": round(reply.latency_s, 4), "ground_truth": reply.ground_truth})
         return reply
 
     def _call_provider(self, kwargs: dict) -> Reply:
-        """Ask the model's provider until a complete reply arrives; transient failures are retried with back-off.
-        An in-process provider fails only by a bug of ours: its exception propagates, and the trial records it."""
+        """Ask the model's provider until it answers; only faults of the transport or the provider (connection,
+        timeout, 408, 429, 5xx) are retried, with back-off. Whatever the model answers is its answer, cut at
+        max_tokens or empty: the same request would get the same reply. An in-process provider fails only by a
+        bug of ours: its exception propagates, and the trial records it."""
         answer = _IN_PROCESS.get(kwargs["model"].partition("/")[0])
         for attempt in range(1, self.model.max_attempts + 1):
-            exc = None
+            interrupt.check()  # a sweep stopped while this call waited: no further attempt
             try:
-                reply = self._ask(answer, kwargs, attempt)
-                error = _incomplete(reply)
-                if error is None:
-                    return reply
-                message = f"{error} (finish_reason={reply.finish_reason!r})"
+                if self.endpoint is None:
+                    return self._ask(answer, kwargs, attempt)
+                with self.endpoint() as api_base:  # each attempt: a server that died is started again
+                    return self._ask(answer, {**kwargs, "api_base": api_base}, attempt)
+            except ProviderError:  # the endpoint could not be had (a local server that would not start)
+                raise
             except Exception as caught:  # litellm maps every provider failure onto its own exception classes
                 if answer is not None:
                     raise
+                if _is_context_exceeded(_litellm(), caught):
+                    self._log({"event": "context_full", "attempt": attempt, "message": str(caught)})
+                    raise ContextExceeded(f"{self.model.name}: {caught}") from caught
                 if not _is_transient(_litellm(), caught):
                     raise ProviderError(f"{self.model.name}: {caught}", type(caught).__name__) from caught
                 exc, error, message = caught, type(caught).__name__, str(caught)
@@ -173,8 +186,9 @@ class Gateway:
     def _request(self, messages, temperature, seed, tools) -> dict:
         m = self.model
         kwargs: dict[str, Any] = dict(
-            model=m.litellm_model, messages=messages, temperature=temperature, max_tokens=m.max_tokens,
-            timeout=m.timeout_s, max_retries=0, drop_params=True, metadata={SAMPLE_KEY: self.sample},
+            model=m.litellm_model, messages=messages, temperature=temperature, max_tokens=reply_budget(m),
+            timeout=m.timeout_s, max_retries=0, drop_params=True,
+            metadata={SAMPLE_KEY: self.sample, **({SERVED_BY_KEY: self.served_by} if self.served_by else {})},
             **provider_params(m),
         )
         if seed is not None:
@@ -185,6 +199,8 @@ class Gateway:
             kwargs["api_base"] = m.api_base
         if m.api_key_env and os.environ.get(m.api_key_env):
             kwargs["api_key"] = os.environ[m.api_key_env]
+        elif m.local is not None:
+            kwargs["api_key"] = "local"  # our own server asks for none; the openai client wants one
         return kwargs
 
     def _reply(self, response: Any, latency: float, attempts: int) -> Reply:
@@ -204,6 +220,8 @@ class Gateway:
     def _cost(self, response: Any, prompt_tokens: int, completion_tokens: int) -> Optional[float]:
         """The configured prices, else litellm's price for a reply litellm made; unknown (None) otherwise."""
         m = self.model
+        if m.local is not None:  # known to be zero, where litellm would say unknown (ModelNotMappedError)
+            return 0.0
         if m.input_cost_per_token is not None and m.output_cost_per_token is not None:
             return prompt_tokens * m.input_cost_per_token + completion_tokens * m.output_cost_per_token
         if response is None:  # an in-process provider's reply: litellm has no price for what it never served
@@ -227,13 +245,16 @@ class Gateway:
             handle.write(json.dumps(redact(event), default=str) + "\n")
 
 
-def _incomplete(reply: Reply) -> Optional[str]:
-    """A reply the provider cut short or left empty is a provider fault, retried like a 5xx."""
-    if reply.finish_reason == "length":
-        return "TruncatedReply"
-    if not (reply.content or "").strip() and not reply.tool_calls:
-        return "EmptyReply"
-    return None
+def reply_budget(model: ModelConfig) -> int:
+    """max_tokens for each request: the configured one, cut to the context of a server the harness runs (whose
+    size the config sets, so the cache key does not depend on asking a running server)."""
+    return min(model.max_tokens, model.local.n_ctx) if model.local is not None else model.max_tokens
+
+
+def _is_context_exceeded(litellm, exc: Exception) -> bool:
+    """The conversation outgrew the model's context: the model's limit, not a fault to retry. llama.cpp says so
+    with a 400 whose type litellm does not map."""
+    return isinstance(exc, litellm.ContextWindowExceededError) or "exceed_context_size" in str(exc)
 
 
 def _is_transient(litellm, exc: Exception) -> bool:

@@ -64,6 +64,9 @@ class TrialRecord:
     spec_text: str = "ours"  # the text the model was given: "ours" (spec.md) or "upstream" (the pinned original)
     selection: str = "all"  # the tests that judged it: "all", or the clause tags they carry ("paper")
     sandbox: str = ""  # the sandbox backend that ran the code ("bwrap" or "process"), never "auto"
+    truncated_replies: int = 0  # the model's replies cut off at max_tokens (finish_reason "length"); still scored
+    weights_sha256: Optional[str] = None  # a model the harness serves itself (model.local): its GGUF's sha256
+    model_server: Optional[str] = None  # ... and the server that ran it ("xllamacpp 2026.10.11549")
     harness_version: str = __version__
     git_sha: str = field(default_factory=lambda: git_sha())
     created_at: str = ""

@@ -17,6 +17,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from harness.config.schema import CONF_DIR, HarnessConfig, validate
 from harness.errors import ConfigError
 from harness.models.cache import CacheMode
+from harness.models import weights
 from harness.models.gateway import check_credentials
 from harness.sandbox.backends import check_sandbox
 from harness.sweep.plan import Planned, combinations, identify, left_to_run, variants
@@ -86,3 +87,6 @@ def check(cfg: HarnessConfig) -> None:
     check_sandbox(cfg.sandbox)
     if build_trials(cfg).calls_model and cfg.cache.mode is not CacheMode.replay:
         check_credentials(cfg.model)
+        if cfg.model.local is not None:  # its weights are here (fetched now, once), and its server installed
+            weights.path(cfg.model.local, Path(cfg.downloads_dir))
+            weights.server_version()

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from harness.errors import ConfigError
-from harness.seams import Generator, TrialStatus, counts_against_model
+from harness.seams import NO_IMPLEMENTATION, Generator, counts_against_model
 from harness.specs.loading import Spec
 from harness.trial.run import TrialSetup, Place, TrialOutcome, run_trial
 
@@ -43,7 +43,7 @@ def _implementation(setup: TrialSetup, parent: Optional[dict]) -> Optional[Path]
     """The parent's implementation, if the chain can go on from it: not when the budget kept the parent from
     starting, when it left no code, or when it ended in a way that is not the model's doing (it will be retried,
     and a child made from this attempt would outlive it)."""
-    if parent is None or parent["status"] == TrialStatus.no_code.value or not counts_against_model(parent["status"]):
+    if parent is None or parent["status"] in NO_IMPLEMENTATION or not counts_against_model(parent["status"]):
         return None
     impl = setup.store.artifacts(parent["trial_id"]) / "impl"
     return impl if impl.is_dir() else None

@@ -13,10 +13,13 @@ from typing import Optional
 from harness.config.generators import ChainConfig
 from harness.config.schema import HarnessConfig, to_plain
 from harness.generation.registry import needs_model, prompt_templates
+from harness.models import local
 from harness.specs.loading import Spec, sha256_text, sha256_tree
 
 # Model settings that change how a call is made, not what it answers: left out of the trial id.
 MODEL_MECHANICS = ("api_key_env", "timeout_s", "max_attempts", "backoff_s")
+# Model settings added after trials were recorded: in the id only when set, so that those trials keep their ids.
+LATER_MODEL_PARTS = ("local",)
 # A chain's settings left out on purpose: a deeper run of a chain extends a shallower one, its generations
 # keeping their ids.
 CHAIN_EXTENT = ("depth",)
@@ -31,7 +34,8 @@ def define_trial(cfg: HarnessConfig, spec: Spec, sandbox: str, plain: Optional[d
     tests selected, the selected generator's own config (harness/config/generators.py: what it reads, nothing else; for
     a chain, its generation 0's config and its own settings but CHAIN_EXTENT), the content of what it reads (an
     imported folder, the reference tree, its prompt template), the model's settings but MODEL_MECHANICS, the
-    sandbox's limits and the backend that runs (`sandbox`), and temperature, seed and sample. `plain` is
+    sandbox's limits and the backend that runs (`sandbox`), and temperature, seed and sample. A model the harness
+    serves itself (`model.local`) adds its weights' sha256 and the server's version. `plain` is
     `to_plain(cfg)` when the caller has it already."""
     plain = copy.deepcopy(plain) if plain is not None else to_plain(cfg)
     chained = isinstance(cfg.generator, ChainConfig)
@@ -41,7 +45,10 @@ def define_trial(cfg: HarnessConfig, spec: Spec, sandbox: str, plain: Optional[d
         generator = {k: v for k, v in generator.items() if k not in PARENT_VIEW}
     _hash_imported(generator["gen0"] if chained else generator)
     uses_model = needs_model(cfg.generator)
-    model = {k: v for k, v in plain["model"].items() if k not in MODEL_MECHANICS} if uses_model else None
+    model = ({k: v for k, v in plain["model"].items()
+              if k not in MODEL_MECHANICS and not (k in LATER_MODEL_PARTS and v is None)} if uses_model else None)
+    if model is not None and cfg.model.local is not None:  # a model the harness serves: its weights and server
+        model.update(local.describe(cfg.model.local))
     reads_reference = gen0.kind == "reference" or (uses_model and cfg.model.synthetic is not None)
     kinds = [gen0.kind, cfg.generator.kind] if chained else [gen0.kind]
     return dict(spec=spec.name, spec_text=cfg.spec.text.value, spec_sha256=spec.spec_sha256,

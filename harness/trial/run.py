@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Optional
 
 from harness.config.schema import ModelConfig
-from harness.errors import ProviderError
+from harness.errors import ContextExceeded, ProviderError
 from harness.models.cache import CacheMiss, ResponseCache
+from harness.models import local
 from harness.models.gateway import Gateway, prices
 from harness.models.synthetic import provider as synthetic_provider
 from harness.records.atomic import locked
@@ -41,12 +42,18 @@ class ModelAccess:
     model: ModelConfig
     cache: ResponseCache
     specs_dir: Path
+    downloads_dir: Optional[Path] = None  # where a local model's pinned weights are kept
+    server_logs: Optional[Path] = None  # where the log of a local model's server goes (the experiment folder)
 
     def gateway(self, spec: Spec, transcript: Path, tid: str, sample: int) -> Gateway:
         # the synthetic model is a provider like any other (served in-process, so without importing litellm),
         # told where specs are and this trial's text
         synthetic_provider.register(self.specs_dir, {spec.name: spec.text})
-        return Gateway(self.model, sample=sample, transcript=transcript, cache=self.cache, trial=tid)
+        served = {}
+        if self.model.local is not None:  # a server of our own, started at the first call the cache cannot answer
+            served = dict(endpoint=local.endpoint(self.model, self.downloads_dir, self.server_logs),
+                          served_by=local.describe(self.model.local))
+        return Gateway(self.model, sample=sample, transcript=transcript, cache=self.cache, trial=tid, **served)
 
     def cost_bound(self, tokens: Optional[TokenBound]) -> Optional[float]:
         """The most a generation within `tokens` can cost at the model's prices; None when nothing bounds it. A
@@ -153,6 +160,7 @@ def _run_one(setup: TrialSetup, generator: Generator, tid: str, uses_model: bool
         sample=setup.sample, generation=place.generation, parent_trial_id=place.parent_id,
         chain_model=setup.chain_model, spec_text=setup.spec.text_name, selection=setup.spec.selection,
         sandbox=setup.sandbox.name, created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        **_served_by(setup.identity if gateway else {}),
         config=setup.provenance, **_usage_fields(gateway.usage if gateway else Usage()), **fields,
     )
     setup.store.write(record)
@@ -168,8 +176,8 @@ def _run_stages(setup: TrialSetup, generator: Generator, ctx: GenerationContext)
     try:
         generation = generator.generate(setup.spec, ctx)
         gen_seconds = time.monotonic() - gen_start
-        if not generation.files:
-            return _fields(TrialStatus.no_code, generation.detail, gen_seconds, 0.0)
+        if not generation.files:  # the model's ending, named by the generator (TRIAL_ENDINGS)
+            return _fields(TrialStatus(generation.ending), generation.detail, gen_seconds, 0.0)
         impl = _write_files(ctx.workdir / "impl", generation)
         with setup.score_slots:  # a sweep's concurrent trials share the cores (harness/sweep/pool.py)
             result = setup.scorer(setup.spec, impl, setup.sandbox)
@@ -178,6 +186,8 @@ def _run_stages(setup: TrialSetup, generator: Generator, ctx: GenerationContext)
                        result, impl_lines=sum(t.count("\n") + 1 for t in generation.files.values()))
     except ProviderError as exc:
         return _fields(TrialStatus.infra_error, f"{exc.error_class}: {exc}", time.monotonic() - gen_start, 0.0)
+    except ContextExceeded as exc:  # the model's limit: counted against it (an agent ends its loop on it itself)
+        return _fields(TrialStatus.context_full, str(exc), time.monotonic() - gen_start, 0.0)
     except CacheMiss as exc:
         return _fields(TrialStatus.infra_error, f"CacheMiss: {exc}", time.monotonic() - gen_start, 0.0)
     except Exception as exc:  # noqa: BLE001 -- a harness bug must not stop the sweep; it is recorded and retried
@@ -211,7 +221,14 @@ def _fields(status: TrialStatus, detail: str, gen_seconds: float, score_seconds:
 def _usage_fields(usage: Usage) -> dict:
     return dict(prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens,
                 cost_usd=usage.cost_usd, model_calls=usage.calls, cache_hits=usage.cache_hits,
-                ground_truth=";".join(usage.ground_truths) or None)
+                truncated_replies=usage.truncated, ground_truth=";".join(usage.ground_truths) or None)
+
+
+def _served_by(identity: dict) -> dict:
+    """The weights and server of a model the harness serves itself, from the trial's identity."""
+    model = identity.get("model")
+    model = model if isinstance(model, dict) else {}  # a hand-wired trial (hello_world) may name its model only
+    return dict(weights_sha256=model.get("weights_sha256"), model_server=model.get("server"))
 
 
 def _write_files(folder: Path, generation: Generation) -> Path:

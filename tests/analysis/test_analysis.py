@@ -61,16 +61,22 @@ def every_status(**columns) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+# every_status() holds ALL trials, COUNTED of them count against the model (the scored one and those that left no
+# score), each on a seed of its own.
+ALL = len(TrialStatus)
+COUNTED = ALL - len(EXCLUDED_STATUSES)
+
+
 def test_the_status_table_holds_every_status():
-    assert set(every_status()["status"]) == {s.value for s in TrialStatus} and len(TrialStatus) == 12
+    assert set(every_status()["status"]) == {s.value for s in TrialStatus} and len(TrialStatus) == 17
     assert EXCLUDED_STATUSES == {"infra_error", "error", "interrupted"}
 
 
 def test_model_failures_drops_only_the_excluded_statuses():
     results = every_status()
     kept = model_failures(results)
-    assert set(kept["status"]) == {s.value for s in TrialStatus} - EXCLUDED_STATUSES and len(kept) == 9
-    assert len(results) == 12  # input untouched
+    assert set(kept["status"]) == {s.value for s in TrialStatus} - EXCLUDED_STATUSES and len(kept) == COUNTED
+    assert len(results) == ALL  # input untouched
 
 
 def test_pass_rate_table_over_every_status():
@@ -78,26 +84,27 @@ def test_pass_rate_table_over_every_status():
     assert list(table.index.names) == ["spec", "model", "temperature", *KEPT_APART]
     assert list(table.index) == [("s", "m", 0.0, "oneshot", 0, "ours", "all")]  # missing texts read as ours/all
     row = table.iloc[0]
-    # Nine counted trials on nine seeds, one passing; the excluded trials' passes and spend are not counted.
-    assert (row["n"], row["seeds"], row["few_seeds"]) == (9, 9, False)
-    assert row["pass_rate"] == pytest.approx(1 / 9) and row["passed_all"] == pytest.approx(1 / 9)
-    expected = clustered_interval([1.0] + [0.0] * 8, range(9))
+    # The counted trials on as many seeds, one passing; the excluded trials' passes and spend are not counted.
+    assert (row["n"], row["seeds"], row["few_seeds"]) == (COUNTED, COUNTED, False)
+    assert row["pass_rate"] == pytest.approx(1 / COUNTED) and row["passed_all"] == pytest.approx(1 / COUNTED)
+    expected = clustered_interval([1.0] + [0.0] * (COUNTED - 1), range(COUNTED))
     assert (row["passed_all_low"], row["passed_all_high"]) == pytest.approx((expected.low, expected.high))
     assert (row["pass_rate_low"], row["pass_rate_high"]) == pytest.approx((expected.low, expected.high))
-    assert (row["cost_known"], row["cost_usd"], row["cost_per_success"]) == pytest.approx((1.0, 0.5, 4.5))
+    assert (row["cost_known"], row["cost_usd"], row["cost_per_success"]) == pytest.approx((1.0, 0.5, 0.5 * COUNTED))
 
 
 def test_an_unknown_cost_is_not_a_zero_cost():
     results = every_status()
     results.loc[results["status"] == "timeout", "cost_usd"] = None
     row = pass_rate_table(results).iloc[0]
-    assert row["cost_known"] == pytest.approx(8 / 9)
+    assert row["cost_known"] == pytest.approx((COUNTED - 1) / COUNTED)
     assert math.isnan(row["cost_usd"]) and math.isnan(row["cost_per_success"])
     table = cost_per_success(results)
-    assert table["cost_known"].iloc[0] == pytest.approx(8 / 9) and math.isnan(table["cost_per_success"].iloc[0])
+    assert table["cost_known"].iloc[0] == pytest.approx((COUNTED - 1) / COUNTED)
+    assert math.isnan(table["cost_per_success"].iloc[0])
     results.loc[results["status"] == "infra_error", "cost_usd"] = None  # an excluded trial's cost does not matter
     results.loc[results["status"] == "timeout", "cost_usd"] = 0.5
-    assert pass_rate_table(results)["cost_per_success"].iloc[0] == pytest.approx(4.5)
+    assert pass_rate_table(results)["cost_per_success"].iloc[0] == pytest.approx(0.5 * COUNTED)
 
 
 def test_clustered_intervals_and_the_few_seeds_flag():
@@ -213,10 +220,11 @@ def test_pass_hat_k_hand_computed_and_edges():
 
 def test_pass_at_k_table_over_every_status():
     table = pass_at_k_table(every_status())
-    assert table["k"].tolist() == list(range(1, 10))  # k = 1 .. n over the nine counted trials
-    assert (table["n"] == 9).all() and (table["correct"] == 1).all()
-    assert table["pass_at_k"].tolist() == pytest.approx([k / 9 for k in range(1, 10)])  # 1 - C(8,k)/C(9,k)
-    assert table["pass_hat_k"].tolist() == pytest.approx([1 / 9] + [0.0] * 8)
+    assert table["k"].tolist() == list(range(1, COUNTED + 1))  # k = 1 .. n over the counted trials
+    assert (table["n"] == COUNTED).all() and (table["correct"] == 1).all()
+    # 1 - C(n-1,k)/C(n,k) = k/n
+    assert table["pass_at_k"].tolist() == pytest.approx([k / COUNTED for k in range(1, COUNTED + 1)])
+    assert table["pass_hat_k"].tolist() == pytest.approx([1 / COUNTED] + [0.0] * (COUNTED - 1))
 
 
 def test_seed_stability_variance_and_flip_rate():
@@ -236,10 +244,13 @@ def test_seed_stability_over_every_status():
     """A trial without a score fails its seed (a missing passed_all is not a pass) and scores 0."""
     results = pd.concat([every_status(), every_status().assign(status="scored", pass_rate=1.0, passed_all=True)])
     row = seed_stability(results).iloc[0]
-    # Seed 0 passes twice; seeds 1..8 add an unscored failure to their pass; seeds 9..11 keep only their pass.
-    assert row["seeds"] == 12
-    assert row["flip_rate"] == pytest.approx(2 * 4 * 8 / (12 * 11))
-    assert row["seed_variance"] == pytest.approx(pd.Series([1.0] + [0.5] * 8 + [1.0] * 3).var())
+    # Seed 0 passes twice; the other counted seeds add an unscored failure to their pass; the excluded ones keep
+    # only their pass. A flip is a pair of seeds of which one passes and the other fails.
+    passing, failing = 1 + len(EXCLUDED_STATUSES), COUNTED - 1
+    assert row["seeds"] == ALL
+    assert row["flip_rate"] == pytest.approx(2 * passing * failing / (ALL * (ALL - 1)))
+    means = [1.0] + [0.5] * failing + [1.0] * len(EXCLUDED_STATUSES)
+    assert row["seed_variance"] == pytest.approx(pd.Series(means).var())
 
 
 def test_cost_per_success_counts_failures_in_the_spend():
@@ -254,9 +265,10 @@ def test_cost_per_success_counts_failures_in_the_spend():
 
 def test_cost_per_success_over_every_status():
     row = cost_per_success(every_status()).iloc[0]
-    # Nine counted trials at 0.5 each for one success; the excluded trials' 9.0 each is not in the spend.
-    assert (row["successes"], row["cost_known"], row["cost_usd"]) == (1, 1.0, 4.5)
-    assert (row["cost_per_success"], row["tokens"], row["tokens_per_success"]) == (4.5, 135, 135)
+    # The counted trials at 0.5 each for one success; the excluded trials' 9.0 each is not in the spend.
+    assert (row["successes"], row["cost_known"], row["cost_usd"]) == (1, 1.0, 0.5 * COUNTED)
+    assert (row["cost_per_success"], row["tokens"], row["tokens_per_success"]) == (0.5 * COUNTED, 15 * COUNTED,
+                                                                                   15 * COUNTED)
 
 
 def test_the_share_of_calls_the_cache_served_is_kept_with_every_spend():

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from harness.config.schema import ModelConfig
-from harness.errors import ConfigError, ProviderError
+from harness.errors import ConfigError, ContextExceeded, ProviderError
 from harness.models.gateway import Gateway
 from tests.openai_server import OpenAIServer, Step
 
@@ -94,17 +94,36 @@ def test_missing_key_fails_before_any_call(tmp_path, monkeypatch):
         Gateway(cfg)
 
 
-@pytest.mark.parametrize("fault", [Step(fault="reset"), Step(fault="hang"), Step(fault="malformed"),
-                                   Step(content="partial", finish_reason="length"), Step(content="")],
-                         ids=["reset", "timeout", "malformed-json", "truncated", "empty"])
+@pytest.mark.parametrize("fault", [Step(fault="reset"), Step(fault="hang"), Step(fault="malformed"), Step(500),
+                                   Step(429, headers={"Retry-After": "0"})],
+                         ids=["reset", "timeout", "malformed-json", "5xx", "429"])
 def test_each_provider_fault_is_retried(tmp_path, monkeypatch, fault):
     with OpenAIServer([fault, Step(content="recovered")]) as server:
         reply = make_gateway(server, tmp_path, monkeypatch, timeout_s=1.0).complete(MESSAGES, temperature=0, seed=0)
     assert reply.content == "recovered" and reply.attempts == 2
 
 
-def test_a_truncated_reply_that_persists_is_an_infra_failure_named_so(tmp_path, monkeypatch):
-    with OpenAIServer([Step(content="partial", finish_reason="length")]) as server:
-        with pytest.raises(ProviderError) as info:
-            make_gateway(server, tmp_path, monkeypatch, max_attempts=2).complete(MESSAGES, temperature=0, seed=0)
-    assert info.value.error_class == "TruncatedReply" and len(server.requests) == 2
+@pytest.mark.parametrize("answer", [Step(content="```python\ncut off", finish_reason="length"), Step(content=""),
+                                    Step(content=None, finish_reason="stop")], ids=["truncated", "empty", "none"])
+def test_a_reply_is_the_models_answer_whatever_its_finish_reason(tmp_path, monkeypatch, answer):
+    """A real model given the same request and seed gives the same cut or empty reply: asking again only spends.
+    It is returned once, with its finish reason, and the generator says what it holds."""
+    with OpenAIServer([answer, Step(content="a second answer")]) as server:
+        gw = make_gateway(server, tmp_path, monkeypatch)
+        reply = gw.complete(MESSAGES, temperature=0, seed=0)
+    assert len(server.requests) == 1 and reply.attempts == 1
+    assert (reply.content, reply.finish_reason) == (answer.content, answer.finish_reason)
+    assert gw.usage.truncated == (answer.finish_reason == "length")
+    assert "retry" not in (tmp_path / "t.jsonl").read_text()
+
+
+def test_a_context_overflow_is_the_models_limit_not_a_fault(tmp_path, monkeypatch):
+    """llama.cpp's answer to a prompt longer than its context: a 400 the gateway names and never retries."""
+    body = {"error": {"code": 400, "type": "exceed_context_size_error", "n_prompt_tokens": 5000, "n_ctx": 4096,
+                      "message": "request (5000 tokens) exceeds the available context size (4096 tokens)"}}
+    with OpenAIServer([Step(400, body=body), Step(content="never asked")]) as server:
+        with pytest.raises(ContextExceeded, match="exceeds the available context"):
+            make_gateway(server, tmp_path, monkeypatch).complete(MESSAGES, temperature=0, seed=0)
+    assert len(server.requests) == 1
+    assert json.loads((tmp_path / "t.jsonl").read_text().splitlines()[-1])["event"] == "context_full"
+    assert json.loads((tmp_path / "t.jsonl").read_text().splitlines()[-1])["event"] == "context_full"

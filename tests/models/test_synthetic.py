@@ -51,7 +51,7 @@ def test_through_the_gateway_the_reply_carries_files_and_ground_truth(tiny_specs
     spec_text = (tiny_specs / "adder" / "spec.md").read_text()
     gw = synthetic_gateway(tiny_specs, rates=(0.0, 0.0), tmp=tmp_path / "t.jsonl")
     reply = gw.complete([{"role": "user", "content": spec_text + "\nplease"}], temperature=0.0, seed=1)
-    files, _ = parse_files(reply.content, ("adder.py",))
+    files, _, _ = parse_files(reply.content, ("adder.py",))
     assert files == reference_files(tiny_specs / "adder") and reply.ground_truth == "reference"
     assert reply.prompt_tokens > 0 and reply.cost_usd > 0
     assert '"ground_truth": "reference"' in (tmp_path / "t.jsonl").read_text()

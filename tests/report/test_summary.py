@@ -53,16 +53,19 @@ def test_infra_errors_leave_the_pass_rate_denominators():
 
 
 def test_the_summary_shows_the_interval_seeds_and_cost_per_success():
-    statuses = [s.value for s in TrialStatus]  # every status, one trial each, on seeds 0..11
-    results = trials(status=statuses, seed=range(12), pass_rate=[1.0] + [0.0] * 11,
-                     passed_all=[True] + [False] * 11)
+    statuses = [s.value for s in TrialStatus]  # every status, one trial each, on a seed each
+    n = len(statuses)
+    results = trials(status=statuses, seed=range(n), pass_rate=[1.0] + [0.0] * (n - 1),
+                     passed_all=[True] + [False] * (n - 1))
     text = summarize(results)
     line = cells(text)[-1]
-    assert line[6:11] == ["12", "1", "error:1", "infra_error:1", "interrupted:1"]
+    counted = n - 3  # all but infra_error, error and interrupted
+    assert line[6:11] == [str(n), "1", "error:1", "infra_error:1", "interrupted:1"]
     low, high = line[-4].strip("[]").split(",")
-    assert 0.0 <= float(low) < 1 / 9 < float(high) < 0.6  # the clustered interval of 1 pass in 9 counted trials
-    assert line[-3] == "9"  # seeds among the counted trials, 5 or more: not flagged
-    assert line[-2:] == ["0.0120", "0.0090"]  # spent by all 12 trials; 9 counted trials' spend per success
+    assert 0.0 <= float(low) < 1 / counted < float(high) < 0.6  # the clustered interval of 1 pass in the counted
+    assert line[-3] == str(counted)  # seeds among the counted trials, 5 or more: not flagged
+    # spent by all n trials at $0.001 each; the counted trials' spend per success
+    assert line[-2:] == [f"{n * 0.001:.4f}", f"{counted * 0.001:.4f}"]
     results.loc[3, "cost_usd"] = None
     assert cells(summarize(results))[-1][-2:] == ["-", "-"]  # unknown, never 0
     assert "fewer than 5 seeds" not in text

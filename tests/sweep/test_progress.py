@@ -39,9 +39,11 @@ def test_every_status_is_counted_once_as_not_passing_or_infra(tmp_path):
     for status in TrialStatus:  # a claimed pass on an excluded status must not hide it from `infra`
         claims_a_pass = status is TrialStatus.scored or status.value in EXCLUDED_STATUSES
         write(tmp_path, status.value, status.value, claims_a_pass, 0.001)
+    n, excluded = len(TrialStatus), len(EXCLUDED_STATUSES)
     assert progress_line(tmp_path, 1, 9, "job 1/2") == (
-        "job 1/2 | trials 1/9 | experiment: 12 recorded, 8 not passing, 3 infra | running 0 | cost $0.0120"
-    )  # 9 counted, of which only `scored` passes
+        f"job 1/2 | trials 1/9 | experiment: {n} recorded, {n - excluded - 1} not passing, {excluded} infra | "
+        f"running 0 | cost ${n * 0.001:.4f}"
+    )  # the counted ones, of which only `scored` passes
 
 
 def screen(output: str) -> list[str]:
