@@ -16,7 +16,7 @@ from harness.generation.builtin_agent import collect_implementation
 from harness.generation.controls import FolderGenerator
 from harness.records.tables import build_tables
 from harness.sandbox.backends import ProcessSandbox, bwrap_available
-from harness.sandbox.untrusted import TreeCaps
+from harness.sandbox.untrusted import SOURCE_FILE_MB, TreeCaps
 from harness.seams import GenerationContext
 from harness.specs.loading import load_spec
 from tests.conftest import PLANTED_KEY, ROOT, deep, make_spec, sweep
@@ -113,13 +113,23 @@ def test_hardlinks_are_files_but_each_counts_against_the_byte_cap(tmp_path, spec
     work = tmp_path / "work"
     work.mkdir()
     (work / "adder.py").write_text(CORRECT)
-    (work / "big-0.txt").write_text("x" * (20 * MB))
+    (work / "big-0.txt").write_text("x" * (6 * MB))
     for i in range(1, 10):
         os.link(work / "big-0.txt", work / f"big-{i}.txt")
-    generation = collect_implementation(work, spec, CAPS)
-    assert sum(len(text) for text in generation.files.values()) <= 64 * MB
+    generation = collect_implementation(work, spec, TreeCaps(2000, 32, 20 * MB))
+    assert sum(len(text) for text in generation.files.values()) <= 20 * MB
     assert {"adder.py", "big-0.txt", "big-1.txt", "big-2.txt"} == set(generation.files)
-    assert "big-3.txt, big-4.txt, big-5.txt and 4 more (over the 64 MB total)" in generation.detail
+    assert "big-3.txt, big-4.txt, big-5.txt and 4 more (over the 20 MB total)" in generation.detail
+
+
+def test_a_file_past_the_source_size_is_refused_and_the_rest_read(tmp_path, spec):
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "adder.py").write_text(CORRECT)
+    (work / "huge.py").write_text("#" * (SOURCE_FILE_MB * MB + 1))
+    generation = collect_implementation(work, spec, CAPS)
+    assert set(generation.files) == {"adder.py"}
+    assert f"huge.py (larger than {SOURCE_FILE_MB} MB)" in generation.detail
 
 
 def test_a_flood_of_entries_stops_the_walk_at_the_cap(tmp_path, spec):
