@@ -68,7 +68,7 @@ def bwrap_argv(argv: list[str], env: dict, mounts: Mounts, disk_bytes: int, as_r
     if not as_root:
         namespaces.append("--unshare-user")
     wrapped = ["bwrap", *namespaces, "--die-with-parent", "--new-session", "--hostname", "sandbox"]
-    wrapped += ["--ro-bind", "/usr", "/usr"]
+    wrapped += ["--ro-bind", "/usr", "/usr", "--perms", "0755", "--dir", "/etc"]
     for name in ETC:
         wrapped += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
     for path in ("/bin", "/lib", "/lib64", "/sbin"):  # symlinks into /usr on Debian

@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 MB = 1024 * 1024
 CACHES = frozenset({"__pycache__", ".pytest_cache"})  # left out silently by readers, as a spec's hash leaves them
 FOLDER = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+# An entry gone, or no longer the folder it was, when the walk came to it: it changed under the walk (and what it
+# holds is seen under its new name, or on the next walk), which hides nothing for good.
+CHANGED = frozenset({errno.ENOENT, errno.ENOTDIR, errno.ELOOP, errno.ESTALE})
 
 # Why an entry is left out ("" to take it), from its name and lstat: the policy of a reader of the tree.
 Refusal = Callable[[str, os.stat_result], str]
@@ -104,7 +107,9 @@ class _Frame:
 class Walk:
     """Every entry under the open folder `root_fd`, each folder before what it holds, names in order within a
     folder. At most `entries` entries are looked at (then `stopped` is set) and no folder `depth` deep is entered;
-    what `refuse` names a reason for is neither given nor entered. What is left out is in `refused`."""
+    what `refuse` names a reason for is neither given nor entered. What is left out is in `refused`; `blind` says
+    that some of it is out of sight for a reason other than a change under the walk (the depth cap, a folder that
+    cannot be read)."""
 
     root_fd: int
     entries: int
@@ -113,6 +118,7 @@ class Walk:
     skip: frozenset = frozenset()  # names left out silently (caches)
     seen: int = 0
     stopped: bool = False
+    blind: bool = False
     refused: list = field(default_factory=list)  # (rel, reason)
 
     def __iter__(self) -> Iterator[Entry]:
@@ -149,11 +155,11 @@ class Walk:
         try:
             st = os.stat(name, dir_fd=frame.fd, follow_symlinks=False)
         except OSError as exc:
-            self.refused.append((rel, f"unreadable: {exc.strerror}"))
+            self._unreadable(rel, exc)
             return None
         reason = self.refuse(name, st) if self.refuse else ""
         if not reason and stat.S_ISDIR(st.st_mode) and frame.depth >= self.depth:
-            reason = f"deeper than {self.depth} folders"
+            reason, self.blind = f"deeper than {self.depth} folders", True
         if reason:
             self.refused.append((rel, reason))
             return None
@@ -163,23 +169,27 @@ class Walk:
         try:
             fd = open_folder(entry.name, entry.dir_fd, entry.st)
         except OSError as exc:  # replaced by a link since it was looked at, or unreadable
-            self.refused.append((entry.rel, f"unreadable: {exc.strerror}"))
+            self._unreadable(entry.rel, exc)
             return []
         try:
             names = self._names(fd)
         except OSError as exc:
             os.close(fd)
-            self.refused.append((entry.rel, f"unreadable: {exc.strerror}"))
+            self._unreadable(entry.rel, exc)
             return []
         return [_Frame(fd, entry.rel + "/", names, entry.depth + 1)]
+
+    def _unreadable(self, rel: str, exc: OSError) -> None:
+        self.refused.append((rel, f"unreadable: {exc.strerror}"))
+        self.blind = self.blind or exc.errno not in CHANGED
 
 
 def disk_usage(root_fd: int, stop_above: int, entries: int, depth: int) -> tuple[int, bool]:
     """Bytes allocated under the open folder (sparse files count what they hold), counting no further than
-    `stop_above`, and whether all of it was seen (not cut short by the entry or depth cap)."""
+    `stop_above`, and whether all of it was in sight (not cut short by a cap or an unreadable folder)."""
     walk, total = Walk(root_fd, entries, depth), 0
     for entry in walk:
         total += entry.st.st_blocks * 512
         if total > stop_above:
             break
-    return total, not (walk.stopped or walk.refused)
+    return total, not (walk.stopped or walk.blind)

@@ -38,7 +38,7 @@ def scored(tmp_path: Path, source: str, sandbox, time_limit_s: float = 30):
     make_spec(tmp_path / "specs", time_limit_s=time_limit_s)
     impl = tmp_path / "impl"
     impl.mkdir()
-    (impl / "adder.py").write_text(textwrap.dedent(source))
+    (impl / "adder.py").write_text(source)
     return score(load_spec(tmp_path / "specs", "adder"), impl, sandbox)
 
 
@@ -64,7 +64,7 @@ def test_holes_in_every_writable_place_of_a_room_cost_the_host_no_disk_and_end_a
         subprocess.run([sys.executable, "-c", {HOLES!r}, *set({places})])
         """
     with HostDisk(tmp_path) as disk:
-        result = scored(tmp_path, attack + CORRECT, backend(limits=Limits(disk_mb=64)))
+        result = scored(tmp_path, textwrap.dedent(attack) + CORRECT, backend(limits=Limits(disk_mb=64)))
     assert result.status is ScoreStatus.disk, (result.status, result.detail)
     assert disk.grown < 64 * MB, disk.grown
     assert os.listdir(tmp_path / "scratch") == [] and mounts_under(tmp_path) == []
@@ -77,10 +77,11 @@ def test_a_folder_past_path_max_left_in_the_shared_dir_is_removed_and_not_an_err
         here = os.open(os.path.dirname(sys.argv[1]), os.O_RDONLY | os.O_DIRECTORY)
         for _ in range(2300):
             os.mkdir("d", dir_fd=here)
-            here = os.open("d", os.O_RDONLY | os.O_DIRECTORY, dir_fd=here)
+            here, above = os.open("d", os.O_RDONLY | os.O_DIRECTORY, dir_fd=here), here
+            os.close(above)
         os.write(os.open("big.bin", os.O_WRONLY | os.O_CREAT, dir_fd=here), b"x" * (100 << 20))
         """
-    result = scored(tmp_path, attack + CORRECT, backend())
+    result = scored(tmp_path, textwrap.dedent(attack) + CORRECT, backend())
     assert result.status is ScoreStatus.scored and result.passed, result.detail
     assert os.listdir(tmp_path / "scratch") == [] and mounts_under(tmp_path) == []
 
@@ -107,7 +108,8 @@ def test_a_planted_secret_under_etc_is_not_readable_and_etc_holds_only_what_is_n
             found = False
         found = found or sorted(os.listdir("/etc")) != {sorted(n for n in ETC if os.path.lexists("/etc/" + n))!r}
         """
-    result = scored(tmp_path, attack + "def add(a, b):\n    return 0 if found else a + b\n", BwrapSandbox())
+    result = scored(tmp_path, textwrap.dedent(attack) + "def add(a, b):\n    return 0 if found else a + b\n",
+                    BwrapSandbox())
     assert result.status is ScoreStatus.scored and result.passed, result.tests
 
 
@@ -117,7 +119,8 @@ for where in (os.getcwd(), os.environ["HOME"]):
     here = os.open(where, os.O_RDONLY | os.O_DIRECTORY)
     for _ in range(2300):
         os.mkdir("d", dir_fd=here)
-        here = os.open("d", os.O_RDONLY | os.O_DIRECTORY, dir_fd=here)
+        here, above = os.open("d", os.O_RDONLY | os.O_DIRECTORY, dir_fd=here), here
+        os.close(above)
 open("adder.py", "w").write("def add(a, b):\\n    return a + b\\n")
 """
 

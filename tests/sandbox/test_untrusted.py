@@ -3,6 +3,7 @@ generation. Real files, real links, a real FIFO; the end-to-end test runs a host
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -19,7 +20,7 @@ from harness.sandbox.backends import ProcessSandbox, bwrap_available
 from harness.sandbox.untrusted import SOURCE_FILE_MB, TreeCaps
 from harness.seams import GenerationContext
 from harness.specs.loading import load_spec
-from tests.conftest import PLANTED_KEY, ROOT, deep, make_spec, sweep
+from tests.conftest import PLANTED_KEY, ROOT, deep, make_spec, run_harness, sweep
 
 ROOT_SECRET = "root-only-secret-4c2b9e1d7a"
 OUTSIDE_SECRET = "outside-secret-8d3f6a0b2e"
@@ -207,3 +208,27 @@ def test_a_hostile_agent_in_a_chain_hands_over_no_link_and_is_not_an_error(tmp_p
     assert leaks(runs) == ""
     used = int(subprocess.run(["du", "-sb", str(runs)], capture_output=True, text=True).stdout.split()[0])
     assert used < 64 * MB
+
+
+def test_an_import_past_the_caps_is_one_line_before_anything_is_spent(tmp_path):
+    folder, runs = tmp_path / "import", tmp_path / "runs"
+    folder.mkdir()
+    (folder / "adder.py").write_text(CORRECT)
+    with open(folder / "sparse.bin", "wb") as out:
+        out.truncate(3 * 1024 * MB)  # followed and read, it once cost 67 s and 3.27 GB of the harness's memory
+    for i in range(1100):
+        (folder / f"f{i:04}.txt").write_text("")
+    os.close(os.open(os.path.join(os.fsencode(folder), b"bad-\xff.txt"), os.O_CREAT | os.O_WRONLY, 0o644))
+    (folder / "leak.txt").symlink_to("/proc/self/environ")
+    common = [f"runs_dir={runs}", f"specs_dir={make_spec(tmp_path / 'specs').parent}", "spec.name=adder",
+              "generator=import", f"generator.import_path={folder}", "sandbox.disk_mb=64"]
+    proc = run_harness(*common, timeout=120)
+    assert proc.returncode == 2 and "holds more than 64 MB (sandbox.disk_mb)" in proc.stderr, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and not runs.exists()
+    (folder / "sparse.bin").unlink()
+    proc = run_harness(*common, "sandbox.tree_entries=1000", timeout=120)
+    assert proc.returncode == 2 and "holds more than 1000 entries (sandbox.tree_entries)" in proc.stderr
+    proc = run_harness(*common, timeout=300)  # within the caps: scored, the oddities named, no traceback
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    record = json.loads(next((runs).rglob("trials/*.json")).read_text())
+    assert record["status"] == "scored" and "bad-?.txt (name not UTF-8)" in record["detail"], record["detail"]

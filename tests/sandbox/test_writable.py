@@ -16,7 +16,7 @@ from harness.errors import ConfigError
 from harness.sandbox.backends import BwrapSandbox, Limits, ProcessSandbox, bwrap_available
 from harness.sandbox.keys import provider_keys
 from harness.sandbox.writable import can_mount, mount_point
-from tests.conftest import PLANTED_KEY, deep
+from tests.conftest import PLANTED_KEY, deep, run_harness
 
 BACKENDS = [ProcessSandbox] + ([BwrapSandbox] if bwrap_available() else [])
 needs_mount = pytest.mark.skipif(not can_mount(), reason="not root: a writable dir is a plain folder, walked")
@@ -34,9 +34,10 @@ for folder in sys.argv[1:]:
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
     os.unlink(path)
     held.append(fd)
-    for i in range(256):  # 1 GB a folder at most, should no cap hold
-        if libc.fallocate(fd, 1, i * (4 << 20), 4 << 20) != 0:
-            break
+    offset = 0
+    for size in (4 << 20, 64 << 10, 4 << 10):  # to the last block: 1 GB a folder at most, should no cap hold
+        while offset < (1 << 30) and libc.fallocate(fd, 1, offset, size) == 0:
+            offset += size
 print("holding", len(held), flush=True)
 time.sleep(60)
 """
@@ -126,12 +127,12 @@ with open("big.bin", "wb") as out:
 
 
 SWAPPER = """
-import os, time
+import os, sys, time
 os.mkdir("a")
 open("a/small.txt", "w").write("x")
 end = time.monotonic() + 3
-while time.monotonic() < end:  # the folder is a link to the host's /usr half of the time
-    os.rename("a", "a.real"); os.symlink("/usr", "a")
+while time.monotonic() < end:  # the folder is a link to a host folder half of the time
+    os.rename("a", "a.real"); os.symlink(sys.argv[1], "a")
     time.sleep(0.001)
     os.unlink("a"); os.rename("a.real", "a")
 """
@@ -139,13 +140,18 @@ while time.monotonic() < end:  # the folder is a link to the host's /usr half of
 
 @pytest.mark.parametrize("backend", BACKENDS, ids=lambda b: b.name)
 def test_a_folder_swapped_for_a_link_during_the_run_is_never_followed(backend, tmp_path):
-    """A folder no writable dir holds is measured by walking it while the child runs: were the walk to follow
-    `a` into /usr (far past 16 MB), the run would end as `disk`."""
-    work = tmp_path / "plain"
+    """A folder no writable dir holds is measured by walking it while the child runs, a dozen times here. A host
+    folder whose last read is set two days back would have it set to now by any listing (relatime)."""
+    work, host = tmp_path / "plain", tmp_path / "host"
     work.mkdir()
-    result = backend(limits=Limits(disk_mb=16)).exec([sys.executable, "-c", SWAPPER], cwd=work, env={},
+    host.mkdir()
+    (host / "big.bin").write_bytes(b"x" * (32 * MB))
+    long_ago = host.stat().st_mtime - 2 * 86400
+    os.utime(host, (long_ago, long_ago))
+    result = backend(limits=Limits(disk_mb=16)).exec([sys.executable, "-c", SWAPPER, str(host)], cwd=work, env={},
                                                      timeout_s=60)
-    assert result.success and not result.disk_exceeded, result
+    assert result.success and not result.disk_exceeded, result  # nor was big.bin counted
+    assert host.stat().st_atime == long_ago, "the harness listed the link's target"
 
 
 def test_the_process_backend_refuses_to_run_beside_a_provider_key(tmp_path, monkeypatch):
@@ -184,3 +190,11 @@ def test_code_under_process_finds_no_key_in_the_harness_process_tree(tmp_path):
     assert provider_keys() == [], "this test needs a harness started without keys"
     result = ProcessSandbox().exec([sys.executable, "-c", ANCESTORS], cwd=tmp_path, env={}, timeout_s=30)
     assert result.success and result.stdout.strip() == "[]", result
+
+
+def test_asked_for_by_name_beside_a_key_the_process_backend_is_one_line_and_exit_2(tmp_path):
+    runs = tmp_path / "runs"
+    proc = run_harness(f"runs_dir={runs}", "sandbox=process", "experiment=demo", env={"OPENAI_API_KEY": PLANTED_KEY},
+                       timeout=120)
+    assert proc.returncode == 2 and "beside OPENAI_API_KEY" in proc.stderr, proc.stderr[-2000:]
+    assert len(proc.stderr.strip().splitlines()) == 1 and PLANTED_KEY not in proc.stderr and not runs.exists()
