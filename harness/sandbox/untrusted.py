@@ -129,6 +129,8 @@ def _lookup(root_fd: int, rel: str) -> tuple[int, str] | None:
     """An fd of the folder holding `rel` and its name, if every step is a folder and it a regular file, under
     names the walk would take; else None (the walk will meet it and say why)."""
     *folders, name = rel.split("/")
+    if any(part in ("", ".", "..") for part in (*folders, name)):
+        return None
     fd = os.dup(root_fd)
     try:
         for part in folders:
