@@ -31,7 +31,7 @@ from harness.sandbox.walk import OWN_TREES, TreeCaps, disk_usage, open_folder
 
 log = logging.getLogger(__name__)
 
-MS_NOSUID, MS_NODEV, MNT_DETACH = 2, 4, 2
+MS_NOSUID, MS_NODEV, MNT_DETACH, UMOUNT_NOFOLLOW = 2, 4, 2, 8
 SOURCE = b"harness-writable"  # the device name `mount` lists: a tmpfs left by a harness that was killed shows as this
 # A plain folder (no tmpfs) is measured by walking it, no further than OWN_TREES: a tree past that counts as full.
 WALKED_ENTRIES, WALKED_DEPTH = OWN_TREES.entries, OWN_TREES.depth
@@ -168,7 +168,14 @@ def _mount(path: Path, disk_bytes: int, probing: bool = False) -> bool:
         return False
     inodes = max(disk_bytes // 4096, 1024)  # a tmpfs's inodes cost memory its size does not count
     options = f"size={disk_bytes},nr_inodes={inodes},mode=0755".encode()
-    if _libc.mount(SOURCE, os.fsencode(path), b"tmpfs", MS_NOSUID | MS_NODEV, options) != 0:
+    # Mounted on the folder itself, through a handle opened without following a link: mount(2) would follow one
+    # put in its place meanwhile.
+    fd = os.open(path, os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        done = _libc.mount(SOURCE, f"/proc/self/fd/{fd}".encode(), b"tmpfs", MS_NOSUID | MS_NODEV, options)
+    finally:
+        os.close(fd)
+    if done != 0:
         err = ctypes.get_errno()
         raise OSError(err, os.strerror(err), str(path))
     return True
@@ -176,6 +183,6 @@ def _mount(path: Path, disk_bytes: int, probing: bool = False) -> bool:
 
 def _unmount(path: Path) -> None:
     # Detached, not unmounted: a process that outlived its run (under the process backend) may still hold it.
-    if _libc.umount2(os.fsencode(path), MNT_DETACH) != 0:
+    if _libc.umount2(os.fsencode(path), MNT_DETACH | UMOUNT_NOFOLLOW) != 0:
         err = ctypes.get_errno()
         raise OSError(err, os.strerror(err), str(path))
