@@ -44,7 +44,9 @@ time.sleep(60)
 
 
 class HostDisk:
-    """The most the used space of the host filesystem holding `path` grew while the context lasted."""
+    """The most the used space of the host filesystem holding `path` grew while the context lasted. Other
+    programs on the machine write meanwhile: the tests bound it by disk_mb (128 MB) where an uncapped attack
+    would take a gigabyte a place, in a second or two."""
 
     def __init__(self, path: Path):
         self.path, self.grown, self._stop = path, 0, threading.Event()
@@ -71,7 +73,7 @@ class HostDisk:
 @needs_mount
 @pytest.mark.parametrize("backend", BACKENDS, ids=lambda b: b.name)
 def test_holes_in_every_writable_place_of_an_agent_cost_the_host_no_disk_and_end_as_disk(backend, tmp_path):
-    sandbox = backend(limits=Limits(disk_mb=64))
+    sandbox = backend(limits=Limits(disk_mb=128))
     with HostDisk(tmp_path) as disk, sandbox.writable(tmp_path / "work") as work, \
             sandbox.writable(tmp_path / "home") as home:
         # Under process, /tmp is the host's own: no cap holds there (docs/sandbox.md), so it is not attacked.
@@ -79,7 +81,7 @@ def test_holes_in_every_writable_place_of_an_agent_cost_the_host_no_disk_and_end
         result = sandbox.exec([sys.executable, "-c", HOLES, *map(str, places)], cwd=work.path, env={},
                               timeout_s=60, shared=[home.path])
     assert result.disk_exceeded and not result.timed_out and result.seconds < 30, result
-    assert disk.grown < 64 * MB, disk.grown
+    assert disk.grown < 128 * MB, disk.grown
 
 
 @needs_mount
