@@ -344,7 +344,7 @@ SWEEP_CASES = {  # case -> (implementation, the status its record must carry, an
 @needs_bwrap
 def test_a_sweep_over_the_corpus_records_each_attack_and_harms_nothing(tmp_path):
     specs, cases, runs = tmp_path / "specs", tmp_path / "cases", tmp_path / "runs"
-    make_spec(specs, time_limit_s=5)
+    make_spec(specs, time_limit_s=10)  # room for a loaded machine: a limit named by the sandbox comes first
     home = plant_home(tmp_path)
     (tmp_path / "scoring").mkdir()  # the scorer's work dirs: they must be gone at the end
     for name, (source, *_) in SWEEP_CASES.items():
