@@ -62,8 +62,9 @@ def score(spec: Spec, impl_dir: Path, sandbox: Sandbox, fail_fast: bool = False)
 def lay_out(work: Path, impl_dir: Path, suite_dir: Optional[Path], suite_files: dict[str, Path]) -> Path:
     """What the two rooms see, laid out in `work`: inert copies of the implementation and the suite, our files
     beside them (with their bytecode), and the shared dir. That dir and its `tmp` (the suite's tmp_path folders,
-    each under a random name) are root's and sticky, so neither room can rename them, and `tmp` cannot be
-    listed: the implementation reaches a test's folder only by the path the suite hands it."""
+    each under a random name) are the harness's and sticky, so neither room (uid nobody, under bwrap as root)
+    can rename them, and `tmp` cannot be listed: the implementation reaches a test's folder only by the path
+    the suite hands it."""
     copy_tree(impl_dir, work / "impl", OWN_TREES)
     if suite_dir is not None:
         copy_tree(suite_dir, work / "suite", OWN_TREES)
