@@ -96,7 +96,7 @@ class SandboxConfig:
     file_mb: int = 256  # RLIMIT_FSIZE
     open_files: int = 1024  # RLIMIT_NOFILE
     output_mb: int = 64  # stdout + stderr together; past this the child is killed and the status says so
-    disk_mb: int = 512  # each scratch tmpfs under bwrap, and the most a host dir the child writes may hold
+    disk_mb: int = 512  # each dir a child may write (a tmpfs, as root: harness/sandbox/writable.py), each scratch
     # Reading back a tree a child made (an agent's work dir; also an imported folder): at most this many entries
     # (files, folders, links) and folders this deep; at most disk_mb of text in all (harness/sandbox/untrusted.py).
     tree_entries: int = 2000

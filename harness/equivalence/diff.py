@@ -16,8 +16,6 @@ import argparse
 import hashlib
 import json
 import os
-import shutil
-import site
 import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
@@ -30,8 +28,8 @@ from harness.equivalence.battery import Battery, build_battery, load_battery
 from harness.equivalence.observations import Difference, fingerprint, first_difference, normaliser
 from harness.errors import ConfigError
 from harness.sandbox.backends import make_sandbox
-from harness.sandbox.walk import remove_tree
-from harness.scoring.rooms import IMPL_ROOM_FILES, SUITE_ROOM_FILES, shadowing
+from harness.sandbox.removal import remove_tree
+from harness.scoring.rooms import IMPL_ROOM_FILES, SUITE_ROOM_FILES, lay_out, room_argv, shadowing
 from harness.seams import Sandbox
 from harness.specs.loading import Spec, load_spec, sha256_tree
 
@@ -77,25 +75,13 @@ def record(spec: Spec, impl_dir: Path, battery: Battery, sandbox: Sandbox,
     shadowed = shadowing(impl_dir, spec.suite_dir)
     if shadowed:
         return Observations({}, False, shadowed)
-    work = Path(tempfile.mkdtemp(prefix="harness-diff-"))
+    scratch = Path(tempfile.mkdtemp(prefix="harness-diff-"))
     try:
-        _lay_out(work, spec, impl_dir, battery)
-        shared, door = work / "shared", work / "shared" / "room.sock"
-        room_argv = [sys.executable, "-S", str(work / "harness_room_server.py"), str(door), str(work / "impl"),
-                     *(["--private-net"] if sandbox.isolates_network else []),
-                     *(arg for folder in site.getsitepackages() for arg in ("--site", folder))]
-        limit = timeout_s or spec.time_limit_s
-        with sandbox.start(room_argv, cwd=work, env={}, timeout_s=limit + 5, keep_writes=False, shared=[shared],
-                           read_only=[work / "impl", *(work / n for n in IMPL_ROOM_FILES)]) as room:
-            result = sandbox.exec(
-                [sys.executable, str(work / "harness_diff_recorder.py"), str(work / "battery.json"),
-                 str(shared / "diff")], cwd=work, timeout_s=limit, keep_writes=False, report=True, shared=[shared],
-                env={"HARNESS_ROOM": str(door), "HARNESS_IMPL_DIR": str(work / "impl"), "PYTHONPATH": str(work)},
-                read_only=[work / "suite", work / "battery.json", work / "harness_diff_recorder.py",
-                           *(work / n for n in SUITE_ROOM_FILES)])
-            room.stop()
+        with sandbox.writable(scratch / "run") as wdir:  # capped, as a scoring run's (harness/scoring/rooms.py)
+            work = _lay_out(wdir.path, spec, impl_dir, battery)
+            result = _play(work, spec, sandbox, timeout_s or spec.time_limit_s)
     finally:
-        remove_tree(work)
+        remove_tree(scratch)
     return _read_report(result.report, battery, _why(result))
 
 
@@ -116,20 +102,29 @@ def record_cached(spec: Spec, impl: Path, battery: Battery, sandbox: Sandbox, ca
     return seen
 
 
-def _lay_out(work: Path, spec: Spec, impl_dir: Path, battery: Battery) -> None:
-    shutil.copytree(impl_dir, work / "impl", ignore=shutil.ignore_patterns("__pycache__"))
-    # copytree keeps the source's modes: a 0700 folder (pytest's tmp_path, mkdtemp) would hide the code from
-    # the sandbox's unprivileged uid.
-    for folder in [work / "impl", *(p for p in (work / "impl").rglob("*") if p.is_dir() and not p.is_symlink())]:
-        folder.chmod(0o755)
-    if battery.kind == "agent":  # the recorder plays the suite's own scenarios, with the suite's helpers
-        shutil.copytree(spec.suite_dir, work / "suite", ignore=shutil.ignore_patterns("__pycache__"))
-    else:
-        (work / "suite").mkdir()
-    for name, source in {**SUITE_ROOM_FILES, **IMPL_ROOM_FILES, "harness_diff_recorder.py": RECORDER}.items():
-        shutil.copy(source, work / name)
+def _play(work: Path, spec: Spec, sandbox: Sandbox, limit: float) -> Any:
+    """The implementation's room started, our recorder played against it where the suite would be."""
+    shared, door = work / "shared", work / "shared" / "room.sock"
+    with sandbox.start(room_argv(work, door, sandbox), cwd=work, env={}, timeout_s=limit + 5, keep_writes=False,
+                       shared=[shared], read_only=[work / "impl", *(work / n for n in IMPL_ROOM_FILES)]) as room:
+        result = sandbox.exec(
+            [sys.executable, str(work / "harness_diff_recorder.py"), str(work / "battery.json"),
+             str(shared / "diff")], cwd=work, timeout_s=limit, keep_writes=False, report=True, shared=[shared],
+            env={"HARNESS_ROOM": str(door), "HARNESS_IMPL_DIR": str(work / "impl"), "PYTHONPATH": str(work)},
+            read_only=[work / "suite", work / "battery.json", work / "harness_diff_recorder.py",
+                       *(work / n for n in SUITE_ROOM_FILES)])
+        room.stop()
+    return result
+
+
+def _lay_out(work: Path, spec: Spec, impl_dir: Path, battery: Battery) -> Path:
+    # The recorder plays an agent battery with the suite's own scenarios and helpers; else it needs no suite.
+    lay_out(work, impl_dir, spec.suite_dir if battery.kind == "agent" else None,
+            {**SUITE_ROOM_FILES, "harness_diff_recorder.py": RECORDER})
     (work / "battery.json").write_text(battery.to_json(), encoding="utf-8")
-    (work / "shared" / "diff").mkdir(parents=True)
+    (work / "shared" / "diff").mkdir()
+    (work / "shared" / "diff").chmod(0o1777)  # the recorder's scratch, written by both rooms
+    return work
 
 
 def _why(result: Any) -> str:

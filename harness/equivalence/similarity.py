@@ -15,6 +15,9 @@ import keyword
 import tokenize
 from pathlib import Path
 
+from harness.sandbox.untrusted import read_tree
+from harness.sandbox.walk import OWN_TREES
+
 K = 12  # tokens per k-gram: shorter matches are noise (every loop looks like every other)
 WINDOW = 8  # k-grams per window: any match of K + WINDOW - 1 tokens is guaranteed to be found
 
@@ -65,6 +68,7 @@ def similarity(left: str, right: str) -> float:
 
 
 def source_of(impl_dir: Path) -> str:
-    """An implementation's Python files, in path order, as one text (untrusted code is only read, never run)."""
-    files = sorted(p for p in Path(impl_dir).rglob("*.py") if p.is_file() and not p.is_symlink())
-    return "\n".join(p.read_text(encoding="utf-8", errors="replace") for p in files)
+    """An implementation's Python files, in path order, as one text (untrusted code is only read, never run, and
+    read as any tree a child wrote is: harness/sandbox/untrusted.py)."""
+    files = read_tree(impl_dir, OWN_TREES).files
+    return "\n".join(text for rel, text in files.items() if rel.endswith(".py"))

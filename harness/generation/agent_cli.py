@@ -23,12 +23,12 @@ from typing import Optional, Sequence
 
 from harness.config.schema import PROJECT_ROOT
 from harness.errors import ConfigError
-from harness.generation.builtin_agent import collect_implementation, prepare_workdir
+from harness.generation.builtin_agent import collect_implementation, kept_note, prepare_workdir
 from harness.generation.parent_view import SHOWN_DIR, put_away, show_parent
 from harness.models.endpoint import GatewayServer
 from harness.records.redact import redact
-from harness.sandbox.untrusted import TreeCaps, read_tree, write_tree
-from harness.sandbox.walk import remove_tree
+from harness.sandbox.untrusted import TreeCaps, read_tree
+from harness.sandbox.copies import write_tree
 from harness.seams import Generation, GenerationContext, Sandbox
 from harness.specs.loading import Spec
 
@@ -90,11 +90,16 @@ class CommandAgent:
         return None
 
     def generate(self, spec: Spec, ctx: GenerationContext) -> Generation:
-        workdir = prepare_workdir(ctx.workdir / "work", spec)
+        # The work dir and HOME are writable dirs of the sandbox: capped, fresh (a retry never reuses what an attempt
+        # left, however deep), and kept with the trial as inert copies once the agent is done.
+        with self.sandbox.writable(ctx.workdir / "work", keep=True) as work, \
+                self.sandbox.writable(ctx.workdir / "home", keep=True) as home:
+            generation = self._run(spec, ctx, prepare_workdir(work.path, spec), home.path)
+        note = "; ".join(filter(None, [generation.detail, kept_note("home", home)]))
+        return Generation(generation.files, note)
+
+    def _run(self, spec: Spec, ctx: GenerationContext, workdir: Path, home: Path) -> Generation:
         impl, copied = self._copy_agent(ctx.workdir / "agent")
-        home = ctx.workdir / "home"
-        remove_tree(home)  # a retried trial's agent starts without the last attempt's settings and sessions
-        home.mkdir()
         read_only = [p for p in (impl, self.install) if p is not None]
         shown = [show_parent(workdir, self.shown_parent, self.caps)] if self.shown_parent else []
         version = self._version(home, read_only)
@@ -109,7 +114,7 @@ class CommandAgent:
             result = self.sandbox.exec(argv, cwd=workdir, env=self._env(values), timeout_s=self.timeout_s,
                                        read_only=read_only + shown, gateway=server.unix_socket, shared=[home])
         if shown:
-            put_away(workdir, ctx.workdir / SHOWN_DIR)
+            put_away(workdir, ctx.workdir / SHOWN_DIR, self.caps)
         (ctx.workdir / "agent.stdout").write_text(redact(result.stdout), encoding="utf-8")
         (ctx.workdir / "agent.stderr").write_text(redact(result.stderr), encoding="utf-8")
         if server.failure is not None:
@@ -135,8 +140,9 @@ class CommandAgent:
         """Ask a named CLI its version, in the sandbox, and keep it with the trial ("" for other commands)."""
         if self.program == self.command[0]:  # a path or a template, such as a generated agent: nothing to ask
             return ""
-        with tempfile.TemporaryDirectory(prefix="harness-version-") as scratch:
-            result = self.sandbox.exec([self.program, "--version"], cwd=Path(scratch), env={"HOME": str(home)},
+        with tempfile.TemporaryDirectory(prefix="harness-version-") as scratch, \
+                self.sandbox.writable(Path(scratch) / "run") as wdir:
+            result = self.sandbox.exec([self.program, "--version"], cwd=wdir.path, env={"HOME": str(home)},
                                        timeout_s=VERSION_TIMEOUT_S, read_only=read_only, shared=[home])
         version = (result.stdout.strip().splitlines() or [f"unknown (exit {result.returncode})"])[0][:120]
         record = {"command": self.command[0], "program": self.program, "version": version}

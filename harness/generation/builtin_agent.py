@@ -16,9 +16,8 @@ from pathlib import Path
 
 from harness.config.schema import INSIDE
 from harness.errors import ContextExceeded
-from harness.sandbox import untrusted
+from harness.sandbox import walk
 from harness.sandbox.untrusted import TreeCaps, read_tree
-from harness.sandbox.walk import remove_tree
 from harness.seams import Generation, GenerationContext, Sandbox, TokenBound
 from harness.specs.loading import Spec
 
@@ -26,7 +25,7 @@ OUTPUT_CAP = 10_000
 SPEC_FILE = "spec.md"
 FILE_TOOLS = ("read_file", "write_file", "list_files", "search_text")
 FILE_TOOL_SCRIPT = INSIDE / "filetools.py"
-FILE_TOOL_FILES = (FILE_TOOL_SCRIPT, Path(untrusted.__file__).resolve())  # all the script imports, but the stdlib
+FILE_TOOL_FILES = (FILE_TOOL_SCRIPT, Path(walk.__file__).resolve())  # all the script imports, but the stdlib
 FILE_TOOL_TIMEOUT_S = 30.0  # a file tool is quick; past this (a pathological regex, say) it is stopped
 
 
@@ -102,18 +101,23 @@ class Workspace:
 
 
 def prepare_workdir(workdir: Path, spec: Spec) -> Path:
-    """A fresh work dir holding only the spec, as the paper's agents were given it."""
-    remove_tree(workdir)  # a retried trial starts from the spec alone again, however deep the last one dug
-    workdir.mkdir(parents=True)
+    """The spec in a fresh work dir (a writable dir the sandbox gave out: whatever an earlier attempt left, however
+    deep, was moved aside), as the paper's agents were given it."""
     (workdir / SPEC_FILE).write_text(spec.text, encoding="utf-8")
     return workdir
+
+
+def kept_note(name: str, wdir) -> str:
+    """What the inert copy of a writable dir kept with the trial (its `name`) refused, for the record's detail."""
+    note = wdir.kept.note() if wdir.kept is not None else ""
+    return f"kept {name}/ without {note.removeprefix('refused ')}" if note else ""
 
 
 def collect_implementation(workdir: Path, spec: Spec, caps: TreeCaps, note: str = "") -> Generation:
     """What an agent left in its work dir, minus the spec: its regular text files, read without following a link
     (`note` says what was refused). A single .py file under another name is accepted as the spec's single entry
     file, since the task only says "a single python file"."""
-    tree = read_tree(workdir, caps)
+    tree = read_tree(workdir, caps, first=spec.entry_files)
     files = {rel: text for rel, text in tree.files.items() if rel != SPEC_FILE}
     note = "; ".join(filter(None, [note, tree.note()]))
     python = [f for f in files if f.endswith(".py")]
@@ -145,9 +149,13 @@ class BuiltinAgent:
         return TokenBound(3 * m, min(self.max_turns * max_tokens, m + max_tokens))
 
     def generate(self, spec: Spec, ctx: GenerationContext) -> Generation:
-        """Run the loop; with no implementation left, the trial's ending says how the loop ended (TRIAL_ENDINGS):
-        the model never called a tool, or the turn, token or context limit came first, or it wrote none."""
-        workdir = prepare_workdir(ctx.workdir / "work", spec)
+        """Run the loop in a writable work dir, kept inert with the trial; with no implementation left, the trial's
+        ending says how the loop ended (TRIAL_ENDINGS): the model never called a tool, or the turn, token or context
+        limit came first, or it wrote none."""
+        with self.sandbox.writable(ctx.workdir / "work", keep=True) as wdir:
+            return self._loop(spec, ctx, prepare_workdir(wdir.path, spec))
+
+    def _loop(self, spec: Spec, ctx: GenerationContext, workdir: Path) -> Generation:
         workspace = Workspace(workdir, self.sandbox, self.caps)
         messages = [{"role": "system", "content": self.system_prompt}, {"role": "user", "content": self.task}]
         note, ending, calls = f"stopped at the turn limit ({self.max_turns})", "turn_limit", 0

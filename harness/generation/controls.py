@@ -42,7 +42,7 @@ class FolderGenerator:
 
     def generate(self, spec: Spec, ctx: GenerationContext) -> Generation:
         folder = self.folder or spec.reference_dir
-        tree = read_tree(folder, self.caps)
+        tree = read_tree(folder, self.caps, first=spec.entry_files)  # no cap meets an entry file first
         missing = [f for f in spec.entry_files if f not in tree.files]
         if missing:
             return Generation({}, "; ".join(filter(None, [tree.note(), f"{folder} lacks entry file(s) {missing}"])))

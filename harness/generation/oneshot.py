@@ -7,6 +7,7 @@ from pathlib import PurePosixPath
 from typing import Optional
 
 from harness.errors import ConfigError
+from harness.sandbox.untrusted import unsafe_name
 from harness.seams import Generation, GenerationContext, TokenBound
 from harness.specs.loading import Spec
 
@@ -83,8 +84,10 @@ def _words(text: Optional[str]) -> str:
 
 
 def _safe(path: str) -> bool:
+    """A relative path inside the implementation, every part of it a name a shell can handle (no leading '-')."""
     parts = PurePosixPath(path).parts
-    return not PurePosixPath(path).is_absolute() and ".." not in parts and bool(parts)
+    return (not PurePosixPath(path).is_absolute() and ".." not in parts and bool(parts)
+            and not any(unsafe_name(part) for part in parts))
 
 
 class OneShotGenerator:

@@ -6,11 +6,11 @@ methodology has this variant; comparing its similarity to parent and its equival
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from harness.sandbox.untrusted import TreeCaps, read_tree, write_tree
-from harness.sandbox.walk import remove_tree
+from harness.sandbox.copies import copy_tree, write_tree
+from harness.sandbox.removal import remove_tree
+from harness.sandbox.untrusted import TreeCaps, read_tree
 
 PARENT_DIR = "parent"
 SHOWN_DIR = "parent-shown"  # where the shown copy is kept with the trial once the agent is done
@@ -27,15 +27,9 @@ def show_parent(workdir: Path, parent_impl: Path, caps: TreeCaps) -> Path:
     return target
 
 
-def put_away(workdir: Path, keep: Path) -> None:
-    """Move the shown parent out of the work dir before its files are collected as the child's implementation,
-    keeping it (as `keep`) with the trial as evidence of what the agent was shown."""
-    shown = workdir / PARENT_DIR
-    remove_tree(keep)
-    if shown.is_dir() and not shown.is_symlink():
-        os.replace(shown, keep)
-        for path in [keep, *keep.rglob("*")]:
-            if path.is_dir() and not path.is_symlink():
-                path.chmod(0o755)  # so that the runs dir can be deleted like any other
-    elif os.path.lexists(shown):
-        os.unlink(shown)
+def put_away(workdir: Path, keep: Path, caps: TreeCaps) -> None:
+    """Take the shown parent out of the work dir before its files are collected as the child's implementation,
+    keeping an inert copy of it (as `keep`) with the trial as evidence of what the agent was shown (the work
+    dir is a tmpfs of its own: nothing can be renamed out of it)."""
+    copy_tree(workdir / PARENT_DIR, keep, caps)
+    remove_tree(workdir / PARENT_DIR)

@@ -2,8 +2,9 @@
 the sandbox, in the agent's work dir: `python -I -S -B filetools.py request.json` prints the tool's result.
 
 Every path is relative to the work dir; `..` and absolute paths are refused whatever they would reach, and no
-step of a path may be a link, so the tools see exactly the regular files the harness collects at the end
-(harness/sandbox/untrusted.py, mounted at its own path: both import nothing but the standard library).
+step of a path may be a link, so the tools see exactly the regular files the harness collects at the end,
+through the same walker (harness/sandbox/walk.py, mounted at its own path: both import nothing but the standard
+library).
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ import re
 import stat
 import sys
 
-# In the sandbox, harness/sandbox/untrusted.py is mounted at its own path, and nothing else of the harness is.
+# In the sandbox, harness/sandbox/walk.py is mounted at its own path, and nothing else of the harness is.
 sys.path.append(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "sandbox"))
-from untrusted import TreeCaps, Walk, read_regular  # noqa: E402
+from walk import CACHES, TreeCaps, Walk, read_regular  # noqa: E402
 
 MAX_MATCHES = 200  # lines search_text returns
 
@@ -119,14 +120,21 @@ def _matches(parts: list[str], pattern: list[str]) -> bool:
     return len(pattern) in states
 
 
+def _files(root_fd: int, caps: TreeCaps):
+    """(rel, fd of its folder, name) of each regular file under the work dir, links neither followed nor listed."""
+    for entry in Walk(root_fd, caps.entries, caps.depth, skip=CACHES):
+        if stat.S_ISREG(entry.st.st_mode):
+            yield entry.rel, entry.dir_fd, entry.name
+
+
 def list_files(root_fd: int, caps: TreeCaps, pattern: str) -> str:
     wanted = _parts(pattern, "pattern")
-    return "\n".join(sorted(rel for rel, _, _ in Walk(caps).files(root_fd) if _matches(rel.split("/"), wanted)))
+    return "\n".join(sorted(rel for rel, _, _ in _files(root_fd, caps) if _matches(rel.split("/"), wanted)))
 
 
 def search_text(root_fd: int, caps: TreeCaps, pattern: str, glob: str = "**/*") -> str:
     regex, wanted, hits, left = re.compile(pattern), _parts(glob, "glob"), [], caps.bytes
-    for rel, dir_fd, name in Walk(caps).files(root_fd):
+    for rel, dir_fd, name in _files(root_fd, caps):
         if not _matches(rel.split("/"), wanted):
             continue
         data = read_regular(dir_fd, name, left)

@@ -17,6 +17,10 @@ run the implementation as a subprocess are the ones whose reports it cannot touc
 
 import json
 import os
+import secrets
+from pathlib import Path
+
+import pytest
 
 _fd = int(os.environ.pop("HARNESS_REPORT_FD", "-1"))  # popped: processes the tests start do not learn it
 _sink = None
@@ -43,6 +47,20 @@ def _crash(report):
         return crash.message[:300]
     lines = [line for line in str(report.longrepr or "").splitlines() if line.strip()]
     return lines[-1][:300] if lines else ""
+
+
+@pytest.fixture
+def tmp_path(tmp_path_factory):
+    """pytest's tmp_path, replaced: a fresh folder under a random name in the rooms' shared dir
+    ($HARNESS_SCRATCH, which neither room can list: harness/scoring/rooms.py). pytest's own are named after the
+    test (tmp/test_<name>0) and sit side by side, which would tell the implementation which test calls it and
+    where the other tests' inputs are; this one is reached only by the path the suite hands it."""
+    scratch = os.environ.get("HARNESS_SCRATCH")
+    if not scratch:  # outside the scorer (collecting a suite's clauses, say)
+        return tmp_path_factory.mktemp("t")
+    folder = os.path.join(scratch, secrets.token_hex(16))
+    os.mkdir(folder, 0o700)
+    return Path(folder)
 
 
 def pytest_addoption(parser):

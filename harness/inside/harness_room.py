@@ -22,7 +22,7 @@ import os
 import socket
 import threading
 
-from harness_room_wire import (ROOM_ENV, Finished, RoomError, Unsendable, b64, bridge, connect_room, decode,
+from harness_room_wire import (ROOM_ENV, RoomError, Unsendable, b64, bridge, connect_room, decode,
                                encode, exception, exchange, finished, in_folder, limit, mirror, plain_reply)
 
 CALL_TIMEOUT_S = 10.0

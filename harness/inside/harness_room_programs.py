@@ -16,14 +16,16 @@ import time
 
 from harness_room_wire import bridge, in_folder, recv
 
-OUTPUT_CAP = 16 << 20  # kept of each stream of a subprocess; the room's own output limit stops a flood
+# Kept of each stream of a program; past it, what the program writes goes to the room's own stream, where the
+# sandbox's output limit counts it: a flood is charged as `output` whether a subprocess or a script made it.
+OUTPUT_CAP = 16 << 20
 # A subprocess gets a process group of its own, so that killing it takes down what it started, not the worker.
 _NEW_GROUP = {"process_group": 0} if sys.version_info >= (3, 11) else {"preexec_fn": os.setpgrp}
 
 
 def run_script(request):
     """Run a script as __main__ in this worker, with argv, streams and cwd swapped in, and restored after."""
-    stdin, out, err = io.BytesIO(base64.b64decode(request["stdin"])), _Kept(), _Kept()
+    stdin, out, err = io.BytesIO(base64.b64decode(request["stdin"])), _Kept(1), _Kept(2)
     streams = [io.TextIOWrapper(stream, encoding="utf-8") for stream in (stdin, out, err)]
     saved = (sys.argv, sys.stdin, sys.stdout, sys.stderr, os.getcwd())
     os.chdir(request["cwd"])
@@ -65,10 +67,30 @@ def _run_main(path):
 
 
 class _Kept(io.BytesIO):
-    """A stream whose bytes outlive the program closing it."""
+    """A stream whose bytes outlive the program closing it; past OUTPUT_CAP they go to the room's stream `fd`."""
+
+    def __init__(self, fd):
+        super().__init__()
+        self.fd = fd
+
+    def write(self, data):
+        room = max(OUTPUT_CAP - self.tell(), 0)
+        super().write(data[:room])
+        _spill(self.fd, data[room:])
+        return len(data)
 
     def close(self):
         pass
+
+
+def _spill(fd, data):
+    """Write what passed the cap to the room's own stream (its limit ends the room, charged as `output`)."""
+    view = memoryview(data)
+    while view:
+        try:
+            view = view[os.write(fd, view):]
+        except OSError:  # the room is being ended
+            return
 
 
 def _exit_code(exc):
@@ -116,7 +138,7 @@ class _Child:
         self.proc = subprocess.Popen(
             request["argv"], cwd=request["cwd"], env=request["env"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             stdin=subprocess.PIPE if feed is not None or hold else subprocess.DEVNULL, **_NEW_GROUP)
-        self.drains = [_Drain(self.proc.stdout), _Drain(self.proc.stderr)]
+        self.drains = [_Drain(self.proc.stdout, 1), _Drain(self.proc.stderr, 2)]
         if feed is not None:
             threading.Thread(target=self._feed, args=(base64.b64decode(feed), hold), daemon=True).start()
 
@@ -175,15 +197,16 @@ def _ended(proc, timeout):
 
 
 class _Drain(threading.Thread):
-    def __init__(self, stream):
+    def __init__(self, stream, fd):
         super().__init__(daemon=True)
-        self.stream, self.data = stream, bytearray()
+        self.stream, self.fd, self.data = stream, fd, bytearray()
         self.start()
 
     def run(self):
         while chunk := self.stream.read1(65536):
-            if len(self.data) < OUTPUT_CAP:
-                self.data += chunk[:OUTPUT_CAP - len(self.data)]
+            room = max(OUTPUT_CAP - len(self.data), 0)
+            self.data += chunk[:room]
+            _spill(self.fd, chunk[room:])
 
 
 def _listen(port, path):

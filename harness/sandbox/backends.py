@@ -7,7 +7,9 @@ Two backends behind one `exec` (and `start`, for a child that serves beside anot
   private /tmp and HOME, no network but a private loopback (an agent's gateway is relayed into it from a Unix
   socket bound in), an unprivileged uid, and rlimits.
 - `process`: the fallback where bubblewrap is missing: own session, rlimits, scrubbed environment.
-  It does not hide the filesystem or the network: isolation against accidents, not against an adversary.
+  It does not hide the filesystem or the network: isolation against accidents, not against an adversary. It
+  refuses to start while a provider key is in the harness's environment, which its children could read.
+Every folder a child may write is a writable dir (harness/sandbox/writable.py): a tmpfs capped at disk_mb, as root.
 Both kill the whole process tree at the wall-clock or output limit and cap what they keep of stdout and stderr.
 Where cgroups can be made (harness/sandbox/cgroups.py), each run has its own: it holds the memory and process limits,
 counts their hits (the result's `events`), and every process left in it is killed when the run ends.
@@ -26,15 +28,17 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Optional, Sequence
+from typing import ContextManager, Mapping, Optional, Sequence
 
 from harness.config.schema import INSIDE, SandboxConfig, SandboxKind
 from harness.errors import ConfigError
-from harness.sandbox import cgroups
+from harness.sandbox import cgroups, writable
 from harness.sandbox.bwrap import GATEWAY_SOCKET, NOBODY, Mounts, bwrap_argv, hand_over, scratch_full
 from harness.sandbox.cgroups import RunGroup
+from harness.sandbox.keys import refuse_keys
 from harness.sandbox.pipes import Drain, OutputLimit
 from harness.sandbox.run_control import DiskWatch, Running, kill_group, kill_tree, spawn_held
+from harness.sandbox.walk import MB, TreeCaps
 from harness.seams import ExecResult
 
 log = logging.getLogger(__name__)
@@ -55,12 +59,14 @@ class Limits:
     file_mb: int = 256  # largest file a child may write
     open_files: int = 1024
     output_mb: int = 64  # stdout + stderr together; past this the child is killed (a flood, like a timeout)
-    disk_mb: int = 512  # each scratch tmpfs under bwrap; a host dir the child writes is watched for the same
+    disk_mb: int = 512  # each dir a child may write, and each scratch tmpfs under bwrap
+    tree_entries: int = 2000  # what is kept of a writable dir (harness/sandbox/copies.py): entries, depth
+    tree_depth: int = 32
 
     def impose(self, pid: int, cpu_s: float, group: Optional[RunGroup]) -> None:
         """On a child held before it runs anything (harness.sandbox.run_control.spawn_held): move it into the run's cgroup, which
         then holds memory and processes, and set its rlimits (memory and processes among them without a cgroup)."""
-        mb = 1024 * 1024
+        mb = MB
         limits = [(resource.RLIMIT_FSIZE, self.file_mb * mb), (resource.RLIMIT_NOFILE, self.open_files),
                   (resource.RLIMIT_CPU, int(cpu_s) + 1), (resource.RLIMIT_CORE, 0)]
         if group is None:
@@ -80,6 +86,14 @@ class ProcessSandbox:
     def __init__(self, output_cap_bytes: int = 1_000_000, limits: Limits = Limits()):
         self.output_cap_bytes = output_cap_bytes
         self.limits = limits
+
+    def writable(self, path: Path, keep: bool = False) -> ContextManager[writable.WritableDir]:
+        """A writable dir children may write at `path` while the context lasts (harness/sandbox/writable.py): capped at
+        disk_mb; with `keep`, what they left is copied out inert to `path` at the end (`WritableDir.kept` says what was
+        refused), under the tree caps."""
+        limits = self.limits
+        caps = TreeCaps(limits.tree_entries, limits.tree_depth, limits.disk_mb * MB) if keep else None
+        return writable.writable(path, limits.disk_mb * MB, caps)
 
     def exec(self, argv: Sequence[str], cwd: Path, env: Mapping[str, str], timeout_s: float,
              read_only: Sequence[Path] = (), keep_writes: bool = True, report: bool = False,
@@ -102,6 +116,7 @@ class ProcessSandbox:
         """Start what `exec` runs, and return at once: for a server that lives beside another child."""
         if gateway is not None:
             raise ValueError("the process sandbox shares the host's network: give the agent the gateway's TCP URL")
+        refuse_keys()  # preflight refused already (check_sandbox); this is the last guard
         pipe = os.pipe() if report else None
         return self._spawn(list(argv), cwd, self._env(cwd, env, pipe), timeout_s, pipe,
                            watched=[Path(cwd), *shared])
@@ -132,8 +147,10 @@ class ProcessSandbox:
         drains = [Drain(proc.stdout, self.output_cap_bytes, flood), Drain(proc.stderr, self.output_cap_bytes, flood)]
         if pipe:
             drains.append(Drain(open(report_r, "rb"), self.output_cap_bytes * 8, None))
-        full = functools.partial(scratch_full, proc.pid, scratch) if scratch else (lambda: False)
-        watch = DiskWatch(watched, self.limits.disk_mb * 1024 * 1024, full)
+        checks = [writable.watch(Path(folder), self.limits.disk_mb * MB) for folder in watched]
+        if scratch:
+            checks.append(functools.partial(scratch_full, proc.pid, scratch))
+        watch = DiskWatch(checks)
         return Running(proc, drains, flood, timeout_s, watch, self._returncode, self._kill, group)
 
     def _returncode(self, code: int) -> int:
@@ -173,7 +190,7 @@ class BwrapSandbox(ProcessSandbox):
         if gateway is not None:
             argv = [sys.executable, "-c", _RELAY, GATEWAY_SOCKET, str(GATEWAY_PORT), *argv]
         mounts = Mounts(cwd, [Path(p).resolve() for p in read_only], shared, keep_writes, gateway)
-        wrapped = bwrap_argv(argv, inner_env, mounts, self.limits.disk_mb * 1024 * 1024, self.as_root)
+        wrapped = bwrap_argv(argv, inner_env, mounts, self.limits.disk_mb * MB, self.as_root)
         # A scoring run writes only to its capped tmpfs and the shared dirs: those are the ones to watch.
         return self._spawn(wrapped, cwd, {"PATH": os.environ.get("PATH", "")},
                            timeout_s, pipe, watched=[cwd] * keep_writes + shared,
@@ -208,13 +225,19 @@ def _why_root() -> str:
     return "it has no way to hand the code to an unprivileged uid"
 
 
+def resolved_kind(cfg: SandboxConfig) -> SandboxKind:
+    """The backend `cfg` names; `auto` is bwrap where it is installed, else process (with a warning)."""
+    if cfg.kind is not SandboxKind.auto:
+        return cfg.kind
+    if bwrap_available():
+        return SandboxKind.bwrap
+    _warn_once("bubblewrap (bwrap) is not installed: untrusted code runs in the weaker process sandbox")
+    return SandboxKind.process
+
+
 def make_sandbox(cfg: SandboxConfig) -> ProcessSandbox:
     """Build the configured backend; `auto` picks bwrap where it is installed, else process with a warning."""
-    kind = cfg.kind
-    if kind is SandboxKind.auto:
-        kind = SandboxKind.bwrap if bwrap_available() else SandboxKind.process
-        if kind is SandboxKind.process:
-            _warn_once("bubblewrap (bwrap) is not installed: untrusted code runs in the weaker process sandbox")
+    kind = resolved_kind(cfg)
     if kind is SandboxKind.process and os.geteuid() == 0:
         _warn_once("the process sandbox runs untrusted code as root, with no isolation: it can read and rewrite "
                    f"everything under runs/ and leave its cgroup; {_why_root()}; install bubblewrap")
@@ -228,21 +251,26 @@ def make_sandbox(cfg: SandboxConfig) -> ProcessSandbox:
     return ProcessSandbox(cfg.output_cap_bytes, limits)
 
 
-def check_sandbox(cfg: SandboxConfig) -> None:
+def check_sandbox(cfg: SandboxConfig, key_names: Sequence[str] = ()) -> None:
     """Preflight: the configured backend exists and can start Python within its limits, so that a limit set too
-    low (or a missing bubblewrap) is the user's one-line error, not a failure recorded against a model."""
+    low (or a missing bubblewrap) is the user's one-line error, not a failure recorded against a model; and the
+    process backend is not asked to run code beside a provider key (also any variable named in `key_names`)."""
     if cfg.kind is SandboxKind.bwrap and not bwrap_available():
         raise ConfigError("sandbox=bwrap, but bubblewrap is not installed: apt-get install bubblewrap "
                           "(or sandbox=auto to fall back to the weaker process sandbox)")
+    if resolved_kind(cfg) is SandboxKind.process:
+        refuse_keys(key_names)
     _start_python(*(getattr(cfg, f.name) for f in dataclasses.fields(cfg)))
 
 
 @functools.lru_cache(maxsize=None)
 def _start_python(*values) -> None:  # once per distinct sandbox config and process
     cfg = SandboxConfig(*values)
-    with tempfile.TemporaryDirectory(prefix="harness-sandbox-check-") as tmp:
-        result = make_sandbox(cfg).exec([sys.executable, "-c", "import json, subprocess"], cwd=Path(tmp), env={},
-                                        timeout_s=30)
+    sandbox = make_sandbox(cfg)
+    with tempfile.TemporaryDirectory(prefix="harness-sandbox-check-") as tmp, \
+            sandbox.writable(Path(tmp) / "run") as wdir:
+        result = sandbox.exec([sys.executable, "-c", "import json, subprocess"], cwd=wdir.path, env={},
+                              timeout_s=30)
     if not result.success:
         detail = (result.stderr.strip().splitlines() or [f"exit status {result.returncode}"])[-1][:200]
         raise ConfigError(f"the {cfg.kind.value} sandbox cannot start Python with these limits "

@@ -1,21 +1,34 @@
 """The bubblewrap command line: what a bwrap child sees of the host, and the uid it runs as.
 
-An empty root with the system, Python and the venv mounted read-only; the work dir writable, or (while scoring)
-a capped tmpfs showing only the paths named; capped private /tmp; /dev, a private /proc; the gateway's socket,
-when given, the one way out. As root, the command inside drops to uid `nobody` with setpriv.
+An empty root with /usr, the few files of /etc named in ETC, Python and the venv mounted read-only; the work dir
+writable, or (while scoring) a capped tmpfs showing only the paths named; capped private /tmp; /dev, a private
+/proc; the gateway's socket, when given, the one way out. As root, the command inside drops to uid `nobody` with
+setpriv.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
 
-from harness.sandbox.walk import entries
+from harness.sandbox.walk import OWN_TREES, Walk, open_folder
 
 NOBODY = 65534
+# What of the host's /etc a child sees, and why; nothing else there (a key or credentials file a user keeps
+# under /etc stays out of reach). A file the host lacks is skipped.
+ETC = {
+    "passwd": "names for uids (Python's getpass, Node's os.userInfo, ps, id)",
+    "group": "names for gids",
+    "nsswitch.conf": "how glibc looks those two up",
+    "hosts": "`localhost` resolves (an agent may be told its gateway is at http://localhost:8000)",
+    "ld.so.cache": "where the dynamic linker finds shared libraries",
+    "localtime": "the local time zone",
+    "alternatives": "Debian's links behind commands such as awk and editor",
+}
 GATEWAY_SOCKET = "/run/gateway.sock"  # where the gateway's Unix socket is bound inside the sandbox
 
 
@@ -31,13 +44,22 @@ class Mounts:
 
 
 def hand_over(folder: Path, uid: int) -> None:
-    """Let the unprivileged uid write in its work dir (and nowhere else)."""
-    os.chown(folder, uid, uid)
-    for path, _ in entries(folder):  # no recursion, no links: a 1,100-deep folder must not crash the harness
-        try:  # a shared dir may be in use already by the other child bound to it
-            os.chown(path, uid, uid, follow_symlinks=False)
-        except FileNotFoundError:
-            pass
+    """Let the unprivileged uid write in its work dir (and nowhere else): the folder and what is in it, walked by
+    descriptor, no link followed. A sticky folder was laid out by the harness for several writers (the rooms'
+    shared dir, owned by root so that neither room can rename what the other relies on): it is left as it is."""
+    fd = open_folder(str(folder))
+    try:
+        if os.fstat(fd).st_mode & stat.S_ISVTX:
+            return
+        os.fchown(fd, uid, uid)
+        for entry in Walk(fd, OWN_TREES.entries, OWN_TREES.depth):
+            if entry.st.st_uid != uid:
+                try:  # a shared dir may be in use already by the other child bound to it
+                    os.chown(entry.name, uid, uid, dir_fd=entry.dir_fd, follow_symlinks=False)
+                except FileNotFoundError:
+                    pass
+    finally:
+        os.close(fd)
 
 
 def bwrap_argv(argv: list[str], env: dict, mounts: Mounts, disk_bytes: int, as_root: bool) -> list[str]:
@@ -46,8 +68,9 @@ def bwrap_argv(argv: list[str], env: dict, mounts: Mounts, disk_bytes: int, as_r
     if not as_root:
         namespaces.append("--unshare-user")
     wrapped = ["bwrap", *namespaces, "--die-with-parent", "--new-session", "--hostname", "sandbox"]
-    for path in ("/usr", "/etc"):
-        wrapped += ["--ro-bind", path, path]
+    wrapped += ["--ro-bind", "/usr", "/usr", "--perms", "0755", "--dir", "/etc"]
+    for name in ETC:
+        wrapped += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
     for path in ("/bin", "/lib", "/lib64", "/sbin"):  # symlinks into /usr on Debian
         host = Path(path)
         if host.is_symlink():
@@ -83,8 +106,6 @@ def bwrap_argv(argv: list[str], env: dict, mounts: Mounts, disk_bytes: int, as_r
         argv = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--inh-caps=-all",
                 "--bounding-set=-all", "--no-new-privs", "--", *argv]
     return wrapped + ["--", *argv]
-
-
 
 
 def scratch_full(bwrap_pid: int, paths: Sequence[str]) -> bool:

@@ -16,7 +16,6 @@ from typing import Callable, Mapping, Optional, Sequence
 
 from harness.sandbox.cgroups import RunGroup
 from harness.sandbox.pipes import Drain, OutputLimit
-from harness.sandbox.walk import disk_usage
 from harness.seams import Events, ExecResult
 from harness.sweep import interrupt
 
@@ -72,15 +71,14 @@ def _must_exist(program: str, cwd: Path, env: Mapping[str, str]) -> None:
 
 @dataclass(frozen=True)
 class DiskWatch:
-    """Where a child's writes go that no quota holds: host dirs it may write, measured against the disk limit,
-    and capped scratch space (bwrap's tmpfs), which holds itself but is reported once found full."""
+    """Where a child's writes go, each with its test of being full: the writable dirs it may write (a capped tmpfs whose
+    free space is read, or a folder walked and measured: harness/sandbox/writable.py) and bwrap's private tmpfs
+    mounts. A cap the kernel holds stops the writes; being found full ends the run as `disk`."""
 
-    dirs: Sequence[Path]
-    disk_bytes: int
-    scratch_full: Callable[[], bool] = lambda: False
+    checks: Sequence[Callable[[], bool]]
 
     def over(self) -> bool:
-        return self.scratch_full() or any(disk_usage(path, self.disk_bytes) > self.disk_bytes for path in self.dirs)
+        return any(full() for full in self.checks)
 
 
 class Running:
@@ -100,9 +98,9 @@ class Running:
         """Wait until the child ends, its time is up or the dirs it may write outgrow the disk limit.
 
         The wait blocks on the child's pidfd, which wakes it the moment the child ends (Popen.wait with a timeout
-        sleeps in steps growing to 50 ms instead, so a run took 25 ms longer on average). The dirs have no quota
-        of their own, so they are measured every DISK_CHECK_S and the child killed once they pass it: a fast
-        writer overshoots by what it writes in that time. The pidfd belongs to this run alone, so waits in
+        sleeps in steps growing to 50 ms instead, so a run took 25 ms longer on average). The writable dirs it uses
+        are looked at every DISK_CHECK_S and the child killed once one is full (a capped one holds by itself; a
+        walked one is overshot by what a fast writer writes in that time). The pidfd belongs to this run alone, so waits in
         several threads share nothing, and the child is reaped only after the wait, so the pid killed at a
         limit cannot be another process's."""
         timed_out = disk_exceeded = False
@@ -140,7 +138,7 @@ class Running:
 
     def _finish(self, timed_out: bool, disk_exceeded: bool) -> ExecResult:
         if self._result is None:
-            disk_exceeded = disk_exceeded or self.watch.scratch_full()  # left full as it ended
+            disk_exceeded = disk_exceeded or self.watch.over()  # left full as it ended (bwrap's tmpfs: before the kill)
             self._kill(self.proc.pid)  # also takes down grandchildren left behind by a finished child
             self.proc.wait()
             # The cgroup holds whatever the tree walk missed: a daemon that left the session and its parents.

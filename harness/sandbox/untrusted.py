@@ -1,41 +1,46 @@
-"""Reading files the harness did not write: an agent's work dir, an imported folder, a parent's impl.
+"""Reading trees the harness did not write: an agent's work dir, an imported folder, a parent's impl (copies and
+hashes of them, in harness/sandbox/copies.py, read them the same way).
 
-Such a tree is treated as hostile. Only regular files are read; no link is ever followed (every step is opened
-relative to an open folder, with O_NOFOLLOW), because a link resolves on the host, outside the sandbox that made
-it: `leak.txt -> /proc/self/environ` would hand the harness's own environment to the next generation. The walk
-is capped in entries, depth and bytes. What is refused comes back as data with its reason, never as an
-exception: a hostile tree is the model's failure, not the harness's.
-
-The built-in agent's file tools (harness/inside/filetools.py) walk and read with the same functions inside the sandbox,
-where this file is mounted beside them: it imports nothing but the standard library.
+Such a tree is hostile. It is read through the one walker (harness/sandbox/walk.py): no link followed at any step,
+capped in entries, depth and bytes: `leak.txt -> /proc/self/environ` would otherwise hand the harness's own
+environment to the next generation. Only regular files and folders are taken, under names a shell can handle
+(printable, not starting with '-', no space at either end; a name that is not UTF-8 is refused as such), each
+file at most SOURCE_FILE_MB. What is refused comes back as data with its reason, never as an exception: a
+hostile tree is the model's failure, not the harness's.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import stat
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterator, Mapping
+from typing import Iterator, Sequence
 
-if TYPE_CHECKING:
-    from harness.config.schema import SandboxConfig
+from harness.sandbox.walk import CACHES, MB, TreeCaps, Walk, open_folder, read_regular  # noqa: F401 (TreeCaps: re-exported)
 
-MB = 1024 * 1024
-SKIPPED = {"__pycache__", ".pytest_cache"}  # caches: left out silently, as specs.iter_files does
+SOURCE_FILE_MB = 8  # a file past this is not source code: refused (a spec's implementations are a few hundred KB)
 NAMED_PER_REASON = 3  # a record's detail names this many refused entries per reason, then counts the rest
 
 
-@dataclass(frozen=True)
-class TreeCaps:
-    entries: int  # entries of any kind examined (files, folders, links); the walk stops there
-    depth: int  # folders below the root; deeper ones are refused
-    bytes: int  # bytes read in all; files past it are refused
+def refusal(name: str, st: os.stat_result) -> str:
+    """Why an entry of an untrusted tree is left out, or '' to take it."""
+    if stat.S_ISLNK(st.st_mode):
+        return "symlink"
+    if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
+        return "not a regular file"
+    return unsafe_name(name)
 
-    @classmethod
-    def of(cls, sandbox: "SandboxConfig") -> "TreeCaps":
-        """From a SandboxConfig: a tree may hold no more than the disk a sandboxed child may fill (`disk_mb`)."""
-        return cls(sandbox.tree_entries, sandbox.tree_depth, sandbox.disk_mb * MB)
+
+def unsafe_name(name: str) -> str:
+    """Why a file name would trouble a user's shell or tools, or '': not UTF-8, unprintable (a newline, an escape
+    sequence), starting with '-' (read as an option), or with a space at either end."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return "name not UTF-8"
+    if not name.isprintable() or name.startswith("-") or name != name.strip():
+        return "name a shell cannot handle"
+    return ""
 
 
 @dataclass(frozen=True)
@@ -67,112 +72,107 @@ def _shown(path: str) -> str:
     return path if len(path) <= 60 else f"{path[:28]}...{path[-28:]}"
 
 
-class Walk:
-    """Regular files under an open folder, in name order; every other entry is refused with its reason."""
+class _Taker:
+    """Takes regular files one by one against the byte caps, noting what it refuses."""
 
     def __init__(self, caps: TreeCaps):
-        self.caps, self.seen, self.refused, self.stopped = caps, 0, [], False
+        self.caps, self.left, self.refused = caps, caps.bytes, []
 
-    def files(self, dir_fd: int, prefix: str = "", depth: int = 0) -> Iterator[tuple[str, int, str]]:
-        """(relative path, fd of its folder, name) of each regular file; the fd is valid until the next item."""
-        for name in self._names(dir_fd):
-            if self.seen >= self.caps.entries:
-                self.stopped = True
-                return
-            self.seen += 1
-            rel = prefix + name
-            try:
-                name.encode("utf-8")
-                mode = os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode
-            except UnicodeEncodeError:
-                self.refused.append((rel.encode("utf-8", "surrogateescape").decode("utf-8", "replace"),
-                                     "name not UTF-8"))
-                continue
-            except OSError as exc:
-                self.refused.append((rel, f"unreadable: {exc.strerror}"))
-                continue
-            if stat.S_ISREG(mode):
-                yield rel, dir_fd, name
-            elif not stat.S_ISDIR(mode):
-                self.refused.append((rel, "symlink" if stat.S_ISLNK(mode) else "not a regular file"))
-            elif depth >= self.caps.depth:
-                self.refused.append((rel, f"deeper than {self.caps.depth} folders"))
-            else:
-                yield from self._below(dir_fd, name, rel, depth)
-
-    def _names(self, dir_fd: int) -> list[str]:
-        # No more names than the cap leaves room for: a folder of a million entries costs no more than the cap.
-        room = max(self.caps.entries - self.seen + 1, 0)
-        with os.scandir(dir_fd) as entries:
-            names = [entry.name for _, entry in zip(range(room), entries)]
-        return sorted(name for name in names if name not in SKIPPED)
-
-    def _below(self, dir_fd: int, name: str, rel: str, depth: int) -> Iterator[tuple[str, int, str]]:
+    def take(self, dir_fd: int, name: str, rel: str) -> bytes | None:
+        limit = min(self.left, SOURCE_FILE_MB * MB)
         try:
-            below = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=dir_fd)
-        except OSError as exc:  # replaced by a link since it was looked at, or unreadable
+            data = read_regular(dir_fd, name, limit)
+        except OSError as exc:
             self.refused.append((rel, f"unreadable: {exc.strerror}"))
-            return
-        try:
-            yield from self.files(below, rel + "/", depth + 1)
-        finally:
-            os.close(below)
+            return None
+        except ValueError:  # no longer the regular file it was a moment ago
+            self.refused.append((rel, "not a regular file"))
+            return None
+        if len(data) > limit:
+            over_total = limit == self.left
+            self.refused.append((rel, f"over the {self.caps.bytes / MB:g} MB total" if over_total
+                                 else f"larger than {SOURCE_FILE_MB} MB"))
+            return None
+        self.left -= len(data)
+        return data
 
 
-def read_regular(dir_fd: int, name: str, limit: int) -> bytes:
-    """At most `limit` + 1 bytes of the regular file `name`, opened without following a link (and without
-    blocking, should a FIFO have taken its place)."""
-    fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY, dir_fd=dir_fd)
+class Reading:
+    """One pass over an untrusted tree under an open folder: the files named in `first` that are regular files at
+    those paths, then every other file the walk takes (`first` are then skipped). The walk notes its refusals."""
+
+    def __init__(self, root_fd: int, caps: TreeCaps, first: Sequence[str]):
+        self.root_fd, self.first, self.taker = root_fd, first, _Taker(caps)
+        self.walk = Walk(root_fd, caps.entries, caps.depth, refusal, CACHES)
+
+    def files(self) -> Iterator[tuple[str, int, str]]:
+        """(rel, fd of its folder, name) of each file taken; the fd is valid until the next item."""
+        taken = set()
+        for rel in self.first:
+            found = _lookup(self.root_fd, rel)
+            if found is not None:
+                taken.add(rel)
+                try:
+                    yield rel, found[0], found[1]
+                finally:
+                    os.close(found[0])
+        for entry in self.walk:
+            if not entry.is_dir and entry.rel not in taken:
+                yield entry.rel, entry.dir_fd, entry.name
+
+    def tree(self, files: dict[str, str]) -> Tree:
+        stopped = self.walk.entries if self.walk.stopped else 0
+        return Tree(files, tuple(self.walk.refused + self.taker.refused), stopped)
+
+
+def _lookup(root_fd: int, rel: str) -> tuple[int, str] | None:
+    """An fd of the folder holding `rel` and its name, if every step is a folder and it a regular file, under
+    names the walk would take; else None (the walk will meet it and say why)."""
+    *folders, name = rel.split("/")
+    if any(part in ("", ".", "..") for part in (*folders, name)):
+        return None
+    fd = os.dup(root_fd)
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise ValueError(f"{name} is not a regular file")
-        chunks, size = [], 0
-        while size <= limit and (chunk := os.read(fd, min(MB, limit + 1 - size))):
-            chunks.append(chunk)
-            size += len(chunk)
-        return b"".join(chunks)
-    finally:
+        for part in folders:
+            st = os.stat(part, dir_fd=fd, follow_symlinks=False)
+            if refusal(part, st) or not stat.S_ISDIR(st.st_mode):
+                raise FileNotFoundError(rel)
+            below = open_folder(part, fd, st)
+            os.close(fd)
+            fd = below
+        st = os.stat(name, dir_fd=fd, follow_symlinks=False)
+        if refusal(name, st) or not stat.S_ISREG(st.st_mode):
+            raise FileNotFoundError(rel)
+        return fd, name
+    except OSError:
         os.close(fd)
+        return None
 
 
-def read_tree(root: os.PathLike | str, caps: TreeCaps) -> Tree:
-    """The UTF-8 text files under `root`, and what was refused: links, special files, binary files, folders past
-    `caps.depth`, files past `caps.bytes` in all. `root` itself must be a folder, not a link to one (a work dir
-    the agent replaced, say)."""
-    walk, files, left = Walk(caps), {}, caps.bytes
+def unreadable(exc: OSError) -> Tree:
+    return Tree({}, ((".", f"unreadable: {exc.strerror}"),))
+
+
+def read_tree(root: os.PathLike | str, caps: TreeCaps, first: Sequence[str] = ()) -> Tree:
+    """The UTF-8 text files under `root` (those named in `first` read first, so that no cap meets them), and what
+    was refused: links, special files, names a shell cannot handle, binary files, folders past `caps.depth`, files
+    past SOURCE_FILE_MB or `caps.bytes` in all. `root` itself must be a folder, not a link to one."""
     try:
-        root_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        root_fd = open_folder(os.fspath(root))
     except OSError as exc:
-        return Tree({}, ((".", f"unreadable: {exc.strerror}"),))
+        return unreadable(exc)
+    files: dict[str, str] = {}
     try:
-        for rel, dir_fd, name in walk.files(root_fd):
-            try:
-                data = read_regular(dir_fd, name, left)
-            except OSError as exc:
-                walk.refused.append((rel, f"unreadable: {exc.strerror}"))
-                continue
-            except ValueError:  # no longer the regular file it was a moment ago
-                walk.refused.append((rel, "not a regular file"))
-                continue
-            if len(data) > left:
-                walk.refused.append((rel, f"over the {caps.bytes / MB:g} MB total"))
+        reading = Reading(root_fd, caps, first)
+        for rel, dir_fd, name in reading.files():
+            data = reading.taker.take(dir_fd, name, rel)
+            if data is None:
                 continue
             try:
                 files[rel] = data.decode("utf-8")
             except UnicodeDecodeError:
-                walk.refused.append((rel, "binary"))
-                continue
-            left -= len(data)
+                reading.taker.refused.append((rel, "binary"))
+                reading.taker.left += len(data)
     finally:
         os.close(root_fd)
-    return Tree(files, tuple(walk.refused), caps.entries if walk.stopped else 0)
-
-
-def write_tree(folder: os.PathLike | str, files: Mapping[str, str]) -> None:
-    """Write `files` (relative paths from read_tree, or checked ones) into a fresh `folder` of ours."""
-    shutil.rmtree(folder, ignore_errors=True)  # a retried trial must not inherit files from its last attempt
-    for rel, text in files.items():
-        target = os.path.join(folder, rel)
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        with open(target, "w", encoding="utf-8") as out:
-            out.write(text)
+    return reading.tree(files)

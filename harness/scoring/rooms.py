@@ -13,15 +13,18 @@ import dataclasses
 import functools
 import importlib.util
 import marshal
-import os
+import secrets
 import shutil
 import site
 import sys
 import tempfile
 from pathlib import Path
+from typing import Optional
 
 from harness.config.schema import INSIDE
-from harness.sandbox.walk import remove_tree
+from harness.sandbox.copies import copy_tree
+from harness.sandbox.removal import remove_tree
+from harness.sandbox.walk import OWN_TREES
 from harness.scoring.judge import judge
 from harness.seams import ExecResult, Sandbox, Score, ScoreStatus
 from harness.specs.loading import Spec
@@ -44,40 +47,65 @@ def score(spec: Spec, impl_dir: Path, sandbox: Sandbox, fail_fast: bool = False)
     shadowed = shadowing(impl_dir, spec.suite_dir)
     if shadowed:
         return Score(ScoreStatus.tampered, (), 0.0, shadowed)
-    # Not TemporaryDirectory: its clean-up recurses, and under the process backend the code under test writes
-    # here (a folder deeper than Python's recursion limit would end the trial as a harness error).
-    work = Path(tempfile.mkdtemp(prefix="harness-score-"))
+    scratch = Path(tempfile.mkdtemp(prefix="harness-score-"))
     try:
-        for folder, source in (("impl", impl_dir), ("suite", spec.suite_dir)):
-            shutil.copytree(source, work / folder, ignore=shutil.ignore_patterns("__pycache__"))
-            _open_to_the_rooms(work / folder)
-        for name, source in {**SUITE_ROOM_FILES, **IMPL_ROOM_FILES}.items():
-            shutil.copy(source, work / name)
-            compiled = Path(importlib.util.cache_from_source(str(work / name)))
-            compiled.parent.mkdir(exist_ok=True)
-            compiled.write_bytes(_bytecode(source, source.stat().st_mtime_ns))
-        (work / "pytest.ini").write_text(PYTEST_INI)
-        shared, door = work / "shared", work / "shared" / "room.sock"
-        shared.mkdir()
-        # Everything is read-only in both rooms under bwrap; the code's own writes land in a capped, discarded
-        # tmpfs, or in the shared dir, which holds the room's socket and the suite's tmp_path dirs.
-        room_argv = [sys.executable, "-S", str(work / "harness_room_server.py"), str(door), str(work / "impl"),
-                     *(["--private-net"] if sandbox.isolates_network else []),
-                     *(arg for folder in site.getsitepackages() for arg in ("--site", folder))]
-        with sandbox.start(room_argv, cwd=work, env={},
-                           timeout_s=spec.time_limit_s + 5, keep_writes=False, shared=[shared],
-                           read_only=[work / "impl", work / "__pycache__",
-                                      *(work / name for name in IMPL_ROOM_FILES)]) as room:
-            result = sandbox.exec(_pytest_argv(work, spec, fail_fast), cwd=work, timeout_s=spec.time_limit_s,
-                                  env={"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "HARNESS_ROOM": str(door),
-                                       "HARNESS_IMPL_DIR": str(work / "impl"), "PYTHONPATH": str(work)},
-                                  keep_writes=False, report=True, shared=[shared],
-                                  read_only=[work / "suite", work / "pytest.ini", work / "__pycache__",
-                                             *(work / name for name in SUITE_ROOM_FILES)])
-            served = room.stop()
+        # One writable dir of the sandbox holds all the rooms see (a tmpfs capped at disk_mb, as root): the code's
+        # writes, under either backend, never reach the host's disk, and its name says nothing of the trial.
+        with sandbox.writable(scratch / "run") as wdir:
+            work = lay_out(wdir.path, impl_dir, spec.suite_dir, SUITE_ROOM_FILES)
+            result, served = _run_rooms(work, spec, sandbox, fail_fast)
     finally:
-        remove_tree(work)
+        remove_tree(scratch)
     return judge(_charged(result, served), spec.time_limit_s)
+
+
+def lay_out(work: Path, impl_dir: Path, suite_dir: Optional[Path], suite_files: dict[str, Path]) -> Path:
+    """What the two rooms see, laid out in `work`: inert copies of the implementation and the suite, our files
+    beside them (with their bytecode), and the shared dir. That dir and its `tmp` (the suite's tmp_path folders,
+    each under a random name) are the harness's and sticky, so neither room (uid nobody, under bwrap as root)
+    can rename them, and `tmp` cannot be listed: the implementation reaches a test's folder only by the path
+    the suite hands it."""
+    copy_tree(impl_dir, work / "impl", OWN_TREES)
+    if suite_dir is not None:
+        copy_tree(suite_dir, work / "suite", OWN_TREES)
+    else:
+        (work / "suite").mkdir()
+    for name, source in {**suite_files, **IMPL_ROOM_FILES}.items():
+        shutil.copy(source, work / name)
+        compiled = Path(importlib.util.cache_from_source(str(work / name)))
+        compiled.parent.mkdir(exist_ok=True)
+        compiled.write_bytes(_bytecode(source, source.stat().st_mtime_ns))
+    (work / "pytest.ini").write_text(PYTEST_INI)
+    for folder, mode in ((work / "shared", 0o1777), (work / "shared" / "tmp", 0o1733)):
+        folder.mkdir()
+        folder.chmod(mode)
+    return work
+
+
+def _run_rooms(work: Path, spec: Spec, sandbox: Sandbox, fail_fast: bool) -> tuple[ExecResult, ExecResult]:
+    """The implementation's room started, the suite run against it, the room stopped: both results."""
+    shared, door = work / "shared", work / "shared" / "room.sock"
+    # Everything is read-only in both rooms under bwrap; the code's own writes land in a capped, discarded
+    # tmpfs, or in the shared dir, which holds the room's socket and the suite's tmp_path folders.
+    with sandbox.start(room_argv(work, door, sandbox), cwd=work, env={}, timeout_s=spec.time_limit_s + 5,
+                       keep_writes=False, shared=[shared],
+                       read_only=[work / "impl", work / "__pycache__", *(work / n for n in IMPL_ROOM_FILES)]) as room:
+        result = sandbox.exec(_pytest_argv(work, spec, fail_fast), cwd=work, timeout_s=spec.time_limit_s,
+                              env={"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "HARNESS_ROOM": str(door),
+                                   "HARNESS_IMPL_DIR": str(work / "impl"), "PYTHONPATH": str(work),
+                                   "HARNESS_SCRATCH": str(shared / "tmp")},
+                              keep_writes=False, report=True, shared=[shared],
+                              read_only=[work / "suite", work / "pytest.ini", work / "__pycache__",
+                                         *(work / name for name in SUITE_ROOM_FILES)])
+        served = room.stop()
+    return result, served
+
+
+def room_argv(work: Path, door: Path, sandbox: Sandbox) -> list[str]:
+    """The implementation's room: our server on `door`, serving the implementation in `work/impl`."""
+    return [sys.executable, "-S", str(work / "harness_room_server.py"), str(door), str(work / "impl"),
+            *(["--private-net"] if sandbox.isolates_network else []),
+            *(arg for folder in site.getsitepackages() for arg in ("--site", folder))]
 
 
 @functools.lru_cache(maxsize=None)
@@ -92,21 +120,13 @@ def _bytecode(source: Path, mtime_ns: int) -> bytes:
 
 def _pytest_argv(work: Path, spec: Spec, fail_fast: bool) -> list[str]:
     # -s: output reaches the sandbox's capped pipes, where a flood is seen and stopped, not pytest's files.
-    # --basetemp: the suite's tmp_path dirs go to the shared dir, where the implementation's room finds them.
+    # --basetemp: pytest's temp folders (tmp_path_factory's) go to the shared dir, under a random name in its
+    # `tmp`, which neither room can list; each test's tmp_path is our plugin's, beside it ($HARNESS_SCRATCH).
     return [
         sys.executable, "-m", "pytest", str(work / "suite"), "-q", "-s", "--tb=short", "-p", "no:cacheprovider",
         "-p", "harness_report", "-c", str(work / "pytest.ini"), "--rootdir", str(work / "suite"),
-        "--basetemp", str(work / "shared" / "tmp"),
+        "--basetemp", str(work / "shared" / "tmp" / secrets.token_hex(16)),
     ] + (["-x"] if fail_fast else []) + (["--harness-select", ",".join(spec.judged_by)] if spec.judged_by else [])
-
-
-def _open_to_the_rooms(root: Path) -> None:
-    """Readable by the rooms' unprivileged uid whatever modes the source had (copytree keeps them: a 0700 folder,
-    as mkdtemp or pytest's tmp_path make, would fail every test with ModuleNotFoundError)."""
-    for folder, dirs, files in os.walk(root):
-        os.chmod(folder, 0o755)
-        for name in files:
-            os.chmod(os.path.join(folder, name), 0o644)
 
 
 def _charged(suite: ExecResult, room: ExecResult) -> ExecResult:

@@ -10,6 +10,8 @@ from typing import Optional
 import yaml
 
 from harness.errors import SpecError
+from harness.sandbox.copies import hash_tree
+from harness.sandbox.walk import OWN_TREES
 from harness.specs.pins import Pin, fetch
 
 IGNORED_PARTS = {"__pycache__", ".pytest_cache"}
@@ -60,12 +62,9 @@ def iter_files(root: Path) -> list[Path]:
 
 
 def sha256_tree(root: Path) -> str:
-    """Hash of a folder: every file's relative path and bytes, in sorted order."""
-    digest = hashlib.sha256()
-    for path in iter_files(root):
-        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
-    return digest.hexdigest()
+    """Hash of a folder of ours (a spec's suite or reference, a trial's impl/): every file's relative path and
+    bytes, in sorted order, read by descriptor as any tree is (harness/sandbox/copies.py)."""
+    return hash_tree(root, OWN_TREES)[0]
 
 
 def available_specs(specs_dir: Path) -> list[str]:

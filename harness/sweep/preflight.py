@@ -84,7 +84,7 @@ def adhoc(overrides: list[str], cfg: HarnessConfig, configs: int) -> bool:
 def check(cfg: HarnessConfig) -> None:
     """Everything that can be known wrong before a trial runs: the job's parts are built as a trial builds them."""
     validate(cfg)
-    check_sandbox(cfg.sandbox)
+    check_sandbox(cfg.sandbox, [cfg.model.api_key_env or ""])
     if build_trials(cfg).calls_model and cfg.cache.mode is not CacheMode.replay:
         check_credentials(cfg.model)
         if cfg.model.local is not None:  # its weights are here (fetched now, once), and its server installed

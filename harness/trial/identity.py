@@ -13,7 +13,10 @@ from typing import Optional
 from harness.config.generators import ChainConfig
 from harness.config.schema import HarnessConfig, to_plain
 from harness.generation.registry import needs_model, prompt_templates
+from harness.errors import ConfigError
 from harness.models import local
+from harness.sandbox.copies import hash_tree, past_caps
+from harness.sandbox.walk import TreeCaps
 from harness.specs.loading import Spec, sha256_text, sha256_tree
 
 # Model settings that change how a call is made, not what it answers: left out of the trial id.
@@ -43,7 +46,7 @@ def define_trial(cfg: HarnessConfig, spec: Spec, sandbox: str, plain: Optional[d
     generator = {k: v for k, v in plain["generator"].items() if not (chained and k in CHAIN_EXTENT)}
     if chained and not cfg.generator.show_parent:
         generator = {k: v for k, v in generator.items() if k not in PARENT_VIEW}
-    _hash_imported(generator["gen0"] if chained else generator)
+    _hash_imported(generator["gen0"] if chained else generator, TreeCaps.of(cfg.sandbox))
     uses_model = needs_model(cfg.generator)
     model = ({k: v for k, v in plain["model"].items()
               if k not in MODEL_MECHANICS and not (k in LATER_MODEL_PARTS and v is None)} if uses_model else None)
@@ -59,9 +62,17 @@ def define_trial(cfg: HarnessConfig, spec: Spec, sandbox: str, plain: Optional[d
                 temperature=cfg.temperature, seed=cfg.seed, sample=cfg.sample)
 
 
-def _hash_imported(generator: dict) -> None:
-    """An imported folder is identified by its resolved path and the content of its files, not its name."""
+def _hash_imported(generator: dict, caps: TreeCaps) -> None:
+    """An imported folder is identified by its resolved path and the content of what a reader takes from it (no
+    link followed), not its name. It is looked at before a byte of it is read: a folder past the caps (entries,
+    depth, bytes) is the user's one-line error before anything is spent."""
     if generator.get("import_path"):
         folder = Path(generator["import_path"]).expanduser().resolve()
         generator["import_path"] = str(folder)
-        generator["import_sha256"] = sha256_tree(folder) if folder.is_dir() else None
+        generator["import_sha256"] = None
+        if folder.is_dir():
+            problem = past_caps(folder, caps)
+            if problem:
+                raise ConfigError(f"generator.import_path={folder} {problem}: import a smaller folder, or raise "
+                                  "that limit")
+            generator["import_sha256"] = hash_tree(folder, caps)[0]

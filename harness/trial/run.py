@@ -25,7 +25,7 @@ from harness.models.gateway import Gateway, prices
 from harness.models.synthetic import provider as synthetic_provider
 from harness.records.atomic import locked
 from harness.records.store import RecordStore, TrialRecord, trial_id
-from harness.sandbox.untrusted import write_tree
+from harness.sandbox.copies import write_tree
 from harness.seams import (Generation, GenerationContext, Generator, Sandbox, Score, Scorer, TestOutcome, TokenBound,
                            TrialStatus, Usage, passes)
 from harness.specs.loading import Spec

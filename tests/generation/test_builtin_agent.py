@@ -148,6 +148,8 @@ def test_a_search_that_backtracks_for_hours_is_stopped_at_the_tool_time_limit(co
 def test_a_retried_trial_gets_a_fresh_work_dir_however_deep_the_last_one_dug(tiny_specs, deep_ok):
     work = deep_ok / "work"
     work.mkdir()
-    deep(work)
-    prepare_workdir(work, load_spec(tiny_specs, "adder"))
-    assert [p.name for p in work.iterdir()] == ["spec.md"]
+    deep(work, levels=2300)  # past PATH_MAX: moved aside and removed by descriptor
+    with ProcessSandbox().writable(work) as fresh:
+        prepare_workdir(fresh.path, load_spec(tiny_specs, "adder"))
+        assert [p.name for p in work.iterdir()] == ["spec.md"]
+    assert sorted(os.listdir(deep_ok)) == ["specs"]  # nothing of the leftover, nor the fresh dir, is left

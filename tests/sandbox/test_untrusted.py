@@ -16,10 +16,10 @@ from harness.generation.builtin_agent import collect_implementation
 from harness.generation.controls import FolderGenerator
 from harness.records.tables import build_tables
 from harness.sandbox.backends import ProcessSandbox, bwrap_available
-from harness.sandbox.untrusted import TreeCaps
+from harness.sandbox.untrusted import SOURCE_FILE_MB, TreeCaps
 from harness.seams import GenerationContext
 from harness.specs.loading import load_spec
-from tests.conftest import PLANTED_KEY, ROOT, deep, make_spec, sweep
+from tests.conftest import PLANTED_KEY, ROOT, deep, make_spec, run_harness, sweep
 
 ROOT_SECRET = "root-only-secret-4c2b9e1d7a"
 OUTSIDE_SECRET = "outside-secret-8d3f6a0b2e"
@@ -113,13 +113,23 @@ def test_hardlinks_are_files_but_each_counts_against_the_byte_cap(tmp_path, spec
     work = tmp_path / "work"
     work.mkdir()
     (work / "adder.py").write_text(CORRECT)
-    (work / "big-0.txt").write_text("x" * (20 * MB))
+    (work / "big-0.txt").write_text("x" * (6 * MB))
     for i in range(1, 10):
         os.link(work / "big-0.txt", work / f"big-{i}.txt")
-    generation = collect_implementation(work, spec, CAPS)
-    assert sum(len(text) for text in generation.files.values()) <= 64 * MB
+    generation = collect_implementation(work, spec, TreeCaps(2000, 32, 20 * MB))
+    assert sum(len(text) for text in generation.files.values()) <= 20 * MB
     assert {"adder.py", "big-0.txt", "big-1.txt", "big-2.txt"} == set(generation.files)
-    assert "big-3.txt, big-4.txt, big-5.txt and 4 more (over the 64 MB total)" in generation.detail
+    assert "big-3.txt, big-4.txt, big-5.txt and 4 more (over the 20 MB total)" in generation.detail
+
+
+def test_a_file_past_the_source_size_is_refused_and_the_rest_read(tmp_path, spec):
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "adder.py").write_text(CORRECT)
+    (work / "huge.py").write_text("#" * (SOURCE_FILE_MB * MB + 1))
+    generation = collect_implementation(work, spec, CAPS)
+    assert set(generation.files) == {"adder.py"}
+    assert f"huge.py (larger than {SOURCE_FILE_MB} MB)" in generation.detail
 
 
 def test_a_flood_of_entries_stops_the_walk_at_the_cap(tmp_path, spec):
@@ -197,3 +207,28 @@ def test_a_hostile_agent_in_a_chain_hands_over_no_link_and_is_not_an_error(tmp_p
     assert leaks(runs) == ""
     used = int(subprocess.run(["du", "-sb", str(runs)], capture_output=True, text=True).stdout.split()[0])
     assert used < 64 * MB
+
+
+def test_an_import_past_the_caps_is_one_line_before_anything_is_spent(tmp_path):
+    folder, runs = tmp_path / "import", tmp_path / "runs"
+    folder.mkdir()
+    (folder / "adder.py").write_text(CORRECT)
+    with open(folder / "sparse.bin", "wb") as out:
+        out.truncate(3 * 1024 * MB)  # followed and read, it once cost 67 s and 3.27 GB of the harness's memory
+    for i in range(1100):
+        (folder / f"f{i:04}.txt").write_text("")
+    os.close(os.open(os.path.join(os.fsencode(folder), b"bad-\xff.txt"), os.O_CREAT | os.O_WRONLY, 0o644))
+    (folder / "leak.txt").symlink_to("/proc/self/environ")
+    common = [f"runs_dir={runs}", f"specs_dir={make_spec(tmp_path / 'specs').parent}", "spec.name=adder",
+              "generator=import", f"generator.import_path={folder}", "sandbox.disk_mb=64"]
+    proc = run_harness(*common, timeout=120)
+    assert proc.returncode == 2 and "holds more than 64 MB (sandbox.disk_mb)" in proc.stderr, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and not runs.exists()
+    (folder / "sparse.bin").unlink()
+    proc = run_harness(*common, "sandbox.tree_entries=1000", timeout=120)
+    assert proc.returncode == 2 and "holds more than 1000 entries (sandbox.tree_entries)" in proc.stderr
+    # Within the caps: read as data, the oddities named, no traceback (the trial's generator, in-process).
+    spec = load_spec(tmp_path / "specs", "adder")
+    generation = FolderGenerator(folder, CAPS).generate(spec, GenerationContext(None, 0.0, 0, tmp_path))
+    assert generation.files["adder.py"] == CORRECT
+    assert "bad-?.txt (name not UTF-8)" in generation.detail and "leak.txt (symlink)" in generation.detail

@@ -193,3 +193,63 @@ def test_a_call_that_hangs_or_crashes_fails_only_its_own_test(tmp_path, backend)
     assert "ended during this call" in got["test_crash"][1]
     assert "raised KeyboardInterrupt" in got["test_interrupt"][1]
     assert "restarted" in got["test_box_after"][1]
+
+
+# Two tests hand the implementation a folder of theirs: it must not learn which test calls it, nor find the other's.
+NAMES_SUITE = """
+import harness_room
+
+probe = harness_room.import_module("adder")
+
+def test_alpha(tmp_path):
+    (tmp_path / "input.txt").write_text("alpha-input")
+    assert probe.look(str(tmp_path)) == "nothing found"
+
+def test_beta(tmp_path):
+    (tmp_path / "input.txt").write_text("beta-input")
+    assert probe.look(str(tmp_path)) == "nothing found"
+"""
+PROBE = """
+import os
+
+def look(folder):
+    found = [word for word in ("alpha", "beta", "test") if word in os.path.basename(folder)]
+    parent = os.path.dirname(folder)
+    try:
+        others = [name for name in os.listdir(parent) if name != os.path.basename(folder)]
+        found += [name for name in others if os.path.isfile(os.path.join(parent, name, "input.txt"))]
+    except OSError:
+        pass
+    return ", ".join(found) or "nothing found"
+"""
+
+
+@pytest.mark.parametrize("backend", BACKENDS, ids=lambda b: b.name)
+def test_a_tests_folder_has_a_neutral_name_and_the_others_cannot_be_listed(tmp_path, backend):
+    specs = tmp_path / "specs"
+    make_spec(specs, suite=NAMES_SUITE, reference=PROBE)
+    result = score(load_spec(specs, "adder"), specs / "adder" / "reference", backend())
+    crashes = {t.test_id: t.crash for t in result.tests}
+    if backend is BwrapSandbox:
+        assert result.passed, crashes
+    else:  # as root, the process backend lists any folder (docs/sandbox.md): the names are neutral all the same
+        assert all(not c or c.startswith("AssertionError: assert '") and "alpha" not in c and "beta" not in c
+                   and "test" not in c for c in crashes.values()), crashes
+
+
+FLOOD_SUITE = """
+import os, harness_room
+
+def test_flood():
+    done = harness_room.run_script(os.path.join(os.environ["HARNESS_IMPL_DIR"], "adder.py"), timeout=60)
+    assert done.returncode == 0
+"""
+FLOODER = "import sys\nfor _ in range(300):\n    sys.stdout.write('x' * (1 << 20))\n"
+
+
+@pytest.mark.parametrize("backend", BACKENDS, ids=lambda b: b.name)
+def test_a_flood_through_a_script_run_in_the_room_is_charged_as_output(tmp_path, backend):
+    specs = tmp_path / "specs"
+    make_spec(specs, suite=FLOOD_SUITE, reference=FLOODER, time_limit_s=60)
+    result = score(load_spec(specs, "adder"), specs / "adder" / "reference", backend())
+    assert result.status is ScoreStatus.output, (result.status, result.detail)
