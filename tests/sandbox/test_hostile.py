@@ -224,9 +224,11 @@ def test_killing_its_parent_or_everything_it_can_reaches_nothing_outside(tmp_pat
                 except OSError:
                     pass
             """
-        # In its pid namespace it finds only its own room to kill: its calls fail, and the judge reports them.
+        # In its pid namespace it finds only its own room to kill. Whether the room's worker dies before it
+        # answers is a race inside that namespace (a loaded machine let it answer every test): the judge reports
+        # the tests either way, and nothing outside is touched.
         result = run(tmp_path, source, CORRECT)
-        assert result.status is ScoreStatus.scored and len(result.tests) == 3 and not all_passed(result)
+        assert result.status is ScoreStatus.scored and len(result.tests) == 3
         assert bystander.poll() is None
     finally:
         bystander.kill()
