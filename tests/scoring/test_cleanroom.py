@@ -14,6 +14,7 @@ import shutil
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from harness.config.schema import SandboxConfig
 from harness.sandbox.backends import make_sandbox
@@ -75,3 +76,17 @@ def test_the_ours_text_implementation_passes_our_suite():
     failed = {t.test_id: t.crash for t in result.tests if not t.ok}
     assert set(failed) == set(OURS_TEXT_DEVIATIONS), failed
     assert result.count(TestOutcome.passed) >= 0.95 * len(result.tests)
+
+
+# The ladder's rungs (experiment=ladder), each implemented by an author who read only that spec's text.
+LADDER = ("add", "fizzbuzz", "stack", "wc")
+
+
+@pytest.mark.parametrize("name", LADDER)
+def test_a_clean_room_implementation_of_each_ladder_rung_passes_its_suite(name):
+    """A suite that failed an implementation written from the text alone would be judging something the text
+    does not say. None of the four does (docs/paper.md)."""
+    spec = load_spec(ROOT / "specs", name)
+    result = score(spec, FIXTURES / "ladder" / name, make_sandbox(SandboxConfig()))
+    assert result.status is ScoreStatus.scored, result.detail
+    assert result.tests and not [t.test_id for t in result.tests if not t.ok]
