@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from harness.config.schema import ModelConfig
-from harness.errors import ConfigError, ProviderError
-from harness.models.cache import CacheMode, ResponseCache, request_key
+from harness.errors import ConfigError, ProviderError, RequestRejected
+from harness.models.cache import REJECTED, CacheMode, ResponseCache, request_key
 from harness.records.redact import redact
 from harness.seams import Reply, ToolCall, Usage
 from harness.sweep import interrupt
@@ -30,6 +30,9 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 MAX_BACKOFF_S = 60.0
 SAMPLE_KEY = "harness_sample"  # in each request's litellm metadata (read by no remote provider): the sample index
 GROUND_TRUTH_KEY = "harness_ground_truth"  # in a custom provider's hidden params: what it knows it answered
+# A provider's answer that the request itself is wrong (bad request, too large, unprocessable): never retried,
+# and whose fault it is depends on who wrote the request (harness/models/endpoint.py).
+REJECTED_STATUS = (400, 413, 422)
 
 
 # Providers answered in this process, not through litellm: a provider prefix (the "harness" of "harness/synthetic")
@@ -89,7 +92,8 @@ class Gateway:
 
     def complete(self, messages: list[dict], *, temperature: float, seed: Optional[int],
                  tools: Optional[list[dict]] = None, wire: str = "chat") -> Reply:
-        """Send one chat request, retrying transient provider failures; raise ProviderError when they persist.
+        """Send one chat request, retrying transient provider failures; raise ProviderError when they persist, and
+        RequestRejected at once when the provider refuses the request itself (kept in the cache like a reply).
 
         `wire` is the format the request arrived in (an agent CLI's Messages or Responses API, translated to
         chat): it is recorded in the transcript and does not change the answer, so it is not in the cache key."""
@@ -97,15 +101,28 @@ class Gateway:
         kwargs = self._request(messages, temperature, seed, tools)
         key = request_key(kwargs, self.sample)
         hit = self.cache.get(key, _describe(kwargs)) if self.cache else None
+        if hit is not None and REJECTED in hit:  # the provider refused this very request before
+            raise self._rejected(RequestRejected(**hit[REJECTED]), kwargs, key, "hit", wire)
         if hit is not None:
             # a strict replay re-plays on purpose and spends nothing; in other modes an entry this trial paid for
             # is its own call, recovered after an interruption
             reply = Reply.from_entry(hit, None if self.cache.mode is CacheMode.replay else self.trial)
             return self._accept(reply, kwargs, key, "hit" if reply.cached else "recovered", wire)
-        reply = self._call_provider(kwargs)
+        try:
+            reply = self._call_provider(kwargs)
+        except RequestRejected as exc:  # kept like an answer: the same request is refused again, and replayed so
+            if self.cache:
+                refusal = {"message": redact(str(exc)), "error_class": exc.error_class, "status": exc.status}
+                self.cache.put(key, {REJECTED: refusal, "paid_by": self.trial})
+            raise self._rejected(exc, kwargs, key, "miss", wire)
         if self.cache:
             self.cache.put(key, reply.entry(self.trial))
         return self._accept(reply, kwargs, key, "miss", wire)
+
+    def _rejected(self, exc: RequestRejected, kwargs: dict, key: str, cache: str, wire: str) -> RequestRejected:
+        self._log({"event": "rejected", "wire": wire, "cache": cache, "key": key, "request": _loggable(kwargs),
+                   "status": exc.status, "error": exc.error_class, "message": str(exc)})
+        return exc
 
     def _accept(self, reply: Reply, kwargs: dict, key: str, cache: str, wire: str) -> Reply:
         self.usage.add(reply)
@@ -130,6 +147,9 @@ class Gateway:
             except Exception as caught:  # litellm maps every provider failure onto its own exception classes
                 if answer is not None:
                     raise
+                status = getattr(caught, "status_code", None)
+                if status in REJECTED_STATUS:
+                    raise RequestRejected(f"{self.model.name}: {caught}", type(caught).__name__, status) from caught
                 if not _is_transient(_litellm(), caught):
                     raise ProviderError(f"{self.model.name}: {caught}", type(caught).__name__) from caught
                 exc, error, message = caught, type(caught).__name__, str(caught)

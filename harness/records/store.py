@@ -12,9 +12,10 @@ import hashlib
 import json
 import logging
 import subprocess
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any, Callable, Iterator, Optional
 
 from harness import __version__
 from harness.config.schema import PROJECT_ROOT
@@ -160,13 +161,72 @@ class RecordStore:
 
 
 def _read_json(path: Path) -> Optional[dict]:
-    """A JSON file's content; None when it does not exist, or when it is corrupt, in which case it is moved into a
-    `corrupt/` folder beside it (named in a warning) so that the trial runs again instead of failing every job."""
+    """A record's content; None when it does not exist, or when it is corrupt (not JSON, or not a record: see
+    `schema_problem`), in which case it is moved into a `corrupt/` folder beside it (named in a warning) so that
+    the trial runs again instead of failing every job and every table build."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
-    except (ValueError, UnicodeDecodeError) as exc:
-        aside = quarantine(path)
-        log.warning("%s is corrupt (%s); moved to %s, and its trial will run again", path, type(exc).__name__, aside)
-        return None
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        problem: Optional[str] = f"not JSON ({type(exc).__name__})"
+    else:
+        problem = schema_problem(data)
+        if problem is None:
+            return data
+    aside = quarantine(path)
+    log.warning("%s is corrupt (%s); moved to %s, and its trial will run again", path, problem, aside)
+    return None
+
+
+INT64 = (-2 ** 63, 2 ** 63 - 1)
+REQUIRED = ("trial_id", "status")  # every reader indexes these; a field missing otherwise (an older record) is empty
+# a per-test entry's fields; each may be null (the tables keep it empty), none may be of another type
+TEST_FIELDS = {"test_id": (str, type(None)), "outcome": (str, type(None)), "clause": (str, type(None)),
+               "seconds": (int, float, type(None))}
+
+
+def schema_problem(data: Any) -> Optional[str]:
+    """What keeps `data` from being a trial record, or None when it is one: the record's schema, defined once from
+    TrialRecord's fields. Each field present has its type (an int fits in 64 bits, a status is one of
+    TrialStatus), and `tests` is a list of per-test entries: a column of the tables then holds one type."""
+    if not isinstance(data, dict):
+        return f"a JSON {type(data).__name__}, not a record"
+    for name in REQUIRED:
+        if name not in data:
+            return f"no {name}"
+    for name, (accepts, expected) in _FIELDS.items():
+        if name in data and not accepts(data[name]):
+            return f"{name} is {_shown(data[name])}, not {expected}"
+    for test in data.get("tests") or ():
+        if not (isinstance(test, dict) and all(isinstance(test.get(k, ""), t) for k, t in TEST_FIELDS.items())):
+            return f"a test entry is {_shown(test)}, not {{test_id, clause, outcome: string; seconds: number}}"
+    return None
+
+
+def _accepts(hint: Any) -> tuple[Callable[[Any], bool], str]:
+    """A check of one field's value for its type hint, and the hint's name for the user."""
+    nullable = typing.get_origin(hint) is typing.Union and type(None) in typing.get_args(hint)
+    base = next(h for h in typing.get_args(hint) if h is not type(None)) if nullable else hint
+    check: Callable[[Any], bool] = {
+        str: lambda v: isinstance(v, str),
+        bool: lambda v: isinstance(v, bool),
+        int: lambda v: type(v) is int and INT64[0] <= v <= INT64[1],
+        float: lambda v: type(v) in (int, float),
+        TrialStatus: lambda v: v in _STATUSES,
+        tuple: lambda v: isinstance(v, list),
+        dict: lambda v: isinstance(v, dict),
+    }[base]
+    name = {str: "a string", bool: "true or false", int: "a 64-bit integer", float: "a number",
+            TrialStatus: "a status", tuple: "a list", dict: "an object"}[base]
+    return ((lambda v: v is None or check(v)), f"{name} or null") if nullable else (check, name)
+
+
+def _shown(value: Any) -> str:
+    text = json.dumps(value, default=str)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+_STATUSES = {status.value for status in TrialStatus}
+_HINTS = typing.get_type_hints(TrialRecord)
+_FIELDS = {f.name: _accepts(_HINTS[f.name]) for f in dataclasses.fields(TrialRecord)}  # name -> (check, expected)

@@ -4,15 +4,18 @@ pass `max_cost_usd`. Parallel workers see each other through small claim files, 
 from __future__ import annotations
 
 import json
+import logging
+import math
 import os
 import socket
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Optional
 
-from harness.records.atomic import locked, write_json_atomic
+from harness.records.atomic import locked, quarantine, write_json_atomic
 from harness.records.store import RecordStore
 
+log = logging.getLogger(__name__)
 _HOST = socket.gethostname()  # a claim's pid means something only on the node that wrote it
 STOP_FILE = "budget-stop.txt"  # one line per trial refused during this sweep, for the end-of-sweep summary
 
@@ -32,7 +35,9 @@ class Budget:
         """Estimates claimed by running trials; claims left by a killed worker (dead pid) do not count."""
         total = 0.0
         for path in self.claims.glob("*.json"):
-            claim = json.loads(path.read_text())
+            claim = _read_claim(path)
+            if claim is None:
+                continue
             if claim.get("host", _HOST) != _HOST or _alive(claim["pid"]):  # another node's: cannot tell, so counted
                 total += claim["estimate_usd"]
         return total
@@ -82,6 +87,22 @@ def stops(run_dir: Path) -> list[str]:
 def clear_stop(run_dir: Path) -> None:
     """Forget refusals left by a sweep that never reached its end (killed), before a new sweep starts."""
     (Path(run_dir) / STOP_FILE).unlink(missing_ok=True)
+
+
+def _read_claim(path: Path) -> Optional[dict]:
+    """A running trial's claim, or None when it is gone (its trial ended) or is no claim (edited by hand: it is
+    moved into `corrupt/` beside it, named in a warning, rather than stopping every trial's admission)."""
+    try:
+        claim = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (ValueError, UnicodeDecodeError):
+        claim = None
+    if (isinstance(claim, dict) and type(claim.get("pid")) is int and claim["pid"] > 0
+            and type(claim.get("estimate_usd")) in (int, float) and math.isfinite(claim["estimate_usd"])):
+        return claim
+    log.warning("budget claim %s is corrupt; moved to %s", path, quarantine(path))
+    return None
 
 
 def _alive(pid: int) -> bool:

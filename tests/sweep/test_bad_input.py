@@ -122,17 +122,17 @@ def test_report_on_a_truncated_table_is_one_line(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("content", [b"not an archive", gzip.compress(b"gzip, but not a tar")])
-def test_replaying_a_corrupt_archive_is_one_line(tmp_path, content):
+def test_replaying_a_corrupt_archive_is_one_line(tmp_path, content, capsys):
     (tmp_path / "bad.tar.gz").write_bytes(content)
     with pytest.raises(SystemExit) as ended:
         archive_main(["replay", str(tmp_path / "bad.tar.gz"), "--runs-dir", str(tmp_path / "out")])
-    assert "is not a readable harness archive" in str(ended.value.code)
+    assert ended.value.code == 2 and "is not a readable harness archive" in capsys.readouterr().err
 
 
-def test_killrate_on_an_unknown_spec_is_one_line():
+def test_killrate_on_an_unknown_spec_is_one_line(capsys):
     with pytest.raises(SystemExit) as ended:
         killrate_main(["nosuchspec"])
-    assert "unknown spec 'nosuchspec'" in str(ended.value.code)
+    assert ended.value.code == 2 and "unknown spec 'nosuchspec'" in capsys.readouterr().err
 
 
 def test_ctrl_c_records_the_interrupted_trial_and_exits_130(tmp_path):
