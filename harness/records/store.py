@@ -200,7 +200,7 @@ def schema_problem(data: Any) -> Optional[str]:
             return f"{name} is {_shown(data[name])}, not {expected}"
     for test in data.get("tests") or ():
         if not (isinstance(test, dict) and all(isinstance(test.get(k, ""), t) for k, t in TEST_FIELDS.items())):
-            return f"a test entry is {_shown(test)}, not {{test_id, clause, outcome: string; seconds: number}}"
+            return f"tests holds {_shown(test)}, not {{test_id, clause, outcome: string; seconds: number}}"
     return None
 
 
