@@ -462,23 +462,41 @@ BAD_ARGV = {  # every console script but `harness` (below), and an argument it c
 }
 
 
-def test_every_console_script_exits_2_with_one_line_on_bad_input(tmp_path, capsys):
+def console_scripts() -> dict[str, str]:
+    declared = re.search(r"\[project\.scripts\]\n(.*?)\n\n", (ROOT / "pyproject.toml").read_text(), re.S).group(1)
+    return dict(re.findall(r'^([\w-]+) = "([\w.:]+)"', declared, re.M))
+
+
+def test_every_console_script_exits_2_with_one_line_on_bad_input(tmp_path, capsys, monkeypatch):
+    """Through the entry point pip installs (but `harness`'s, which ends its process with os._exit: its `run`)."""
     from harness.run.app import run as harness
 
-    declared = re.search(r"\[project\.scripts\]\n(.*?)\n\n", (ROOT / "pyproject.toml").read_text(), re.S).group(1)
-    scripts = dict(re.findall(r'^([\w-]+) = "([\w.:]+)"', declared, re.M))
+    scripts = console_scripts()
     assert set(scripts) == {"harness", *BAD_ARGV}  # a new script needs its bad input here
     assert harness([f"runs_dir={tmp_path}", "spec=semvr"]) == 2
     lines = {"harness": capsys.readouterr().err.strip().splitlines()}
     for name, argv in BAD_ARGV.items():
         module, function = scripts[name].split(":")
+        monkeypatch.setattr(sys, "argv", [name, *(a.format(tmp=tmp_path) for a in argv)])
         with pytest.raises(SystemExit) as ended:
-            getattr(importlib.import_module(module), function)([a.format(tmp=tmp_path) for a in argv])
+            getattr(importlib.import_module(module), function)()
         assert ended.value.code == 2, name
         lines[name] = capsys.readouterr().err.strip().splitlines()
     assert {name: len(found) for name, found in lines.items()} == {name: 1 for name in scripts}, lines
     assert all(found[0].startswith(f"{name}: error: ") for name, found in lines.items()), lines
     assert not any(tmp_path.iterdir())
+
+
+def test_ctrl_c_while_a_command_is_still_importing_is_one_line_and_exit_130(tmp_path, capsys, monkeypatch):
+    from harness.run import console
+
+    (tmp_path / "slow_to_import.py").write_text("raise KeyboardInterrupt  # the user pressed Ctrl-C meanwhile\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setitem(console.COMMANDS, "harness-tables", "slow_to_import")
+    with pytest.raises(SystemExit) as ended:
+        console.tables()
+    assert ended.value.code == 130
+    assert capsys.readouterr().err.splitlines() == ["harness-tables: interrupted while starting; nothing was done"]
 
 
 def test_a_cache_entry_of_the_wrong_shape_is_a_miss_and_is_moved_aside(tmp_path):
