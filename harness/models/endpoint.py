@@ -80,7 +80,7 @@ class GatewayServer:
         """Answer one request body in `wire_format`: (HTTP status, JSON payload, the request as chat)."""
         try:
             request = api_formats.parse(wire_format, body)
-        except (api_formats.WireError, KeyError, TypeError, ValueError) as exc:  # the agent's malformed request
+        except (api_formats.WireError, LookupError, TypeError, ValueError, AttributeError) as exc:  # the agent's
             return 400, _error(f"bad {wire_format} request: {exc}", "invalid_request_error"), None
         with self._lock:
             if self.max_calls is not None and self.requests >= self.max_calls:
@@ -158,8 +158,11 @@ def _handler(server: GatewayServer):
             if wire_format is None:
                 return self._send(404, _error(f"no route {self.path}", "not_found"))
             try:
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
-            except (ValueError, json.JSONDecodeError):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length)) if length >= 0 else None
+            except (ValueError, RecursionError):  # not JSON, or nested past what the parser follows
+                body = None
+            if body is None:
                 return self._send(400, _error("body is not JSON", "invalid_request_error"))
             status, payload, request = server.complete(body, wire_format)
             if status == 200 and request is not None and request.stream:

@@ -31,7 +31,8 @@ MAX_BACKOFF_S = 60.0
 SAMPLE_KEY = "harness_sample"  # in each request's litellm metadata (read by no remote provider): the sample index
 GROUND_TRUTH_KEY = "harness_ground_truth"  # in a custom provider's hidden params: what it knows it answered
 # A provider's answer that the request itself is wrong (bad request, too large, unprocessable): never retried,
-# and whose fault it is depends on who wrote the request (harness/models/endpoint.py).
+# and whose fault it is depends on who wrote the request (harness/models/endpoint.py). An exception litellm raises
+# with no HTTP status, before anything is sent (a message it cannot translate), is taken as a 400.
 REJECTED_STATUS = (400, 413, 422)
 
 
@@ -148,9 +149,12 @@ class Gateway:
                 if answer is not None:
                     raise
                 status = getattr(caught, "status_code", None)
-                if status in REJECTED_STATUS:
-                    raise RequestRejected(f"{self.model.name}: {caught}", type(caught).__name__, status) from caught
-                if not _is_transient(_litellm(), caught):
+                transient = _is_transient(_litellm(), caught)
+                if status in REJECTED_STATUS or (status is None and not transient):
+                    # refused by the provider, or by litellm before sending (a message it cannot translate)
+                    raise RequestRejected(f"{self.model.name}: {caught}", type(caught).__name__,
+                                          status or 400) from caught
+                if not transient:
                     raise ProviderError(f"{self.model.name}: {caught}", type(caught).__name__) from caught
                 exc, error, message = caught, type(caught).__name__, str(caught)
             self._log({"event": "retry", "attempt": attempt, "error": error, "message": message})

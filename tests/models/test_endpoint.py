@@ -146,3 +146,18 @@ def test_requests_past_max_calls_are_refused_and_counted(gateway_to):
             _, payload = ask(server, "one more")
     assert statuses == [200, 200, 403, 403] and len(provider.requests) == 2
     assert server.refused == 3 and "max_model_calls" in payload["error"]["message"] and server.failure is None
+
+
+@pytest.mark.parametrize("body", [
+    b'{"messages": [1]}',  # no message object: refused by the endpoint
+    b'{"messages": [{"role": "user", "content": [{"type": "zzz"}]}]}',  # refused by litellm before it is sent
+    b'{"messages": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",  # past what the JSON parser follows
+], ids=["not-a-message", "unknown-content-part", "nested-100000-deep"])
+def test_a_request_the_agent_malforms_is_answered_400_and_never_an_infra_fault(gateway_to, body):
+    with OpenAIServer() as provider:
+        with GatewayServer(gateway_to(provider), temperature=0, seed=0) as server:
+            request = urllib.request.Request(server.base_url + "/chat/completions", data=body,
+                                             headers={"Authorization": f"Bearer {server.api_key}"})
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(request, timeout=30)
+    assert refused.value.code == 400 and server.failure is None
