@@ -184,14 +184,17 @@ def to_plain(cfg: HarnessConfig) -> dict:
 
 
 # name -> (smallest allowed, largest allowed or None), checked before anything runs. Below these a sandbox cannot
-# even start Python, so a trial's failure would be the limit's, not the model's.
+# even start Python, so a trial's failure would be the limit's, not the model's. Above them the kernel refuses the
+# limit (a size in bytes past 64 bits, more open files than fs.nr_open's default, more processes than pids.max
+# takes), which would be every trial's error.
+MB, OPEN_FILES, PROCESSES = 10 ** 9, 2 ** 20, 2 ** 22
 RANGES = {
     "temperature": (0.0, 2.0), "sample": (0, None), "max_cost_usd": (1e-9, None),
     "model.max_tokens": (1, None), "model.timeout_s": (0.001, None), "model.max_attempts": (1, None),
     "model.backoff_s": (0.0, None), "generator.max_turns": (1, None), "generator.max_total_tokens": (1, None),
     "generator.timeout_s": (0.001, None), "generator.depth": (0, None), "generator.max_model_calls": (1, None),
-    "sandbox.memory_mb": (256, None), "sandbox.processes": (16, None), "sandbox.file_mb": (1, None),
-    "sandbox.open_files": (64, None), "sandbox.output_mb": (1, None), "sandbox.disk_mb": (16, None),
+    "sandbox.memory_mb": (256, MB), "sandbox.processes": (16, PROCESSES), "sandbox.file_mb": (1, MB),
+    "sandbox.open_files": (64, OPEN_FILES), "sandbox.output_mb": (1, MB), "sandbox.disk_mb": (16, MB),
     "sandbox.output_cap_bytes": (1024, None), "sandbox.tree_entries": (1, None), "sandbox.tree_depth": (1, None),
     "launch.concurrency": (1, None), "launch.score_workers": (0, None), "launch.trials_per_job": (0, None),
 }
@@ -217,7 +220,7 @@ def validate(cfg: HarnessConfig) -> None:
         if value is None:
             continue
         if value < low or (high is not None and value > high):
-            bound = f"between {low:g} and {high:g}" if high is not None else f"at least {low:g}"
+            bound = f"between {_shown(low)} and {_shown(high)}" if high is not None else f"at least {_shown(low)}"
             raise ConfigError(f"{dotted}={value} is out of range: it must be {bound}")
     for dotted, (pattern, allowed) in NAMES.items():
         value = setting(cfg, dotted)
@@ -225,6 +228,10 @@ def validate(cfg: HarnessConfig) -> None:
             raise ConfigError(f"{dotted}={value!r} is not a usable name: a letter or digit, then letters, digits "
                               f"or {allowed}, at most 100 characters")
     _check_runs_dir(str(cfg.runs_dir), cfg.experiment.name)
+
+
+def _shown(bound: float) -> str:
+    return f"{bound:,}" if isinstance(bound, int) else f"{bound:g}"
 
 
 def _numbers(node: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:

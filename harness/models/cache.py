@@ -63,7 +63,9 @@ class ResponseCache:
                 raise ValueError("not an entry")
             return entry
         except (ValueError, UnicodeDecodeError, RecursionError):  # torn or edited: moved aside, then a miss
-            log.warning("cache entry %s is corrupt; moved to %s", self.path(key), quarantine(self.path(key)))
+            aside = quarantine(self.path(key))
+            if aside is not None:
+                log.warning("cache entry %s is corrupt; moved to %s", self.path(key), aside)
             return self.get(key, describe)
         except FileNotFoundError:
             if self.mode is CacheMode.replay:

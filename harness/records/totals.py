@@ -71,6 +71,6 @@ def record_files(trials_dir: Path) -> int:
     """How many records an experiment holds: a directory listing, not a read of each."""
     try:
         with os.scandir(trials_dir) as entries:
-            return sum(e.name.endswith(".json") and not e.name.startswith(".") for e in entries)
+            return sum(e.name.endswith(".json") and not e.name.startswith(".") and e.is_file() for e in entries)
     except FileNotFoundError:
         return 0

@@ -101,7 +101,9 @@ def _read_claim(path: Path) -> Optional[dict]:
     if (isinstance(claim, dict) and type(claim.get("pid")) is int and claim["pid"] > 0
             and type(claim.get("estimate_usd")) in (int, float) and math.isfinite(claim["estimate_usd"])):
         return claim
-    log.warning("budget claim %s is corrupt; moved to %s", path, quarantine(path))
+    aside = quarantine(path)
+    if aside is not None:
+        log.warning("budget claim %s is corrupt; moved to %s", path, aside)
     return None
 
 

@@ -285,7 +285,7 @@ def refused(argv: list, needle: str) -> str:
     return line
 
 
-BAD_SETTINGS = [  # override, what the one line must say
+BAD_SETTINGS = [  # override (several joined by |), what the one line must say
     ("seed=99999999999999999999999", "seed=99999999999999999999999 does not fit in 64 bits"),
     ("sample=9223372036854775808", "sample=9223372036854775808 does not fit in 64 bits"),
     ("model.max_tokens=99999999999999999999", "model.max_tokens=99999999999999999999 does not fit in 64 bits"),
@@ -295,6 +295,16 @@ BAD_SETTINGS = [  # override, what the one line must say
     ("max_cost_usd=inf", "max_cost_usd=inf is not a finite number"),
     ("model.timeout_s=inf", "model.timeout_s=inf is not a finite number"),
     ("model.synthetic.curve_rates=[0.1,nan]", "model.synthetic.curve_rates=nan is not a finite number"),
+    ("sandbox.file_mb=1125899906842624", "sandbox.file_mb=1125899906842624 is out of range: it must be between 1 "
+                                         "and 1,000,000,000"),  # in bytes, past a C long: setrlimit's traceback
+    ("sandbox.open_files=10000000", "sandbox.open_files=10000000 is out of range: it must be between 64 and "
+                                    "1,048,576"),
+    ("sandbox.processes=10000000", "sandbox.processes=10000000 is out of range: it must be between 16 and "
+                                   "4,194,304"),
+    ("generator=external|generator.max_model_calls=0", "generator.max_model_calls=0 is out of range: it must be at "
+                                                       "least 1"),
+    ("generator=chain|spec=minimal-coding-agent|generator.max_model_calls=-1", "generator.max_model_calls=-1 is out "
+                                                                              "of range"),
     ("experiment.name=../x", "experiment.name='../x' is not a usable name"),
     ("experiment.name=", "experiment.name='' is not a usable name"),
     ("experiment.name=-rf", "experiment.name='-rf' is not a usable name"),
@@ -313,7 +323,7 @@ def test_a_bad_setting_is_one_line_before_anything_is_written(kept, override, ne
         pytest.skip("no /sys/kernel here")
     before, outside = files(runs), set(runs.parent.iterdir())
     refused([f"runs_dir={runs}", f"specs_dir={specs}", "spec=semver", "spec.name=adder", "hydra.mode=RUN",
-             "experiment.name=kept", override], needle)
+             "experiment.name=kept", *override.split("|")], needle)
     assert files(runs) == before and set(runs.parent.iterdir()) == outside  # nothing written, in or beside runs/
     assert sorted(records_of(runs)) == sorted(json.loads(v)["trial_id"] for k, v in before.items()
                                               if k.parent.name == "trials" and k.suffix == ".json")
@@ -539,3 +549,13 @@ def test_a_torn_plan_file_is_written_again(kept):
     assert batches.write([todo], runs / "kept" / "plans") == path and path.read_bytes() == whole
     batches._in_memory.clear()
     assert [p.plain for p in batches.load(path, 0)[0]] == [p.plain for p in todo]
+
+
+def test_a_folder_or_fifo_named_like_a_record_is_no_record_and_blocks_nothing(kept, caplog):
+    run = kept[1] / "kept"
+    (run / "trials" / "folder.json").mkdir()
+    os.mkfifo(run / "trials" / "fifo.json")  # reading it would wait for a writer forever
+    (run / "tables.index.json").unlink()  # a full build: every record file is read
+    assert len(build_tables(run)[0]) == 2 and len(records_of(kept[1])) == 2
+    assert RecordStore(run).load("folder") is None and "folder.json is corrupt (not JSON (IsADirectoryError))" \
+        in caplog.text  # moved aside: its trial runs again
