@@ -227,7 +227,11 @@ def validate(cfg: HarnessConfig) -> None:
         if not isinstance(value, str) or not pattern.fullmatch(value):
             raise ConfigError(f"{dotted}={value!r} is not a usable name: a letter or digit, then letters, digits "
                               f"or {allowed}, at most 100 characters")
-    _check_runs_dir(str(cfg.runs_dir), cfg.experiment.name)
+    if not str(cfg.runs_dir).strip():
+        raise ConfigError("runs_dir is empty; give a folder, e.g. runs_dir=runs")
+    _check_writable("runs_dir", str(cfg.runs_dir), Path(cfg.runs_dir).expanduser() / cfg.experiment.name)
+    if cfg.cache.mode in (CacheMode.use, CacheMode.record):  # the modes that store what the provider answers
+        _check_writable("cache.dir", str(cfg.cache.dir), Path(cfg.cache.dir).expanduser())
 
 
 def _shown(bound: float) -> str:
@@ -247,20 +251,17 @@ def _numbers(node: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
         yield prefix[:-1], node
 
 
-def _check_runs_dir(runs_dir: str, experiment: str) -> None:
-    """The experiment's folder under runs_dir is, or can be made, a folder this process writes in: tried, and
-    undone (root may write where os.access says so and still be refused, as in /sys or on a read-only mount)."""
-    if not runs_dir.strip():
-        raise ConfigError("runs_dir is empty; give a folder, e.g. runs_dir=runs")
-    runs = Path(runs_dir).expanduser() / experiment
-    existing = next(p for p in [runs, *runs.parents] if p.exists())
+def _check_writable(name: str, given: str, folder: Path) -> None:
+    """`folder` is, or can be made, a folder this process writes in: tried, and undone (root may write where
+    os.access says so and still be refused, as in /sys or on a read-only mount)."""
+    existing = next(p for p in [folder, *folder.parents] if p.exists())
     if not existing.is_dir():
-        raise ConfigError(f"runs_dir={runs_dir}: {existing} is a file, not a folder")
+        raise ConfigError(f"{name}={given}: {existing} is a file, not a folder")
     try:
         os.rmdir(tempfile.mkdtemp(prefix=".harness-probe-", dir=existing))
     except OSError as exc:
-        raise ConfigError(f"runs_dir={runs_dir}: cannot write in {existing} ({exc.strerror}); "
-                          "give a folder you can write, e.g. runs_dir=runs") from None
+        raise ConfigError(f"{name}={given}: cannot write in {existing} ({exc.strerror}); "
+                          "give a folder you can write") from None
 
 
 def setting(cfg: HarnessConfig, dotted: str) -> Any:
