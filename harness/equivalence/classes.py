@@ -162,6 +162,8 @@ def main(argv: Optional[list[str]] = None) -> None:
     parser.add_argument("--size", type=int, help="generated scenarios per template (default: the manifest's size)")
     parser.add_argument("--sandbox", choices=[k.value for k in SandboxKind], default="auto")
     args = parser.parse_args(argv)
+    if args.size is not None and args.size < 1:
+        raise ConfigError(f"--size {args.size}: give at least 1 generated scenario per template")
     if not (args.experiment_dir / "trials").is_dir():
         raise ConfigError(f"{args.experiment_dir} holds no trials/; give runs/<experiment>")
     sandbox = make_sandbox(SandboxConfig(kind=SandboxKind(args.sandbox)))

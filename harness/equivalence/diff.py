@@ -205,6 +205,8 @@ def main(argv: Optional[list[str]] = None) -> int:
                         help="recordings kept by content, so an implementation compared again is not replayed")
     parser.add_argument("--no-cache", action="store_true", help="record both sides afresh, keep nothing")
     args = parser.parse_args(argv)
+    if args.size is not None and args.size < 1:
+        raise ConfigError(f"--size {args.size}: give at least 1 generated scenario per template")
     spec = load_spec(args.specs_dir, args.spec)
     for side in (args.left, args.right):
         if not all((side / f).is_file() for f in spec.entry_files):

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.config.schema import PROJECT_ROOT
-from harness.errors import command
+from harness.errors import ConfigError, command
 from harness.models.synthetic.model import mutants_of, reference_files
 from harness.models.synthetic.mutate import Mutant
 from harness.sandbox.backends import ProcessSandbox
@@ -96,6 +96,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--blast-radius", action="store_true",
                         help="run the whole suite on each mutant and report how many tests each one fails")
     args = parser.parse_args(argv)
+    if args.sample < 0:
+        raise ConfigError(f"--sample {args.sample}: give a number of mutants to score, or 0 for all of them")
     spec = load_spec(args.specs_dir, args.spec)  # an unknown or broken spec: one line, exit 2
     files = reference_files(spec.root)
     mutants = all_mutants(files)
