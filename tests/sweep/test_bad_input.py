@@ -566,7 +566,6 @@ def test_a_folder_or_fifo_named_like_a_record_is_no_record_and_blocks_nothing(ke
     ("harness.scoring.killrate", ["semver", "--sample", "-1"], "--sample -1: give a number of mutants"),
     ("harness.equivalence.diff", ["{tmp}", "{tmp}", "--spec", "semver", "--size", "0"], "--size 0: give at least 1"),
     ("harness.equivalence.classes", ["{tmp}", "--size", "-3"], "--size -3: give at least 1"),
-    ("harness.analysis.seeds", ["{tmp}", "--half-width", "nan"], "no results table"),
 ])
 def test_a_numeric_argument_a_command_cannot_use_is_one_line_and_exit_2(tmp_path, capsys, module, argv, needle):
     with pytest.raises(SystemExit) as ended:
