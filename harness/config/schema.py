@@ -186,13 +186,13 @@ def to_plain(cfg: HarnessConfig) -> dict:
 # name -> (smallest allowed, largest allowed or None), checked before anything runs. Below these a sandbox cannot
 # even start Python, so a trial's failure would be the limit's, not the model's. Above them the kernel refuses the
 # limit (a size in bytes past 64 bits, more open files than fs.nr_open's default, more processes than pids.max
-# takes), which would be every trial's error.
-MB, OPEN_FILES, PROCESSES = 10 ** 9, 2 ** 20, 2 ** 22
+# takes) or a wait cannot be set (a timeout past what a C long holds), which would be every trial's error.
+MB, OPEN_FILES, PROCESSES, SECONDS = 10 ** 9, 2 ** 20, 2 ** 22, 10.0 ** 8
 RANGES = {
     "temperature": (0.0, 2.0), "sample": (0, None), "max_cost_usd": (1e-9, None),
-    "model.max_tokens": (1, None), "model.timeout_s": (0.001, None), "model.max_attempts": (1, None),
-    "model.backoff_s": (0.0, None), "generator.max_turns": (1, None), "generator.max_total_tokens": (1, None),
-    "generator.timeout_s": (0.001, None), "generator.depth": (0, None), "generator.max_model_calls": (1, None),
+    "model.max_tokens": (1, None), "model.timeout_s": (0.001, SECONDS), "model.max_attempts": (1, None),
+    "model.backoff_s": (0.0, SECONDS), "generator.max_turns": (1, None), "generator.max_total_tokens": (1, None),
+    "generator.timeout_s": (0.001, SECONDS), "generator.depth": (0, None), "generator.max_model_calls": (1, None),
     "sandbox.memory_mb": (256, MB), "sandbox.processes": (16, PROCESSES), "sandbox.file_mb": (1, MB),
     "sandbox.open_files": (64, OPEN_FILES), "sandbox.output_mb": (1, MB), "sandbox.disk_mb": (16, MB),
     "sandbox.output_cap_bytes": (1024, None), "sandbox.tree_entries": (1, None), "sandbox.tree_depth": (1, None),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -17,6 +16,7 @@ IGNORED_PARTS = {"__pycache__", ".pytest_cache"}
 
 
 ALL_TESTS = "all"  # a text judged by every test of the suite
+MAX_TIME_LIMIT_S = 10.0 ** 8  # past what a wait can be set to (a C long of milliseconds), every run would crash
 
 
 @dataclass(frozen=True)
@@ -126,8 +126,9 @@ def _checked_fields(name: str, manifest: dict) -> tuple[tuple[str, ...], float, 
         raise SpecError(f"spec '{name}': manifest entry_files must be a list of file names relative to reference/ "
                         f"(e.g. [{name}.py]), got {entry_files!r}")
     limit = manifest.get("time_limit_s", 60)
-    if isinstance(limit, bool) or not isinstance(limit, (int, float)) or not 0 < limit < math.inf:
-        raise SpecError(f"spec '{name}': manifest time_limit_s must be a positive number of seconds, got {limit!r}")
+    if isinstance(limit, bool) or not isinstance(limit, (int, float)) or not 0 < limit <= MAX_TIME_LIMIT_S:
+        raise SpecError(f"spec '{name}': manifest time_limit_s must be a positive number of seconds (at most "
+                        f"{MAX_TIME_LIMIT_S:g}), got {limit!r}")
     command = manifest.get("agent_command")
     if command is not None and not (isinstance(command, list) and command
                                     and all(isinstance(part, str) and part for part in command)):

@@ -294,6 +294,8 @@ BAD_SETTINGS = [  # override (several joined by |), what the one line must say
     ("max_cost_usd=nan", "max_cost_usd=nan is not a finite number"),
     ("max_cost_usd=inf", "max_cost_usd=inf is not a finite number"),
     ("model.timeout_s=inf", "model.timeout_s=inf is not a finite number"),
+    ("generator=external|generator.timeout_s=1e308", "generator.timeout_s=1e+308 is out of range: it must be "
+                                                    "between 0.001 and 1e+08"),  # a wait past a C long
     ("model.synthetic.curve_rates=[0.1,nan]", "model.synthetic.curve_rates=nan is not a finite number"),
     ("sandbox.file_mb=1125899906842624", "sandbox.file_mb=1125899906842624 is out of range: it must be between 1 "
                                          "and 1,000,000,000"),  # in bytes, past a C long: setrlimit's traceback
@@ -338,9 +340,10 @@ def test_several_values_sweep_with_minus_m_even_in_run_mode(kept):
 
 
 @pytest.mark.parametrize("manifest, needle", [
-    ("time_limit_s: -5", "time_limit_s must be a positive number of seconds, got -5"),
-    ("time_limit_s: .nan", "time_limit_s must be a positive number of seconds, got nan"),
-    ("time_limit_s: soon", "time_limit_s must be a positive number of seconds, got 'soon'"),
+    ("time_limit_s: -5", "time_limit_s must be a positive number of seconds (at most 1e+08), got -5"),
+    ("time_limit_s: .nan", "time_limit_s must be a positive number of seconds (at most 1e+08), got nan"),
+    ("time_limit_s: 1.0e+308", "time_limit_s must be a positive number of seconds (at most 1e+08), got 1e+308"),
+    ("time_limit_s: soon", "time_limit_s must be a positive number of seconds (at most 1e+08), got 'soon'"),
     ("entry_files: adder.py", "entry_files must be a list of file names relative to reference/ (e.g. [adder.py]), "
                               "got 'adder.py'"),
     ("entry_files: [../adder.py]", "entry_files must be a list of file names relative to reference/"),
