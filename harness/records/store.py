@@ -235,7 +235,7 @@ def _accepts(hint: Any) -> tuple[Callable[[Any], bool], str]:
         bool: lambda v: isinstance(v, bool),
         int: lambda v: type(v) is int and INT64[0] <= v <= INT64[1],
         float: lambda v: type(v) in (int, float),
-        TrialStatus: lambda v: v in _STATUSES,
+        TrialStatus: lambda v: isinstance(v, str) and v in _STATUSES,
         tuple: lambda v: isinstance(v, list),
         dict: lambda v: isinstance(v, dict),
     }[base]

@@ -394,7 +394,8 @@ def test_readers_of_a_table_that_cannot_be_read_rebuild_it(kept):
 
 
 @pytest.mark.parametrize("field, value", [("tests_passed", "many"), ("seed", 99999999999999999999999),
-                                          ("status", "great"), ("passed_all", "yes"), ("trial_id", None),
+                                          ("status", "great"), ("status", ["scored"]), ("passed_all", "yes"),
+                                          ("trial_id", None),
                                           ("tests", [{"test_id": 3, "outcome": "passed"}])])
 def test_a_record_that_does_not_fit_the_schema_is_moved_aside_named_and_runs_again(kept, caplog, field, value):
     specs, runs = kept
