@@ -54,7 +54,7 @@ def read(run_dir: Path) -> Optional[Totals]:
         return None
     counts = (found.records, found.counted, found.not_passing, found.costed)
     if not all(type(n) is int and n >= 0 for n in counts) or type(found.cost_usd) not in (int, float) \
-            or not math.isfinite(found.cost_usd):
+            or not 0 <= found.cost_usd < math.inf:
         return None
     return found
 

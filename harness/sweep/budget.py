@@ -99,7 +99,7 @@ def _read_claim(path: Path) -> Optional[dict]:
     except (ValueError, UnicodeDecodeError):
         claim = None
     if (isinstance(claim, dict) and type(claim.get("pid")) is int and claim["pid"] > 0
-            and type(claim.get("estimate_usd")) in (int, float) and math.isfinite(claim["estimate_usd"])):
+            and type(claim.get("estimate_usd")) in (int, float) and 0 <= claim["estimate_usd"] < math.inf):
         return claim
     aside = quarantine(path)
     if aside is not None:

@@ -534,10 +534,11 @@ def test_a_budget_claim_that_is_no_claim_is_moved_aside_and_the_trial_runs(kept,
     claims = runs / "kept" / "inflight"  # left empty by the trials recorded
     (claims / "x.json").write_text('{"pid": "me", "estimate_usd": 1}')
     (claims / "y.json").write_text('{"pid": 1, "estim')
+    (claims / "z.json").write_text('{"pid": 1, "estimate_usd": -1000}')  # would let trials past the budget
     [outcome] = sweep(f"runs_dir={runs}", f"specs_dir={specs}", "spec=semver", "spec.name=adder",
                       "experiment.name=kept", "temperature=0.0", "seed=2", "max_cost_usd=100")
     assert outcome.record["status"] == "scored" and "budget claim" in caplog.text
-    assert sorted(p.name for p in claims.iterdir()) == ["corrupt"] and len(list((claims / "corrupt").iterdir())) == 2
+    assert sorted(p.name for p in claims.iterdir()) == ["corrupt"] and len(list((claims / "corrupt").iterdir())) == 3
     assert len(records_of(runs)) == 3
 
 
