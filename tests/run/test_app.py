@@ -67,11 +67,14 @@ def test_a_planted_key_never_reaches_runs(demo_sweep):
     (["temperature=hot"], "temperature"),
     (["model=gpt-4o", "spec=wordfreq"], "OPENAI_API_KEY"),
     (["generator=import", "generator.import_path=/no/such/dir"], "import_path"),
+    (["hydra.mode=RUN", "temperature=0.5,1.0"], "gives 2 values, but hydra.mode=RUN runs one trial; to sweep them, "
+                                                "add -m"),
+    (["runs_dir=/sys/kernel"], "cannot write in /sys/kernel"),  # root, where os.access says yes
 ])
 def test_bad_input_is_one_line_no_traceback_nothing_written(tmp_path, overrides, needle):
     runs = tmp_path / "runs"
     proc = run_harness(f"runs_dir={runs}", *overrides, env={"OPENAI_API_KEY": ""})
-    assert proc.returncode != 0
+    assert proc.returncode == 2
     assert proc.stderr.startswith("harness: error:") and proc.stderr.strip().count("\n") == 0, proc.stderr
     assert needle in proc.stderr and "Traceback" not in proc.stderr
     assert not runs.exists()
