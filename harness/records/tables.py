@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 from harness.records import table_index
 from harness.records.atomic import locked
 from harness.records.store import RecordStore, TrialRecord
-from harness.records.tests_table import STR, TEST_COLUMNS, TestColumns  # noqa: F401 -- TEST_COLUMNS: the tables' columns, here with RESULT_COLUMNS
+from harness.records.tests_table import STR, TEST_COLUMNS, TestColumns
 
 log = logging.getLogger(__name__)
 
@@ -91,8 +91,8 @@ def _patched(run_dir: Path, seen: dict, tests_wanted: bool
     only a full build will do. The per-test table is not read when nothing changed and it is not wanted."""
     index = table_index.read(run_dir)
     paths = [run_dir / "results.parquet", run_dir / "tests.parquet"]
-    if index is None or not all(p.exists() for p in paths):
-        return None
+    if index is None or not all(p.exists() for p in paths) or pq.read_schema(paths[1]).names != TEST_COLUMNS:
+        return None  # no index, a table missing, or a per-test table of other columns (from before `message`)
     changed, gone = table_index.changes(index, seen)
     results = pd.read_parquet(paths[0])
     if not changed and not gone:

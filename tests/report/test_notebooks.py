@@ -3,6 +3,7 @@ renders them to HTML that needs nothing from the network."""
 
 from __future__ import annotations
 
+import html
 import os
 import re
 import shutil
@@ -19,6 +20,7 @@ from nbclient.exceptions import CellExecutionError
 
 from harness.analysis.failures import test_failure_rates
 from harness.analysis.lineage import chains, survival_by_generation
+from harness.analysis.messages import failure_messages, one_line
 from harness.records.tables import build_tables
 from harness.report.notebooks import errors, execute
 from harness.seams import TrialStatus
@@ -142,8 +144,13 @@ def test_spec_notebook_runs_on_demo_sweep(demo_sweep, demo_results):
         assert f"spec {spec}" in printed(nb)
         module = rows["test_id"].iloc[0].split("::")[0]  # the suite module of the spec's most-failed test
         assert module in tables
-    per_clause = html_tables(nb)[-1]  # the demo's suites name no clause: one row per suite module, and its section
+    # the demo's suites name no clause: one row per suite module, and its section
+    per_clause = next(t for t in html_tables(nb) if ">section</th>" in t)
     assert ">clause</th>" in per_clause and ">section</th>" in per_clause and ">unit</th>" not in per_clause
+    why = failure_messages(demo_results, pd.read_parquet(demo_sweep / "tests.parquet"))
+    for spec, rows in why.groupby("spec"):  # why the tests failed: each spec's most common message, escaped
+        assert f"spec {spec}: {len(rows)} distinct (test, message) pairs" in printed(nb)
+        assert html.escape(one_line(rows["message"].iloc[0], 200)).replace("&#x27;", "&#39;") in tables
 
 
 def test_bootstrap_notebook_runs_on_real_chains(chain_sweep):
