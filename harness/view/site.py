@@ -24,7 +24,7 @@ from typing import Optional
 import pandas as pd
 
 from harness.records.store import RecordStore
-from harness.records.tables import build_tables
+from harness.records.tables import refresh_results
 from harness.view import chain, conversation
 from harness.view.markup import page, page_name
 from harness.view.trial_page import TrialView, agent_outputs, trial_page
@@ -45,7 +45,7 @@ def write_viewer(run_dir: Path) -> Written:
     """Write (or bring up to date) the viewer's pages of the experiment in `run_dir`."""
     start = time.monotonic()
     run_dir = Path(run_dir)
-    results, _ = build_tables(run_dir)
+    results = refresh_results(run_dir)  # the per-test table is not read: each page reads its record
     out = run_dir / "report" / "trials"
     out.mkdir(parents=True, exist_ok=True)
     rows = trial_rows(results)

@@ -225,7 +225,8 @@ def test_harness_report_writes_a_self_contained_report_that_reads_well_in_a_brow
     report = run_dir / "report"
     pages = ["results", "bootstrap", "spec"] if sweep == "chain_sweep" else ["results", "spec"]
     assert sorted(p.name for p in report.iterdir()) == sorted([f"{p}.{ext}" for p in pages for ext in ("html", "ipynb")]
-                                                              + ["index.html"])
+                                                              + ["index.html", "trials"])
+    assert (report / "trials" / "index.html").is_file()  # the viewer the headline's trial counts link to
     index = (report / "index.html").read_text()
     assert all(f'href="{p}.html"' in index for p in pages) and 'href="generations.html"' not in index
     assert 'results.html">results</a>: Pass rate per cell</figcaption>' in index  # not "against temperature"

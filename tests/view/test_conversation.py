@@ -52,3 +52,48 @@ def test_what_a_model_wrote_is_shown_as_text():
                                              {"id": "<i>", "function": {"name": "<b>", "arguments": hostile}}]})]))
     assert "<script>" not in page and "<b>" not in page and "<i>" not in page
     assert page.count("&lt;script&gt;alert(1)&lt;/script&gt;") == 3
+
+
+def test_an_agent_clis_messages_and_responses_requests_read_as_one_conversation(tmp_path, monkeypatch):
+    """Claude Code's Messages requests and Codex's Responses requests, through the real loopback endpoint and
+    gateway to a chat provider: the transcript keeps them translated to chat, and the second call of each shows
+    only the tool's result, the conversation's continuation."""
+    import openai
+
+    from harness.config.schema import ModelConfig
+    from harness.models.endpoint import GatewayServer
+    from harness.models.gateway import Gateway
+    from tests.models.test_api_formats import ANTHROPIC_TOOLS, RESPONSES_TOOLS, WRITE_CALL, messages_call
+    from tests.openai_server import OpenAIServer, Step
+
+    monkeypatch.setenv("REAL_PROVIDER_KEY", "sk-real-provider-key-555")
+    for wire in ("messages", "responses"):
+        transcript = tmp_path / f"{wire}.jsonl"
+        with OpenAIServer([Step(content=None, tool_calls=WRITE_CALL, finish_reason="tool_calls"),
+                           Step(content="done")]) as up:
+            model = ModelConfig(name="p", litellm_model="openai/p", api_base=up.base_url, api_key_env="REAL_PROVIDER_KEY")
+            with GatewayServer(Gateway(model, transcript=transcript, sleep=lambda s: None), 0.3, 5) as server:
+                if wire == "messages":
+                    task = [{"role": "user", "content": [{"type": "text", "text": "implement the spec"}]}]
+                    body = {"model": "claude", "max_tokens": 100, "tools": ANTHROPIC_TOOLS, "messages": task,
+                            "system": [{"type": "text", "text": "You are Claude Code."}]}
+                    used = json.loads(messages_call(server, body, server.api_key)[2])["content"]
+                    result = {"type": "tool_result", "tool_use_id": used[0]["id"], "content": "written"}
+                    messages_call(server, {**body, "messages": task + [{"role": "assistant", "content": used},
+                                                                     {"role": "user", "content": [result]}]},
+                                  server.api_key)
+                else:
+                    client = openai.OpenAI(base_url=server.base_url, api_key=server.api_key, max_retries=0)
+                    task = [{"role": "user", "content": [{"type": "input_text", "text": "implement the spec"}]}]
+                    request = dict(model="codex", instructions="You are Codex.", tools=RESPONSES_TOOLS)
+                    call = [o for o in client.responses.create(**request, input=task).output
+                            if o.type == "function_call"][0]
+                    client.responses.create(**request, input=task + [
+                        {"type": "function_call", "call_id": call.call_id, "name": call.name,
+                         "arguments": call.arguments},
+                        {"type": "function_call_output", "call_id": call.call_id, "output": "written"}])
+        one, two = read_calls(transcript.read_text().splitlines())
+        assert [m.role for m in one.added] == ["system", "user"] and f"wire {wire}" in one.meta
+        assert one.added[1].text == "implement the spec" and one.reply.tool_calls[0].name == "Write"
+        assert two.start == "" and [(m.role, m.text) for m in two.added] == [("tool", "written")], wire
+        assert two.reply.text == "done"
