@@ -1,4 +1,4 @@
-"""Why tests fail: the messages failing tests left (the per-test table's `message` column), counted per test.
+"""Why tests fail: the messages failing tests left (the per-test table's `message` column), counted.
 
 A message is the assertion or exception that failed a test, as the judge kept it (harness/scoring/judge.py):
 untrusted text that quotes what the code under test returned. It is counted and shown, never evaluated.
@@ -10,27 +10,26 @@ import pandas as pd
 
 from harness.seams import PASSING_OUTCOMES, TrialStatus
 
-MESSAGE_COLUMNS = ["spec", "test_id", "clause", "message", "failures", "example_trial"]
+MESSAGE_COLUMNS = ["spec", "message", "failures", "tests", "trials", "example_test", "example_trial"]
 
 
 def failure_messages(results: pd.DataFrame, tests: pd.DataFrame) -> pd.DataFrame:
-    """Per spec, test and distinct message: how many scored trials failed the test with that message, and one
-    of them (the first by trial id). Only scored trials count, as in `cells.test_failure_rates`; a table from
-    before messages were kept (no `message` column) reads as failures without one (an empty message).
+    """Per spec and distinct message: how many test failures of scored trials said it, over how many distinct
+    tests and trials, and one of each (the first by trial id, then test id). Only scored trials count, as in
+    `cells.test_failure_rates`; a table from before messages were kept (no `message` column) reads as failures
+    without one (an empty message).
 
-    Columns: MESSAGE_COLUMNS; sorted by spec, then failures descending, then test id and message."""
+    Columns: MESSAGE_COLUMNS; sorted by spec, then failures descending, then message."""
     tests = tests if "message" in tests else tests.assign(message="")
-    tests = tests if "clause" in tests else tests.assign(clause="")
     scored = results.loc[results["status"] == TrialStatus.scored.value, ["trial_id", "spec"]]
-    failed = tests.loc[~tests["outcome"].isin(PASSING_OUTCOMES), ["trial_id", "test_id", "clause", "message"]]
-    rows = failed.merge(scored, on="trial_id").fillna({"message": "", "clause": ""})
+    failed = tests.loc[~tests["outcome"].isin(PASSING_OUTCOMES), ["trial_id", "test_id", "message"]]
+    rows = failed.merge(scored, on="trial_id").fillna({"message": ""})
     if rows.empty:
         return pd.DataFrame(columns=MESSAGE_COLUMNS)
-    table = rows.sort_values("trial_id", kind="stable").groupby(
-        ["spec", "test_id", "clause", "message"], sort=True).agg(
-        failures=("trial_id", "size"), example_trial=("trial_id", "first")).reset_index()
-    table = table.sort_values(["spec", "failures", "test_id", "message"], ascending=[True, False, True, True],
-                              kind="stable")
+    table = rows.sort_values(["trial_id", "test_id"], kind="stable").groupby(["spec", "message"], sort=True).agg(
+        failures=("trial_id", "size"), tests=("test_id", "nunique"), trials=("trial_id", "nunique"),
+        example_test=("test_id", "first"), example_trial=("trial_id", "first")).reset_index()
+    table = table.sort_values(["spec", "failures", "message"], ascending=[True, False, True], kind="stable")
     return table.reset_index(drop=True)[MESSAGE_COLUMNS]
 
 

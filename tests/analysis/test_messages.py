@@ -20,20 +20,20 @@ def tables() -> tuple[pd.DataFrame, pd.DataFrame]:
     return results, tests
 
 
-def test_failures_are_counted_per_test_and_message_over_scored_trials_only():
+def test_failures_are_counted_per_message_over_scored_trials_only():
     why = failure_messages(*tables())
     assert list(why.columns) == MESSAGE_COLUMNS
     assert why.to_dict("records") == [
-        {"spec": "s", "test_id": "a", "clause": "c1", "message": "assert 1 == 2", "failures": 2,
+        {"spec": "s", "message": "assert 1 == 2", "failures": 2, "tests": 1, "trials": 2, "example_test": "a",
          "example_trial": "t1"},
-        {"spec": "s", "test_id": "b", "clause": "c2", "message": "KeyError: 'x'", "failures": 1,
+        {"spec": "s", "message": "KeyError: 'x'", "failures": 1, "tests": 1, "trials": 1, "example_test": "b",
          "example_trial": "t2"}]  # t3 timed out: no per-test verdict counts; t4's test was skipped: it passed
 
 
 def test_a_table_from_before_messages_reads_as_failures_without_one():
     results, tests = tables()
     why = failure_messages(results, tests.drop(columns=["message", "clause"]))
-    assert set(why["message"]) == {""} and why["failures"].tolist() == [2, 1]
+    assert why["message"].tolist() == [""] and why["failures"].tolist() == [3] and why["tests"].tolist() == [2]
     assert failure_messages(results, tests[tests["outcome"] == "passed"]).empty
 
 
