@@ -89,7 +89,8 @@ def main() -> None:
         out = run_dir / "report" / "trials"
         size = sum(p.stat().st_size for p in out.iterdir()) / 2**20
         print(f"{said}\nharness-view: {first:.1f} s the first time, {again:.1f} s with nothing changed; "
-              f"{len(list(out.iterdir()))} files, {size:.0f} MB (index.html {(out / 'index.html').stat().st_size / 2**20:.1f} MB)")
+              f"{len(list(out.iterdir()))} files, {size:.0f} MB "
+              f"(index.html {(out / 'index.html').stat().st_size / 2**20:.1f} MB)")
         problems = check(out, args.shots)
     sys.exit(1 if problems else 0)
 

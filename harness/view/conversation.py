@@ -168,7 +168,8 @@ def render(calls: list[Call | Note]) -> str:
 
 
 def _message(message: Message, label: str = "", open_: bool = False) -> str:
-    who = message.role + (f" ({label})" if label else "") + (f", the result of {message.call_id}" if message.call_id else "")
+    who = message.role + (f" ({label})" if label else "")
+    who += f", the result of {message.call_id}" if message.call_id else ""
     text = capped(message.text, SHOWN_CHARS)
     body = "" if not text else (folded(f"{_first_line(text)} ({len(message.text):,} characters)", pre(text), open_)
                                 if len(text) > FOLD_ABOVE else pre(text))

@@ -21,7 +21,8 @@ table.grid td{overflow-wrap:anywhere}
 .box{overflow-x:auto;max-width:100%}
 pre{background:#f7f7f7;border:1px solid #e2e2e2;padding:6px 8px;margin:4px 0;font-size:12px;
 white-space:pre-wrap;overflow-wrap:anywhere;max-height:40em;overflow-y:auto}
-details>summary{cursor:pointer}.failure details>summary{font-family:monospace;font-size:12px}.status{font-weight:bold;padding:1px 6px;border-radius:3px;background:#eee;white-space:nowrap}
+details>summary{cursor:pointer}.failure details>summary{font-family:monospace;font-size:12px}
+.status{font-weight:bold;padding:1px 6px;border-radius:3px;background:#eee;white-space:nowrap}
 .ok{color:#17612b;background:#e3f4e6}.bad{color:#8a1c1c;background:#fbe6e6}.excluded{color:#6b5a00;background:#fbf3d0}
 .diff .add{background:#e6f6e6;display:block}.diff .del{background:#fbe9e9;display:block}
 .diff .hunk{color:#6a3fa0;display:block}.msg{margin:6px 0 12px 0}
@@ -64,7 +65,7 @@ def table(header: Sequence[str], rows: Iterable[Sequence[Any]], raw: Sequence[in
     return f'<div class="box"><table{attribute}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
 
 
-SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")  # no dot: "x.transcript" must not name x's transcript
 
 
 def page_name(trial_id: object) -> str:
@@ -98,4 +99,6 @@ def capped(text: str, limit: int, tail: bool = False) -> str:
     if len(text) <= limit:
         return text
     cut = len(text) - limit
-    return f"[... {cut} characters before ...]\n" + text[-limit:] if tail else text[:limit] + f"\n[... {cut} more characters]"
+    if tail:
+        return f"[... {cut} characters before ...]\n" + text[-limit:]
+    return text[:limit] + f"\n[... {cut} more characters]"

@@ -55,19 +55,22 @@ def write_viewer(run_dir: Path) -> Written:
     kin = chain.kin_of(results)
     equivalence = _equivalence(run_dir)
     store = RecordStore(run_dir)
-    stamps = _read_stamps(out)
-    written = 0
+    stamps, written = _read_stamps(out), 0
     for tid in results["trial_id"]:
-        stamp = _stamp(store, tid, kin.get(tid), run_dir)
-        name = page_name(tid)
+        stamp, name = _stamp(store, tid, kin.get(tid), run_dir), page_name(tid)
         if stamps.get(name) == stamp and (out / f"{name}.html").is_file():
             continue
         record = store.load(tid)
-        if record is None:
+        if record is None:  # filed under another name: the table lists it, no page does
             continue
-        written += _write_trial(out, record, cells[tid], kin.get(tid), store, equivalence.get(tid))
+        written += _write_trial(out, record, cells[str(tid)], kin.get(tid), store, equivalence.get(tid))
         stamps[name] = stamp
-    _write(out / STAMPS, json.dumps(stamps, sort_keys=True))
+    current = {page_name(tid) for tid in results["trial_id"]}
+    for page_file in out.glob("*.html"):  # the pages of trials whose records are gone
+        if page_file.name != "index.html" and page_file.name.removesuffix(".html").removesuffix(".transcript") \
+                not in current:
+            page_file.unlink()
+    _write(out / STAMPS, json.dumps({k: v for k, v in stamps.items() if k in current}, sort_keys=True))
     return Written(out, len(results), written, time.monotonic() - start)
 
 

@@ -3,8 +3,8 @@
 A cell is what the report's headline counts as one row (spec × text × model × generator × generation; a chain's
 generations under the model that drives it, harness.analysis.cells.chain_units), named by `cell_label`; the
 headline links each of its rows to `trials/index.html#cell=<label>`, and the filters live in the page's URL
-(`#cell=...&status=...&verdict=...&q=...`), so a filtered view can be linked to. The rows travel as JSON and are drawn by a
-short script with textContent (never as markup), at most ROWS_SHOWN at a time, so 10,000 trials stay quick.
+(`#cell=...&status=...&verdict=...&q=...`), so a filtered view can be linked to. The rows travel as JSON and are
+drawn by a short script with textContent (never as markup), at most ROWS_SHOWN at a time, so 10,000 trials stay quick.
 """
 
 from __future__ import annotations
@@ -113,7 +113,8 @@ function toHash() {
 function draw() {
   const text = q.value.toLowerCase();
   const hits = rows.filter(r => (!cell.value || r[1] === cell.value) && (!status.value || r[5] === status.value)
-    && (!verdict.value || verdictOf(r) === verdict.value) && (!text || (r[11] + ' ' + r[8] + ' ' + r[9]).toLowerCase().includes(text)));
+    && (!verdict.value || verdictOf(r) === verdict.value)
+    && (!text || (r[11] + ' ' + r[8] + ' ' + r[9]).toLowerCase().includes(text)));
   const body = document.createElement('tbody');
   for (const r of all ? hits : hits.slice(0, ROWS_SHOWN)) {
     const tr = body.insertRow();
@@ -134,7 +135,9 @@ function draw() {
   count.textContent = `${hits.length} of ${rows.length} trials` + (cut ? `; the first ${ROWS_SHOWN} shown` : '');
   more.hidden = !cut;
 }
-for (const box of [cell, status, verdict, q]) box.addEventListener('input', () => { all = false; unknown.hidden = true; toHash(); draw(); });
+for (const box of [cell, status, verdict, q]) {
+  box.addEventListener('input', () => { all = false; unknown.hidden = true; toHash(); draw(); });
+}
 more.addEventListener('click', () => { all = true; draw(); });
 window.addEventListener('hashchange', () => { fromHash(); draw(); });
 fromHash(); draw();

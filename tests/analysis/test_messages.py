@@ -38,5 +38,6 @@ def test_a_table_from_before_messages_reads_as_failures_without_one():
 
 
 def test_one_line_joins_lines_and_cuts():
-    assert one_line("AssertionError: assert 1 == 2\n +  where 1 = f()") == "AssertionError: assert 1 == 2 + where 1 = f()"
+    assert one_line("AssertionError: assert 1 == 2\n +  where 1 = f()") == (
+        "AssertionError: assert 1 == 2 + where 1 = f()")
     assert one_line("x" * 50, width=10) == "xxxxxxx..."

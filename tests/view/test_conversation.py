@@ -7,7 +7,8 @@ import json
 from harness.view.conversation import Call, Note, read_calls, render
 
 SYSTEM, TASK = {"role": "system", "content": "You are an agent."}, {"role": "user", "content": "write agent.py"}
-CALL = {"id": "c1", "type": "function", "function": {"name": "write_file", "arguments": '{"path": "a.py", "content": "x = 1\\n"}'}}
+CALL = {"id": "c1", "type": "function",
+        "function": {"name": "write_file", "arguments": '{"path": "a.py", "content": "x = 1\\n"}'}}
 
 
 def completion(messages: list, reply: dict, wire: str = "chat", tools: list = ()) -> str:
@@ -71,7 +72,8 @@ def test_an_agent_clis_messages_and_responses_requests_read_as_one_conversation(
         transcript = tmp_path / f"{wire}.jsonl"
         with OpenAIServer([Step(content=None, tool_calls=WRITE_CALL, finish_reason="tool_calls"),
                            Step(content="done")]) as up:
-            model = ModelConfig(name="p", litellm_model="openai/p", api_base=up.base_url, api_key_env="REAL_PROVIDER_KEY")
+            model = ModelConfig(name="p", litellm_model="openai/p", api_base=up.base_url,
+                                api_key_env="REAL_PROVIDER_KEY")
             with GatewayServer(Gateway(model, transcript=transcript, sleep=lambda s: None), 0.3, 5) as server:
                 if wire == "messages":
                     task = [{"role": "user", "content": [{"type": "text", "text": "implement the spec"}]}]

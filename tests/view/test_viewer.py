@@ -127,7 +127,7 @@ def test_nothing_a_record_or_an_artifact_holds_becomes_markup(tmp_path):
 
 def test_a_trial_id_that_is_no_plain_name_gets_a_hashed_page_name():
     assert page_name("3f2a9c") == "3f2a9c"
-    for hostile in ("javascript:alert(1)", "../../etc/passwd", "", ".hidden", "a" * 65):
+    for hostile in ("javascript:alert(1)", "../../etc/passwd", "", ".hidden", "a" * 65, "x.transcript"):
         name = page_name(hostile)
         assert name.startswith("trial-") and len(name) == 22
 
@@ -141,3 +141,14 @@ def test_records_from_before_messages_still_show(tmp_path):
     write_viewer(store.run_dir)
     page = (store.run_dir / "report" / "trials" / "b2.html").read_text()
     assert "t::a" in page and "no message recorded" in page and "no transcript" in page
+
+
+def test_the_pages_of_a_deleted_record_go_and_the_others_stay(tmp_path):
+    store = RecordStore(tmp_path / "exp")
+    for tid in ("a1", "b2"):
+        store.write(record(tid, seed=0, tests=[]))
+    write_viewer(store.run_dir)
+    store.path("b2").unlink()
+    written = write_viewer(store.run_dir)
+    out = store.run_dir / "report" / "trials"
+    assert written.pages == 0 and sorted(p.name for p in out.glob("*.html")) == ["a1.html", "index.html"]
