@@ -18,6 +18,9 @@ from harness.seams import ExecResult, Score, ScoreStatus, TestOutcome, TestResul
 
 MESSAGE_CHARS = 2000  # of a test's message, as the plugin caps it (a longer one is cut here again)
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # all but tab and newline: no terminal escapes
+# A default repr's memory address (`<Version object at 0x7f3a...>`): a different number each run, so the message
+# of a test that fails the same way twice would differ, and with it two tables of the same trials.
+ADDRESS = re.compile(r"(?<= at )0x[0-9a-fA-F]+(?=>)")
 
 
 def judge(result: ExecResult, time_limit_s: float) -> Score:
@@ -109,11 +112,11 @@ def read_stream(text: str) -> Stream:
 
 def untrusted_message(message: object, secrets: tuple[str, ...] = ()) -> str:
     """A test's message as the harness keeps it: capped at MESSAGE_CHARS, control characters but tab and newline
-    shown as U+FFFD, known secrets masked. Anything but a string is no message our plugin wrote (TypeError: the
-    stream is not ours)."""
+    shown as U+FFFD, memory addresses in default reprs as `0x...`, known secrets masked. Anything but a string is
+    no message our plugin wrote (TypeError: the stream is not ours)."""
     if not isinstance(message, str):
         raise TypeError(f"a message is text, not {type(message).__name__}")
     if len(message) > MESSAGE_CHARS:  # as the plugin cuts: the note on what was cut fits within the cap
         kept = MESSAGE_CHARS - 40
         message = message[:kept] + f" [... {len(message) - kept} more characters]"
-    return redact(CONTROL.sub("\ufffd", message), secrets)
+    return redact(ADDRESS.sub("0x...", CONTROL.sub("\ufffd", message)), secrets)

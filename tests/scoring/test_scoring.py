@@ -63,6 +63,20 @@ def test_a_long_message_is_capped_in_the_room_and_by_the_judge(tiny_specs, tmp_p
     assert all("ValueError: <b><b>" in t.message and "more characters]" in t.message for t in failed)
 
 
+def test_a_message_says_the_same_when_a_test_fails_the_same_way_again(tiny_specs, tmp_path):
+    """Two scoring runs of one implementation: a message naming the implementation's file (which lies in each
+    run's own folder) or quoting a default repr (a memory address) reads the same in both."""
+    source = "class Box:\n    pass\n\ndef add(a, b):\n    raise ValueError(f'{__file__} {Box()!r}')\n"
+    spec = load_spec(tiny_specs, "adder")
+    runs = []
+    for i in range(2):
+        (tmp_path / str(i)).mkdir()
+        runs.append(score(spec, impl(tmp_path / str(i), source), ProcessSandbox()))
+    messages = [[t.message for t in run.tests] for run in runs]
+    assert messages[0] == messages[1] and len(messages[0]) == 3
+    assert messages[0][0].startswith("ValueError: <scoring dir>/impl/adder.py <adder.Box object at 0x...>")
+
+
 def test_a_message_is_kept_as_untrusted_text():
     """Capped again whatever the plugin sent, no terminal escapes, no secret of the harness's environment."""
     secret = "sk-planted-secret-0123456789"
