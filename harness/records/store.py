@@ -72,7 +72,7 @@ class TrialRecord:
     harness_version: str = __version__
     git_sha: str = field(default_factory=lambda: git_sha())
     created_at: str = ""
-    tests: tuple = ()  # ({test_id, outcome, seconds}, ...): goes to the per-test table
+    tests: tuple = ()  # ({test_id, clause, outcome, seconds[, message]}, ...): goes to the per-test table
     config: dict = field(default_factory=dict)  # resolved config, for provenance; not a table column
 
     def row(self) -> dict[str, Any]:

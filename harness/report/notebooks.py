@@ -32,8 +32,9 @@ from harness.config.schema import PROJECT_ROOT
 from harness.errors import ConfigError, command
 from harness.records.tables import results_table
 from harness.report import pages
-from harness.report.headline import headline, headline_view
+from harness.report.headline import headline, headline_html
 from harness.report.sources import missing
+from harness.view.site import write_viewer
 
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 NOTEBOOKS = {
@@ -135,9 +136,7 @@ def to_html(nb: nbformat.NotebookNode, title: str) -> str:
 def index_page(experiment: str, results: pd.DataFrame, notebooks: dict[str, nbformat.NotebookNode]) -> str:
     """The report's front page: the headline table, every figure, then a link to each notebook's page, marking
     the ones in which a cell raised."""
-    view, note = headline_view(headline(results))
-    table = view.to_html(index=False, classes="headline", border=0, escape=True)
-    table += f'<p class="table-note">{html.escape(note)}</p>' if note else ""
+    table = headline_html(headline(results))  # each cell's trial count links to its trials in the viewer
     shown = []
     for name, nb in notebooks.items():
         for heading, png in figures(nb):
@@ -211,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"removed {path} (stale: its notebook is no longer part of this report)")
     executed = pages.executed(out, NOTEBOOKS)  # this run's pages, and the others a --notebooks run left in place
     experiment = ", ".join(sorted(results["experiment"].astype(str).unique())) or run_dir.name
+    viewer = write_viewer(run_dir)  # the trials the headline links to
+    print(f"{viewer.folder / 'index.html'} ({viewer.trials} trials)")
     (out / "index.html").write_text(index_page(experiment, results, executed), encoding="utf-8")
     print(out / "index.html")
     return 1 if failing else 0

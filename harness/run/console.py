@@ -16,6 +16,7 @@ COMMANDS = {
     "harness-report": "harness.report.notebooks", "harness-seeds": "harness.analysis.seeds",
     "harness-killrate": "harness.scoring.killrate", "harness-clauses": "harness.specs.clauses",
     "harness-diff": "harness.equivalence.diff", "harness-equivalence": "harness.equivalence.classes",
+    "harness-view": "harness.view.site", "harness-compare": "harness.report.compare",
 }
 
 
@@ -62,3 +63,11 @@ def diff() -> None:
 
 def equivalence() -> None:
     _run("harness-equivalence")
+
+
+def view() -> None:
+    _run("harness-view")
+
+
+def compare() -> None:
+    _run("harness-compare")

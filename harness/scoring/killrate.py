@@ -23,6 +23,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.analysis.messages import one_line
 from harness.config.schema import PROJECT_ROOT
 from harness.errors import ConfigError, command
 from harness.models.synthetic.model import mutants_of, reference_files
@@ -81,6 +82,9 @@ def blast_report(scored: list[MutantScore], suite_size: int) -> list[str]:
             clauses = Counter(t.clause or "?" for t in s.score.tests if not t.ok)
             named = ", ".join(f"{c} ({n})" for c, n in clauses.most_common(4)) or s.score.status.value
             lines.append(f"  wide: {s.mutant.label} fails {width}: {named}")
+            first = next((t for t in s.score.tests if not t.ok and t.message), None)
+            if first is not None:  # why, in one line: what the first failing test saw
+                lines.append(f"    first: {first.test_id}: {one_line(first.message)}")
     return lines
 
 

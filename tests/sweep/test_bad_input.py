@@ -474,6 +474,8 @@ BAD_ARGV = {  # every console script but `harness` (below), and an argument it c
     "harness-diff": ["{tmp}", "{tmp}", "--spec", "semvr"],
     "harness-equivalence": ["{tmp}/nope"],
     "harness-tables": ["{tmp}/nope"],
+    "harness-view": ["{tmp}/nope"],
+    "harness-compare": ["{tmp}/nope", "{tmp}/nope"],
 }
 
 
