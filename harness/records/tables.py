@@ -92,8 +92,11 @@ def _patched(run_dir: Path, seen: dict, tests_wanted: bool
     only a full build will do. The per-test table is not read when nothing changed and it is not wanted."""
     index = table_index.read(run_dir)
     paths = [run_dir / "results.parquet", run_dir / "tests.parquet"]
-    if index is None or not all(p.exists() for p in paths) or pq.read_schema(paths[1]).names != TEST_COLUMNS:
-        return None  # no index, a table missing, or a per-test table of other columns (from before `message`)
+    if index is None or not all(p.exists() for p in paths):
+        return None
+    schema = _readable(paths[1], pq.read_schema)
+    if schema is None or schema.names != TEST_COLUMNS:
+        return None  # a per-test table that cannot be read, or of other columns (from before `message`)
     changed, gone = table_index.changes(index, seen)
     results = _readable(paths[0], pd.read_parquet)
     if results is None:

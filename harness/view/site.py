@@ -25,7 +25,7 @@ import pandas as pd
 
 from harness.errors import ConfigError, command
 from harness.records.store import RecordStore
-from harness.records.tables import refresh_results
+from harness.records.tables import results_table
 from harness.view import chain, conversation
 from harness.view.markup import page, page_name
 from harness.view.trial_page import TrialView, agent_outputs, trial_page
@@ -46,7 +46,9 @@ def write_viewer(run_dir: Path) -> Written:
     """Write (or bring up to date) the viewer's pages of the experiment in `run_dir`."""
     start = time.monotonic()
     run_dir = Path(run_dir)
-    results = refresh_results(run_dir)  # the per-test table is not read: each page reads its record
+    # Brought up to date from the records where there are some; tables copied without their trials/ are read as
+    # they are (a refresh from no records would empty them). The per-test table is not read: a page reads its record.
+    results = results_table(run_dir)
     out = run_dir / "report" / "trials"
     out.mkdir(parents=True, exist_ok=True)
     rows = trial_rows(results)

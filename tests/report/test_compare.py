@@ -65,4 +65,4 @@ def test_an_experiment_without_tables_is_a_one_line_error(tmp_path, capsys):
         main([str(tmp_path / "a"), str(tmp_path / "b")])
     assert ended.value.code == 2
     err = capsys.readouterr().err
-    assert len(err.strip().splitlines()) == 1 and "has no results.parquet" in err
+    assert len(err.strip().splitlines()) == 1 and "no results table" in err

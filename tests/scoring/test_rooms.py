@@ -229,7 +229,7 @@ def test_a_tests_folder_has_a_neutral_name_and_the_others_cannot_be_listed(tmp_p
     specs = tmp_path / "specs"
     make_spec(specs, suite=NAMES_SUITE, reference=PROBE)
     result = score(load_spec(specs, "adder"), specs / "adder" / "reference", backend())
-    crashes = {t.test_id: t.crash for t in result.tests}
+    crashes = {t.test_id: t.message for t in result.tests}
     if backend is BwrapSandbox:
         assert result.passed, crashes
     else:  # as root, the process backend lists any folder (docs/sandbox.md): the names are neutral all the same
