@@ -228,7 +228,7 @@ class TestResult:
     test_id: str
     outcome: TestOutcome
     seconds: float
-    crash: str = ""  # the error's one-line summary, for a test that did not pass
+    message: str = ""  # why it did not pass (assertion or exception text); untrusted: it quotes the code's values
     clause: str = ""  # the spec clause the test checks, when the suite names one
 
     @property

@@ -43,6 +43,7 @@ class PageCheck:
     url: str
     problems: list[str] = field(default_factory=list)  # errors, failed loads, overflow: empty when the page is fine
     height: int = 0
+    value: object = None  # what `evaluate` returned in the loaded page
 
 
 class Chromium:
@@ -101,8 +102,9 @@ class Chromium:
         message, self.buffer = self.buffer.split(b"\0", 1)
         return json.loads(message)
 
-    def check(self, url: str, screenshot: Path | None = None) -> PageCheck:
-        """Load `url` at WIDTH px and report its problems; save a full-page screenshot if asked."""
+    def check(self, url: str, screenshot: Path | None = None, evaluate: str | None = None) -> PageCheck:
+        """Load `url` at WIDTH px and report its problems; save a full-page screenshot if asked; with `evaluate`,
+        run that expression in the loaded page and keep its (JSON) value, to read a link to follow, say."""
         target = self.send("Target.createTarget", url="about:blank")["targetId"]
         session = self.send("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
         for domain in ("Page", "Runtime", "Log", "Network"):
@@ -127,6 +129,11 @@ class Chromium:
                 result.problems.append(f"failed load: {params.get('errorText')}")
         overflow = self.send("Runtime.evaluate", session, expression=OVERFLOW, returnByValue=True)
         result.problems += overflow["result"].get("value", [])
+        if evaluate is not None:
+            answer = self.send("Runtime.evaluate", session, expression=evaluate, returnByValue=True)
+            if "exceptionDetails" in answer:
+                result.problems.append(f"evaluate: {answer['exceptionDetails'].get('text')}")
+            result.value = answer["result"].get("value")
         metrics = self.send("Page.getLayoutMetrics", session)
         result.height = int(metrics["cssContentSize"]["height"])
         if screenshot is not None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Optional
@@ -21,6 +20,8 @@ import pandas as pd
 
 from harness.analysis.cells import cell_frame, group_cells
 from harness.analysis.intervals import clustered_interval, design_effect_interval
+from harness.errors import ConfigError, command
+from harness.records.tables import results_table
 
 MAX_SEEDS = 100_000  # a plan beyond this is reported as not reachable
 
@@ -118,7 +119,9 @@ def plan_seeds(results: pd.DataFrame, half_width: float, column: str = "passed_a
                                    "half_width", "seeds_needed"])
 
 
+@command("harness-seeds")
 def main(argv: Optional[list[str]] = None) -> None:
+    """harness-seeds runs/<experiment> --half-width W: the seeds each cell needs for an interval that narrow."""
     parser = argparse.ArgumentParser(prog="harness-seeds", description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", type=Path, help="an experiment's folder, e.g. runs/demo (holds results.parquet)")
     parser.add_argument("--half-width", type=float, required=True, help="target half-width, e.g. 0.05")
@@ -126,14 +129,13 @@ def main(argv: Optional[list[str]] = None) -> None:
     parser.add_argument("--confidence", type=float, default=0.95)
     args = parser.parse_args(argv)
     table_path = args.run_dir / "results.parquet"
-    if not table_path.is_file():
-        sys.exit(f"harness-seeds: no results table at {table_path}")
+    results = results_table(args.run_dir)  # rebuilt from the records when it cannot be read
     try:
-        plan = plan_seeds(pd.read_parquet(table_path), args.half_width, args.column, confidence=args.confidence)
+        plan = plan_seeds(results, args.half_width, args.column, confidence=args.confidence)
     except ValueError as error:
-        sys.exit(f"harness-seeds: {error}")
+        raise ConfigError(str(error)) from None
     if plan.empty:
-        sys.exit(f"harness-seeds: {table_path} holds no counted trials")
+        raise ConfigError(f"{table_path} holds no counted trials")
     print(f"{table_path}: seeds for a {args.confidence:.0%} interval of {args.column} with half-width "
           f"{args.half_width} (same trials per seed as now; '-': not estimable, or over {MAX_SEEDS})")
     print(plan_text(plan))

@@ -19,6 +19,10 @@ from harness.errors import ConfigError
 
 SYSTEM_PROMPT = "You are an expert Python programmer."
 TASK = "implement the spec in a single python file"  # agents: the user's request; spec.md is in the work dir
+# Requests an agent run as a subprocess may send through the trial's endpoint; past it, each is refused with an error
+# the agent sees, and the record's detail says so (harness/models/endpoint.py). Generous for an agent CLI on one
+# spec; at this default it is not part of a trial's id (harness/trial/identity.py).
+MAX_MODEL_CALLS = 500
 PARENT_TASK = ("implement the spec in a single python file. The folder parent/ holds, read-only, the source of an "
                "earlier implementation of this spec: write your own implementation from scratch, without copying it")
 
@@ -60,6 +64,7 @@ class ExternalConfig(GeneratorConfig):
     pass_env: List[str] = field(default_factory=list)  # names of harness variables the agent may see (its own key)
     task: str = TASK
     timeout_s: float = 900.0
+    max_model_calls: int = MAX_MODEL_CALLS
 
 
 @dataclass
@@ -85,13 +90,14 @@ GENERATOR_CONFIGS = {c.kind: c for c in (OneShotConfig, AgentConfig, ExternalCon
 @dataclass
 class ChainConfig(GeneratorConfig):
     """The bootstrap chain: generation 0 from `gen0`, then `depth` generations, each made by running the previous
-    one as the agent with `task`, for up to `timeout_s`."""
+    one as the agent with `task`, for up to `timeout_s` and `max_model_calls` requests."""
 
     kind: str = "chain"
     gen0: GeneratorConfig = field(default_factory=AgentConfig)
     depth: int = 1
     task: str = TASK
     timeout_s: float = 900.0
+    max_model_calls: int = MAX_MODEL_CALLS
     # the parent-visible variant (harness/generation/parent_view.py): generation k+1 also sees its parent's source, with
     # `parent_task` for its task
     show_parent: bool = False
@@ -106,7 +112,8 @@ def _typed(options: "ChainOptions") -> ChainConfig:
     cls = GENERATOR_CONFIGS[options.gen0]
     gen0 = cls(**{f.name: getattr(options, f.name) for f in dataclasses.fields(cls) if f.name != "kind"})
     return ChainConfig(gen0=gen0, depth=options.depth, task=options.task, timeout_s=options.timeout_s,
-                       show_parent=options.show_parent, parent_task=options.parent_task)
+                       max_model_calls=options.max_model_calls, show_parent=options.show_parent,
+                       parent_task=options.parent_task)
 
 
 def _chain_options() -> type:

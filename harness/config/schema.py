@@ -8,11 +8,14 @@ override fails while Hydra composes the config, before anything runs.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
+import re
+import tempfile
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any, List, Optional
+from typing import Any, Iterator, List, Optional
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, OmegaConf
@@ -194,38 +197,86 @@ def to_plain(cfg: HarnessConfig) -> dict:
 
 
 # name -> (smallest allowed, largest allowed or None), checked before anything runs. Below these a sandbox cannot
-# even start Python, so a trial's failure would be the limit's, not the model's.
+# even start Python, so a trial's failure would be the limit's, not the model's. Above them the kernel refuses the
+# limit (a size in bytes past 64 bits, more open files than fs.nr_open's default, more processes than pids.max
+# takes) or a wait cannot be set (a timeout past what a C long holds), which would be every trial's error.
+MB, OPEN_FILES, PROCESSES, SECONDS = 10 ** 9, 2 ** 20, 2 ** 22, 10.0 ** 8
 RANGES = {
     "temperature": (0.0, 2.0), "sample": (0, None), "max_cost_usd": (1e-9, None),
-    "model.max_tokens": (1, None), "model.timeout_s": (0.001, None), "model.max_attempts": (1, None),
-    "model.backoff_s": (0.0, None), "model.local.n_ctx": (64, None), "model.local.n_parallel": (1, None),
-    "model.local.threads": (0, None), "model.local.startup_timeout_s": (1, None),
+    "model.max_tokens": (1, None), "model.timeout_s": (0.001, SECONDS), "model.max_attempts": (1, None),
+    "model.backoff_s": (0.0, SECONDS), "model.local.n_ctx": (64, None), "model.local.n_parallel": (1, None),
+    "model.local.threads": (0, None), "model.local.startup_timeout_s": (1, SECONDS),
     "generator.max_turns": (1, None), "generator.max_total_tokens": (1, None),
-    "generator.timeout_s": (0.001, None), "generator.depth": (0, None),
-    "sandbox.memory_mb": (256, None), "sandbox.processes": (16, None), "sandbox.file_mb": (1, None),
-    "sandbox.open_files": (64, None), "sandbox.output_mb": (1, None), "sandbox.disk_mb": (16, None),
+    "generator.timeout_s": (0.001, SECONDS), "generator.depth": (0, None), "generator.max_model_calls": (1, None),
+    "sandbox.memory_mb": (256, MB), "sandbox.processes": (16, PROCESSES), "sandbox.file_mb": (1, MB),
+    "sandbox.open_files": (64, OPEN_FILES), "sandbox.output_mb": (1, MB), "sandbox.disk_mb": (16, MB),
     "sandbox.output_cap_bytes": (1024, None), "sandbox.tree_entries": (1, None), "sandbox.tree_depth": (1, None),
     "launch.concurrency": (1, None), "launch.score_workers": (0, None), "launch.trials_per_job": (0, None),
 }
+INT64 = (-2 ** 63, 2 ** 63 - 1)  # every integer setting: a record's columns are int64 (a seed past it broke tables)
+# Names that become folders (an experiment's, a spec's) or table cells and command-line arguments (a model's):
+# a letter or digit first (never `..`, `-rf` or empty), then a few safe characters, at most 100.
+FOLDER_NAME = (re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,99}"), ". _ + -")
+NAMES = {"experiment.name": FOLDER_NAME, "spec.name": FOLDER_NAME,
+         "model.name": (re.compile(r"[A-Za-z0-9][A-Za-z0-9._+:@/-]{0,99}"), ". _ + : @ / -")}
 
 
 def validate(cfg: HarnessConfig) -> None:
-    """Raise ConfigError naming the first setting outside its range (see RANGES), or an unusable path."""
+    """Raise ConfigError naming the first setting that cannot be used: a number that is not finite or does not
+    fit in 64 bits, one outside its range (see RANGES), a name that is not a plain name (NAMES), or a runs_dir
+    that cannot be written."""
+    for dotted, value in _numbers(cfg):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"{dotted}={value} is not a finite number; give a finite one")
+        if isinstance(value, int) and not INT64[0] <= value <= INT64[1]:
+            raise ConfigError(f"{dotted}={value} does not fit in 64 bits; give a smaller integer")
     for dotted, (low, high) in RANGES.items():
         value = setting(cfg, dotted)
         if value is None:
             continue
         if value < low or (high is not None and value > high):
-            bound = f"between {low:g} and {high:g}" if high is not None else f"at least {low:g}"
+            bound = f"between {_shown(low)} and {_shown(high)}" if high is not None else f"at least {_shown(low)}"
             raise ConfigError(f"{dotted}={value} is out of range: it must be {bound}")
+    for dotted, (pattern, allowed) in NAMES.items():
+        value = setting(cfg, dotted)
+        if not isinstance(value, str) or not pattern.fullmatch(value):
+            raise ConfigError(f"{dotted}={value!r} is not a usable name: a letter or digit, then letters, digits "
+                              f"or {allowed}, at most 100 characters")
     if not str(cfg.runs_dir).strip():
         raise ConfigError("runs_dir is empty; give a folder, e.g. runs_dir=runs")
-    runs = Path(cfg.runs_dir).expanduser()
-    existing = next(p for p in [runs, *runs.parents] if p.exists())
+    _check_writable("runs_dir", str(cfg.runs_dir), Path(cfg.runs_dir).expanduser() / cfg.experiment.name)
+    if cfg.cache.mode in (CacheMode.use, CacheMode.record):  # the modes that store what the provider answers
+        _check_writable("cache.dir", str(cfg.cache.dir), Path(cfg.cache.dir).expanduser())
+
+
+def _shown(bound: float) -> str:
+    return f"{bound:,}" if isinstance(bound, int) else f"{bound:g}"
+
+
+def _numbers(node: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """Every int and float setting under `node`, by the name a user gives it (a chain's generation 0 settings as
+    `generator.<name>`); lists by their key."""
+    if dataclasses.is_dataclass(node):
+        for f in dataclasses.fields(node):
+            yield from _numbers(getattr(node, f.name), prefix if f.name == "gen0" else f"{prefix}{f.name}.")
+    elif isinstance(node, (list, tuple)):
+        for item in node:
+            yield from _numbers(item, prefix)
+    elif isinstance(node, (int, float)) and not isinstance(node, (bool, Enum)):
+        yield prefix[:-1], node
+
+
+def _check_writable(name: str, given: str, folder: Path) -> None:
+    """`folder` is, or can be made, a folder this process writes in: tried, and undone (root may write where
+    os.access says so and still be refused, as in /sys or on a read-only mount)."""
+    existing = next(p for p in [folder, *folder.parents] if p.exists())
     if not existing.is_dir():
-        raise ConfigError(f"runs_dir={cfg.runs_dir}: {existing} is a file, not a folder")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise ConfigError(f"runs_dir={cfg.runs_dir}: {existing} is not writable")
+        raise ConfigError(f"{name}={given}: {existing} is a file, not a folder")
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".harness-probe-", dir=existing))
+    except OSError as exc:
+        raise ConfigError(f"{name}={given}: cannot write in {existing} ({exc.strerror}); "
+                          "give a folder you can write") from None
 
 
 def setting(cfg: HarnessConfig, dotted: str) -> Any:

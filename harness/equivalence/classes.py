@@ -24,7 +24,7 @@ from harness.config.schema import PROJECT_ROOT, SandboxConfig, SandboxKind
 from harness.equivalence.battery import build_battery
 from harness.equivalence.diff import Observations, Verdict, compare, record_cached
 from harness.equivalence.similarity import similarity, source_of
-from harness.errors import ConfigError
+from harness.errors import ConfigError, command
 from harness.records.store import RecordStore
 from harness.records.tables import write_table
 from harness.sandbox.backends import make_sandbox
@@ -151,17 +151,21 @@ def write_comparison_tables(run_dir: Path, specs_dir: Path, sandbox: Sandbox, **
     return equivalence
 
 
+@command("harness-equivalence", "its tables are rebuilt whole by the next run")
 def main(argv: Optional[list[str]] = None) -> None:
     """harness-equivalence runs/<experiment>: build the two tables of a finished sweep and say what they hold."""
-    parser = argparse.ArgumentParser(description="Behaviour classes, chain fixpoints and code similarity of a sweep.")
+    parser = argparse.ArgumentParser(prog="harness-equivalence",
+                                     description="Behaviour classes, chain fixpoints and code similarity of a sweep.")
     parser.add_argument("experiment_dir", type=Path, help="runs/<experiment>, holding trials/")
     parser.add_argument("--specs-dir", type=Path, default=PROJECT_ROOT / "specs")
     parser.add_argument("--seed", type=int, default=0, help="Hypothesis's seed for the battery")
     parser.add_argument("--size", type=int, help="generated scenarios per template (default: the manifest's size)")
     parser.add_argument("--sandbox", choices=[k.value for k in SandboxKind], default="auto")
     args = parser.parse_args(argv)
+    if args.size is not None and args.size < 1:
+        raise ConfigError(f"--size {args.size}: give at least 1 generated scenario per template")
     if not (args.experiment_dir / "trials").is_dir():
-        raise SystemExit(f"harness-equivalence: {args.experiment_dir} holds no trials/; give runs/<experiment>")
+        raise ConfigError(f"{args.experiment_dir} holds no trials/; give runs/<experiment>")
     sandbox = make_sandbox(SandboxConfig(kind=SandboxKind(args.sandbox)))
     table = write_comparison_tables(args.experiment_dir, args.specs_dir, sandbox, seed=args.seed,
                                     per_template=args.size)

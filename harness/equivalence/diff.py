@@ -26,7 +26,7 @@ from typing import Any, Optional
 from harness.config.schema import INSIDE, PROJECT_ROOT, SandboxConfig, SandboxKind
 from harness.equivalence.battery import Battery, build_battery, load_battery
 from harness.equivalence.observations import Difference, fingerprint, first_difference, normaliser
-from harness.errors import ConfigError
+from harness.errors import ConfigError, command
 from harness.sandbox.backends import make_sandbox
 from harness.sandbox.removal import remove_tree
 from harness.scoring.rooms import IMPL_ROOM_FILES, SUITE_ROOM_FILES, lay_out, room_argv, shadowing
@@ -183,8 +183,10 @@ def diff(spec: Spec, left: Path, right: Path, sandbox: Sandbox, battery: Battery
     return compare(a, b)
 
 
-def main(argv: Optional[list[str]] = None) -> None:
-    parser = argparse.ArgumentParser(description="Do two implementations of a spec behave alike?")
+@command("harness-diff")
+def main(argv: Optional[list[str]] = None) -> int:
+    """harness-diff LEFT RIGHT --spec S: do two implementations behave alike? Exits 0 when they do, 1 when not."""
+    parser = argparse.ArgumentParser(prog="harness-diff", description="Do two implementations of a spec behave alike?")
     parser.add_argument("left", type=Path)
     parser.add_argument("right", type=Path)
     parser.add_argument("--spec", required=True, help="the spec both implement (a folder under --specs-dir)")
@@ -198,22 +200,21 @@ def main(argv: Optional[list[str]] = None) -> None:
                         help="recordings kept by content, so an implementation compared again is not replayed")
     parser.add_argument("--no-cache", action="store_true", help="record both sides afresh, keep nothing")
     args = parser.parse_args(argv)
-    try:
-        spec = load_spec(args.specs_dir, args.spec)
-        for side in (args.left, args.right):
-            if not all((side / f).is_file() for f in spec.entry_files):
-                raise ConfigError(f"{side} lacks {', '.join(spec.entry_files)}: give a folder holding an "
-                                  f"implementation of {spec.name}")
-        battery = load_battery(args.battery, spec) if args.battery else build_battery(spec, args.seed, args.size)
-    except ConfigError as exc:
-        raise SystemExit(f"harness-diff: {exc}")
+    if args.size is not None and args.size < 1:
+        raise ConfigError(f"--size {args.size}: give at least 1 generated scenario per template")
+    spec = load_spec(args.specs_dir, args.spec)
+    for side in (args.left, args.right):
+        if not all((side / f).is_file() for f in spec.entry_files):
+            raise ConfigError(f"{side} lacks {', '.join(spec.entry_files)}: give a folder holding an "
+                              f"implementation of {spec.name}")
+    battery = load_battery(args.battery, spec) if args.battery else build_battery(spec, args.seed, args.size)
     if args.save_battery:
         args.save_battery.write_text(battery.to_json(), encoding="utf-8")
     verdict = diff(spec, args.left, args.right, make_sandbox(SandboxConfig(kind=SandboxKind(args.sandbox))), battery,
                    None if args.no_cache else args.cache)
     print(f"{spec.name}, battery seed {battery.seed}: {len(battery.scenarios)} scenarios")
     print("\n".join(verdict.lines(f"A {args.left}", f"B {args.right}")))
-    raise SystemExit(0 if verdict.equivalent else 1)
+    return 0 if verdict.equivalent else 1
 
 
 if __name__ == "__main__":

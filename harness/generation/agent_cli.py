@@ -77,9 +77,10 @@ class CommandAgent:
 
     def __init__(self, command: Sequence[str], task: str, timeout_s: float, sandbox: Sandbox, model_name: str,
                  caps: TreeCaps, env: Optional[dict[str, str]] = None, impl_dir: Optional[Path] = None,
-                 shown_parent: Optional[Path] = None):
+                 shown_parent: Optional[Path] = None, max_model_calls: Optional[int] = None):
         check_template([*command, *(env or {}).values()])
         self.command, self.task, self.timeout_s = list(command), task, timeout_s
+        self.max_model_calls = max_model_calls  # requests the endpoint answers; past it, each is refused
         self.sandbox, self.model_name, self.caps = sandbox, model_name, caps
         self.env, self.impl_dir = env or {}, impl_dir
         self.shown_parent = shown_parent  # a parent-visible chain: this source is shown read-only in parent/
@@ -105,7 +106,7 @@ class CommandAgent:
         version = self._version(home, read_only)
         # A short path: Unix socket paths are limited to about 100 bytes, and a trial's folder can be deeper.
         with tempfile.TemporaryDirectory(prefix="harness-gw-") as sockets, GatewayServer(
-                ctx.gateway, ctx.temperature, ctx.seed,
+                ctx.gateway, ctx.temperature, ctx.seed, max_calls=self.max_model_calls,
                 unix_socket=Path(sockets) / "gateway.sock" if self.sandbox.isolates_network else None) as server:
             values = dict(prompt=self.task, task=self.task, model=self.model_name, base_url=server.base_url,
                           origin=server.base_url.removesuffix("/v1"), api_key=server.api_key, workdir=str(workdir),
@@ -125,8 +126,8 @@ class CommandAgent:
                   else f"agent exited {result.returncode} after {server.requests} model call(s)")
         if not result.success:
             ending += f": {redact(result.stderr.strip()[-300:])}"
-        generation = collect_implementation(workdir, spec, self.caps,
-                                            "; ".join(filter(None, [version, copied, ending])))
+        notes = [version, copied, ending, *_refusals(server)]
+        generation = collect_implementation(workdir, spec, self.caps, "; ".join(filter(None, notes)))
         return generation if generation.files else dataclasses.replace(generation, ending=_model_ending(server))
 
     def _env(self, values: dict) -> dict[str, str]:
@@ -167,3 +168,15 @@ def _model_ending(server: GatewayServer) -> str:
     if server.offered_tools and not server.tool_replies:
         return "no_tool_calls"
     return "no_code"
+
+
+def _refusals(server: GatewayServer) -> list[str]:
+    """What the endpoint refused the agent, for the record's detail: requests the provider rejected as the
+    agent wrote them, and requests past the trial's cap."""
+    notes = []
+    if server.rejected:
+        notes.append(f"the provider rejected {len(server.rejected)} request(s) of the agent "
+                     f"({', '.join(sorted(set(server.rejected)))}); the agent was answered with the error")
+    if server.refused:
+        notes.append(f"max_model_calls={server.max_calls} reached: {server.refused} further request(s) refused")
+    return notes

@@ -64,7 +64,7 @@ def _external(cfg: ExternalConfig, needs: Needs) -> Generator:
         raise ConfigError(f"generator.pass_env names {missing}, which are not set in the environment")
     env = {**dict(cfg.env), **{name: os.environ[name] for name in cfg.pass_env}}
     return CommandAgent(cfg.command, cfg.task, cfg.timeout_s, needs.sandbox, needs.model_name, needs.caps,
-                        env=env)
+                        env=env, max_model_calls=cfg.max_model_calls)
 
 
 def _oneshot(cfg: OneShotConfig, needs: Needs) -> Generator:

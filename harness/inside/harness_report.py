@@ -2,7 +2,7 @@
 
 It writes one JSON line per event to the pipe in $HARNESS_REPORT_FD, as each test ends:
     {"event": "start"}
-    {"event": "test", "id": ..., "outcome": passed|failed|errored|skipped, "seconds": ..., "crash": ...,
+    {"event": "test", "id": ..., "outcome": passed|failed|errored|skipped, "seconds": ..., "message": ...,
      "clause": ...}
     {"event": "end", "tests": <count>, "exitstatus": <pytest's exit code>}
 
@@ -10,6 +10,9 @@ Selection: a suite may mark each test `@pytest.mark.clause(id, *texts)` (the cla
 state it). `--harness-select paper,ours` keeps only the tests marked with one of those texts; without it every
 test runs. `--harness-list PATH` writes the collected tests with their clauses to PATH as JSON (with
 --collect-only, to build a spec's clause table).
+`message` is why a test did not pass: the assertion with pytest's explanation, or the exception's type and text,
+at most MESSAGE_CHARS characters ("" for a test that passed). It quotes values the code under test returned, so
+the harness treats it as untrusted text (harness/scoring/judge.py caps it again).
 The scorer checks the stream's shape (harness/scoring/rooms.py). A stream is harder to forge than a report file the
 code under test could rewrite at exit, but code running in this process can still reach the pipe: suites that
 run the implementation as a subprocess are the ones whose reports it cannot touch.
@@ -25,8 +28,9 @@ import pytest
 _fd = int(os.environ.pop("HARNESS_REPORT_FD", "-1"))  # popped: processes the tests start do not learn it
 _sink = None
 _count = 0
-_pending = {}  # nodeid -> (outcome, seconds, crash), until its teardown is reported
+_pending = {}  # nodeid -> (outcome, seconds, message), until its teardown is reported
 _clauses = {}  # nodeid -> the clause its marker names
+MESSAGE_CHARS = 2000  # of a failure's message, a note on what was cut included
 
 
 def _emit(**event):
@@ -41,12 +45,19 @@ def _test_id(nodeid):
     return ".".join([module.replace("/", "."), *names[:-1]]) + "::" + (names[-1] if names else "")
 
 
-def _crash(report):
+def _message(report):
+    """Why the test did not pass: pytest's one-exception summary (an assertion with its explanation, or
+    `Type: text`), else the last line of its report (a collection error, say), capped."""
     crash = getattr(report.longrepr, "reprcrash", None)
     if crash is not None:
-        return crash.message[:300]
-    lines = [line for line in str(report.longrepr or "").splitlines() if line.strip()]
-    return lines[-1][:300] if lines else ""
+        text = crash.message
+    else:
+        lines = [line for line in str(report.longrepr or "").splitlines() if line.strip()]
+        text = lines[-1] if lines else ""
+    if len(text) > MESSAGE_CHARS:  # cut to leave room for the note, so that the whole stays within the cap
+        kept = MESSAGE_CHARS - 40
+        text = text[:kept] + f" [... {len(text) - kept} more characters]"
+    return text
 
 
 @pytest.fixture
@@ -103,26 +114,26 @@ def pytest_collectreport(report):
     if _sink is not None and report.failed:
         _count += 1
         _emit(event="test", id=_test_id(report.nodeid) + "<collection>", outcome="errored", seconds=0.0,
-              crash=_crash(report))
+              message=_message(report))
 
 
 def pytest_runtest_logreport(report):
     global _count
     if _sink is None:
         return
-    outcome, seconds, crash = _pending.get(report.nodeid, ("passed", 0.0, ""))
+    outcome, seconds, message = _pending.get(report.nodeid, ("passed", 0.0, ""))
     seconds += report.duration
     if report.skipped and outcome == "passed":
         outcome = "skipped"
     elif report.failed:
         outcome = "failed" if report.when == "call" else "errored"
-        crash = crash or _crash(report)
+        message = message or _message(report)
     if report.when != "teardown":
-        _pending[report.nodeid] = (outcome, seconds, crash)
+        _pending[report.nodeid] = (outcome, seconds, message)
         return
     _pending.pop(report.nodeid, None)
     _count += 1
-    _emit(event="test", id=_test_id(report.nodeid), outcome=outcome, seconds=round(seconds, 4), crash=crash,
+    _emit(event="test", id=_test_id(report.nodeid), outcome=outcome, seconds=round(seconds, 4), message=message,
           clause=_clauses.get(report.nodeid, ""))
 
 

@@ -72,6 +72,8 @@ def parse(wire: str, body: dict) -> ChatRequest:
         raise WireError(f"unknown wire format {wire!r}")
     if not isinstance(messages, list) or not messages:
         raise WireError("request has no messages")
+    if not all(isinstance(m, dict) and isinstance(m.get("role"), str) for m in messages):
+        raise WireError("every message must be an object with a role")
     return ChatRequest(wire, _plain(messages), _plain(tools) or None, stream, body, dict(names or {}))
 
 

@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 # Request fields that never change the answer, or must never be stored.
 NOT_IN_KEY = {"api_key", "timeout", "max_retries", "drop_params"}
+REJECTED = "rejected"  # the key of an entry that holds the provider's refusal of the request, not a reply
 
 
 class CacheMode(str, Enum):
@@ -58,9 +59,14 @@ class ResponseCache:
         if self.mode in (CacheMode.off, CacheMode.record):
             return None
         try:
-            return json.loads(self.path(key).read_text(encoding="utf-8"))
-        except (ValueError, UnicodeDecodeError):  # a torn or edited entry: moved aside, then a miss like any other
-            log.warning("cache entry %s is corrupt; moved to %s", self.path(key), quarantine(self.path(key)))
+            entry = json.loads(self.path(key).read_text(encoding="utf-8"))
+            if not fits(entry):
+                raise ValueError("not an entry")
+            return entry
+        except (ValueError, UnicodeDecodeError, RecursionError):  # torn or edited: moved aside, then a miss
+            aside = quarantine(self.path(key))
+            if aside is not None:
+                log.warning("cache entry %s is corrupt; moved to %s", self.path(key), aside)
             return self.get(key, describe)
         except FileNotFoundError:
             if self.mode is CacheMode.replay:
@@ -91,3 +97,22 @@ def reply_of(entry: dict, trial: Optional[str]) -> Reply:
                  finish_reason=entry["finish_reason"], prompt_tokens=entry["prompt_tokens"],
                  completion_tokens=entry["completion_tokens"], cost_usd=entry.get("cost_usd") if own else 0.0,
                  latency_s=0.0, attempts=0, ground_truth=entry.get("ground_truth"), cached=not own)
+
+
+def fits(entry: Any) -> bool:
+    """Whether `entry` is what `put` stores: a reply (`entry_of`) or a provider's refusal of the
+    request (harness/models/gateway.py), with the types they are read back with."""
+    if not isinstance(entry, dict):
+        return False
+    refusal = entry.get(REJECTED)
+    if refusal is not None:
+        return (isinstance(refusal, dict) and set(refusal) == {"message", "error_class", "status"}
+                and isinstance(refusal["message"], str) and isinstance(refusal["error_class"], str)
+                and type(refusal["status"]) is int)
+    calls = entry.get("tool_calls")
+    return (isinstance(entry.get("content"), (str, type(None))) and isinstance(entry.get("finish_reason"), str)
+            and all(type(entry.get(k)) is int for k in ("prompt_tokens", "completion_tokens"))
+            and isinstance(entry.get("cost_usd"), (int, float, type(None)))
+            and isinstance(entry.get("ground_truth"), (str, type(None)))
+            and isinstance(calls, list) and all(isinstance(c, dict) and set(c) == {"id", "name", "arguments"}
+                                                and all(isinstance(v, str) for v in c.values()) for c in calls))

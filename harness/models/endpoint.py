@@ -9,6 +9,12 @@ the sandbox's private loopback (harness/sandbox/backends.py): then the gateway i
 Subprocess agents (a generated agent, Claude Code, aider...) talk to this instead of a provider, so that retries,
 cost accounting and the transcript apply to them too. The agent gets a per-trial dummy key, never the real one,
 and the trial's temperature and seed replace whatever the agent asked for (the paper's agent sets neither).
+
+Whose fault a failed request is decides the trial's status, so the agent cannot choose it: a request the endpoint
+cannot parse, or one the provider refuses as malformed (HTTP 400, 413, 422) while it accepts this trial's own
+settings, is the agent's: it gets the error and the trial is scored. A provider that stays down, a strict replay
+without a recording, or a refusal of the trial's own settings is ours: the trial ends `infra_error`. Past
+`max_calls` requests, each further one is refused (403), and the record's detail says how many.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Optional
 
-from harness.errors import ContextExceeded, HarnessError
+from harness.errors import ContextExceeded, HarnessError, RequestRejected
 from harness.models import api_formats
 from harness.sandbox.backends import GATEWAY_PORT
 from harness.seams import ModelGateway
@@ -35,16 +41,20 @@ class GatewayServer:
     With `unix_socket`, it listens there instead, and `base_url` is where the sandbox's relay serves it."""
 
     def __init__(self, gateway: ModelGateway, temperature: float, seed: Optional[int],
-                 unix_socket: Optional[Path] = None):
+                 unix_socket: Optional[Path] = None, max_calls: Optional[int] = None):
         self.gateway = gateway
         self.temperature = temperature
         self.seed = seed
         self.api_key = "hk-trial-" + secrets.token_hex(12)
         self.failure: Optional[HarnessError] = None  # the provider stayed down, or replay found no recording
-        self.requests = 0
+        self.requests = 0  # forwarded to the gateway
         self.offered_tools = 0  # requests that offered the model tools ...
         self.tool_replies = 0  # ... and replies in which it called one
         self.context_full = False  # a request no longer fit the model's context (answered 400, as a provider does)
+        self.max_calls = max_calls  # past it, every request is refused (403) and counted in `refused`
+        self.refused = 0
+        self.rejected: list[str] = []  # the provider's refusals of the agent's own requests, answered to it
+        self._settings_ok = False  # a request with this trial's settings has been answered
         self._lock = threading.Lock()  # one model call at a time keeps the transcript in order
         self.unix_socket = unix_socket
         if unix_socket is None:
@@ -68,13 +78,18 @@ class GatewayServer:
         self._server.shutdown()
         self._server.server_close()
 
-    def complete(self, body: dict, wire_format: str = api_formats.CHAT) -> tuple[int, dict, Optional[api_formats.ChatRequest]]:
+    def complete(self, body: dict, wire_format: str = api_formats.CHAT
+                 ) -> tuple[int, dict, Optional[api_formats.ChatRequest]]:
         """Answer one request body in `wire_format`: (HTTP status, JSON payload, the request as chat)."""
         try:
             request = api_formats.parse(wire_format, body)
-        except (api_formats.WireError, KeyError, TypeError, ValueError) as exc:  # the agent's malformed request
+        except (api_formats.WireError, LookupError, TypeError, ValueError, AttributeError) as exc:  # the agent's
             return 400, _error(f"bad {wire_format} request: {exc}", "invalid_request_error"), None
         with self._lock:
+            if self.max_calls is not None and self.requests >= self.max_calls:
+                self.refused += 1
+                return 403, _error(f"this trial allows {self.max_calls} model calls (max_model_calls) and they are "
+                                   "spent; no further request is answered", "max_model_calls"), None
             self.requests += 1
             ident = f"{PREFIX[wire_format]}{self.requests}"
             try:
@@ -83,9 +98,13 @@ class GatewayServer:
             except ContextExceeded as exc:  # the model's limit, answered as a provider answers it: the agent decides
                 self.context_full = True
                 return 400, _error(str(exc), "context_length_exceeded"), None
+            except RequestRejected as exc:
+                if self._agents_fault(exc):
+                    self.rejected.append(f"HTTP {exc.status} {exc.error_class}")
+                    return exc.status, _error(f"the provider rejected this request: {exc}", "invalid_request"), None
+                return self._failed(exc)
             except HarnessError as exc:  # ProviderError or CacheMiss: not the agent's doing
-                self.failure = self.failure or exc
-                return 502, _error(f"upstream failed: {type(exc).__name__}", "upstream_error"), None
+                return self._failed(exc)
             self.offered_tools += bool(request.tools)
             self.tool_replies += bool(reply.tool_calls)
         payload = api_formats.render(reply, request, ident)
@@ -93,7 +112,31 @@ class GatewayServer:
             payload["created"] = int(time.time())
         return 200, payload, request
 
+    def _failed(self, exc: HarnessError) -> tuple[int, dict, None]:
+        """A fault that is not the agent's: remembered, so the trial ends `infra_error`, and answered 502."""
+        self.failure = self.failure or exc
+        return 502, _error(f"upstream failed: {type(exc).__name__}", "upstream_error"), None
 
+    def _agents_fault(self, rejected: RequestRejected) -> bool:
+        """Whether the provider refused the agent's request for what the agent wrote, rather than for this trial's
+        own settings (its model, max_tokens, temperature, seed), which every request carries. Once a request of
+        the trial has been answered, the settings are known good; before, one request of ours with the same
+        settings (PROBE, marked `probe` in the transcript) tells: refused too, the fault is ours."""
+        if self._settings_ok or self.gateway.usage.calls:
+            return True
+        try:
+            self.gateway.complete([{"role": "user", "content": PROBE}], temperature=self.temperature, seed=self.seed,
+                                  wire="probe")
+        except RequestRejected:
+            return False
+        except HarnessError as exc:  # the provider went down meanwhile: that is no verdict on either side
+            self.failure = self.failure or exc
+            return False
+        self._settings_ok = True
+        return True
+
+
+PROBE = "Reply with the single word: ok"
 # Where each wire format is served (with or without the /v1 prefix), and how its reply ids start.
 ROUTES = {"/chat/completions": api_formats.CHAT, "/messages": api_formats.MESSAGES, "/responses": api_formats.RESPONSES}
 PREFIX = {api_formats.CHAT: "chatcmpl-", api_formats.MESSAGES: "msg_", api_formats.RESPONSES: "resp_"}
@@ -123,8 +166,11 @@ def _handler(server: GatewayServer):
             if wire_format is None:
                 return self._send(404, _error(f"no route {self.path}", "not_found"))
             try:
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
-            except (ValueError, json.JSONDecodeError):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length)) if length >= 0 else None
+            except (ValueError, RecursionError):  # not JSON, or nested past what the parser follows
+                body = None
+            if body is None:
                 return self._send(400, _error("body is not JSON", "invalid_request_error"))
             status, payload, request = server.complete(body, wire_format)
             if status == 200 and request is not None and request.stream:

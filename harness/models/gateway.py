@@ -18,8 +18,10 @@ from pathlib import Path
 from typing import Any, Callable, ContextManager, Optional
 
 from harness.config.schema import ModelConfig
-from harness.errors import ConfigError, ContextExceeded, ProviderError
-from harness.models.cache import CacheMode, ResponseCache, entry_of, reply_of, request_key
+from harness.errors import ConfigError, ContextExceeded, ProviderError, RequestRejected
+from harness.models import faults
+from harness.models.cache import REJECTED, CacheMode, ResponseCache, entry_of, reply_of, request_key
+from harness.models.faults import Fault
 from harness.records.redact import redact
 from harness.seams import Reply, ToolCall, Usage
 from harness.sweep import interrupt
@@ -118,7 +120,8 @@ class Gateway:
 
     def complete(self, messages: list[dict], *, temperature: float, seed: Optional[int],
                  tools: Optional[list[dict]] = None, wire: str = "chat") -> Reply:
-        """Send one chat request, retrying transient provider failures; raise ProviderError when they persist.
+        """Send one chat request, retrying transient provider failures; raise ProviderError when they persist, and
+        RequestRejected at once when the provider refuses the request itself (kept in the cache like a reply).
 
         `wire` is the format the request arrived in (an agent CLI's Messages or Responses API, translated to
         chat): it is recorded in the transcript and does not change the answer, so it is not in the cache key."""
@@ -126,15 +129,28 @@ class Gateway:
         kwargs = self._request(messages, temperature, seed, tools)
         key = request_key(kwargs, self.sample)
         hit = self.cache.get(key, _describe(kwargs)) if self.cache else None
+        if hit is not None and REJECTED in hit:  # the provider refused this very request before
+            raise self._rejected(RequestRejected(**hit[REJECTED]), kwargs, key, "hit", wire)
         if hit is not None:
             # a strict replay re-plays on purpose and spends nothing; in other modes an entry this trial paid for
             # is its own call, recovered after an interruption
             reply = reply_of(hit, None if self.cache.mode is CacheMode.replay else self.trial)
             return self._accept(reply, kwargs, key, "hit" if reply.cached else "recovered", wire)
-        reply = self._call_provider(kwargs)
+        try:
+            reply = self._call_provider(kwargs)
+        except RequestRejected as exc:  # kept like an answer: the same request is refused again, and replayed so
+            if self.cache:
+                refusal = {"message": redact(str(exc)), "error_class": exc.error_class, "status": exc.status}
+                self.cache.put(key, {REJECTED: refusal, "paid_by": self.trial})
+            raise self._rejected(exc, kwargs, key, "miss", wire)
         if self.cache:
             self.cache.put(key, entry_of(reply, self.trial))
         return self._accept(reply, kwargs, key, "miss", wire)
+
+    def _rejected(self, exc: RequestRejected, kwargs: dict, key: str, cache: str, wire: str) -> RequestRejected:
+        self._log({"event": "rejected", "wire": wire, "cache": cache, "key": key, "request": _loggable(kwargs),
+                   "status": exc.status, "error": exc.error_class, "message": str(exc)})
+        return exc
 
     def _accept(self, reply: Reply, kwargs: dict, key: str, cache: str, wire: str) -> Reply:
         self.usage.add(reply)
@@ -162,10 +178,16 @@ class Gateway:
             except Exception as caught:  # litellm maps every provider failure onto its own exception classes
                 if answer is not None:
                     raise
-                if _is_context_exceeded(_litellm(), caught):
+                fault = faults.classify(_litellm(), caught)
+                if fault is Fault.context:
                     self._log({"event": "context_full", "attempt": attempt, "message": str(caught)})
                     raise ContextExceeded(f"{self.model.name}: {caught}") from caught
-                if not _is_transient(_litellm(), caught):
+                if fault is Fault.rejected:
+                    # refused by the provider, or by litellm before sending (a message it cannot translate)
+                    status = getattr(caught, "status_code", None)
+                    raise RequestRejected(f"{self.model.name}: {caught}", type(caught).__name__,
+                                          status or 400) from caught
+                if fault is Fault.final:
                     raise ProviderError(f"{self.model.name}: {caught}", type(caught).__name__) from caught
                 exc, error, message = caught, type(caught).__name__, str(caught)
             self._log({"event": "retry", "attempt": attempt, "error": error, "message": message})
@@ -232,7 +254,7 @@ class Gateway:
             return None
 
     def _backoff(self, attempt: int, exc: Optional[Exception]) -> float:
-        retry_after = _retry_after(exc) if exc is not None else None
+        retry_after = faults.retry_after(exc) if exc is not None else None
         if retry_after is not None:
             return min(retry_after, MAX_BACKOFF_S)
         return min(self.model.backoff_s * 2 ** (attempt - 1), MAX_BACKOFF_S) * (0.5 + 0.5 * self._rng.random())
@@ -249,32 +271,6 @@ def reply_budget(model: ModelConfig) -> int:
     """max_tokens for each request: the configured one, cut to the context of a server the harness runs (whose
     size the config sets, so the cache key does not depend on asking a running server)."""
     return min(model.max_tokens, model.local.n_ctx) if model.local is not None else model.max_tokens
-
-
-def _is_context_exceeded(litellm, exc: Exception) -> bool:
-    """The conversation outgrew the model's context: the model's limit, not a fault to retry. llama.cpp says so
-    with a 400 whose type litellm does not map."""
-    return isinstance(exc, litellm.ContextWindowExceededError) or "exceed_context_size" in str(exc)
-
-
-def _is_transient(litellm, exc: Exception) -> bool:
-    # litellm.Timeout derives from openai's connection error, not litellm's, so it is named on its own.
-    transient = (litellm.RateLimitError, litellm.InternalServerError, litellm.ServiceUnavailableError,
-                 litellm.BadGatewayError, litellm.APIConnectionError, litellm.Timeout)
-    if isinstance(exc, transient):
-        return True
-    status = getattr(exc, "status_code", None)
-    return isinstance(status, int) and (status in (408, 429) or status >= 500)
-
-
-def _retry_after(exc: Exception) -> Optional[float]:
-    response = getattr(exc, "response", None)
-    headers = getattr(response, "headers", None) or getattr(exc, "litellm_response_headers", None) or {}
-    try:
-        value = headers.get("retry-after")
-        return float(value) if value is not None else None
-    except (TypeError, ValueError):
-        return None
 
 
 def _describe(kwargs: dict) -> str:

@@ -9,7 +9,7 @@ import os
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Optional
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
@@ -32,12 +32,16 @@ def write_json_atomic(path: Path, data: Any) -> None:
     write_bytes_atomic(path, json.dumps(data, indent=1, sort_keys=True, default=str).encode("utf-8"))
 
 
-def quarantine(path: Path) -> Path:
-    """Move a corrupt file into `corrupt/` beside it, under a name that never overwrites an earlier one."""
+def quarantine(path: Path) -> Optional[Path]:
+    """Move a corrupt file into `corrupt/` beside it, under a name that never overwrites an earlier one; None when
+    another reader moved it first (and said so)."""
     folder = path.parent / "corrupt"
     folder.mkdir(exist_ok=True)
     target = folder / f"{path.name}.{os.getpid()}.{len(list(folder.iterdir()))}"
-    os.replace(path, target)
+    try:
+        os.replace(path, target)
+    except FileNotFoundError:
+        return None
     return target
 
 

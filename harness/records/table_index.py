@@ -31,10 +31,15 @@ def scan(trials_dir: Path) -> dict[str, list[int]]:
 
 
 def read(run_dir: Path) -> Optional[dict[str, list[int]]]:
+    """The index, or None when there is none or it is not one (torn, edited): the next build then reads every
+    record, and writes a new index."""
     try:
-        return json.loads((Path(run_dir) / INDEX).read_text())["records"]
-    except (FileNotFoundError, ValueError, KeyError, TypeError):
+        records = json.loads((Path(run_dir) / INDEX).read_text())["records"]
+    except (OSError, ValueError, KeyError, TypeError):
         return None
+    valid = isinstance(records, dict) and all(
+        isinstance(stat, list) and len(stat) == 3 and all(type(n) is int for n in stat) for stat in records.values())
+    return records if valid else None
 
 
 def write(run_dir: Path, seen: Optional[dict[str, list[int]]]) -> None:

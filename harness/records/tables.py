@@ -16,17 +16,18 @@ import dataclasses
 import logging
 import os
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any, Callable, Iterable, Optional
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from harness.errors import ConfigError, HarnessError, command
 from harness.records import table_index
 from harness.records.atomic import locked
 from harness.records.store import RecordStore, TrialRecord
-from harness.records.tests_table import STR, TEST_COLUMNS, TestColumns  # noqa: F401 -- TEST_COLUMNS: the tables' columns, here with RESULT_COLUMNS
+from harness.records.tests_table import STR, TEST_COLUMNS, TestColumns
 
 log = logging.getLogger(__name__)
 
@@ -93,10 +94,16 @@ def _patched(run_dir: Path, seen: dict, tests_wanted: bool
     paths = [run_dir / "results.parquet", run_dir / "tests.parquet"]
     if index is None or not all(p.exists() for p in paths):
         return None
+    schema = _readable(paths[1], pq.read_schema)
+    if schema is None or schema.names != TEST_COLUMNS:
+        return None  # a per-test table that cannot be read, or of other columns (from before `message`)
     changed, gone = table_index.changes(index, seen)
-    results = pd.read_parquet(paths[0])
-    if not changed and not gone:
-        return results, read_tests(paths[1]) if tests_wanted else None, False
+    results = _readable(paths[0], pd.read_parquet)
+    if results is None:
+        return None
+    if not changed and not gone:  # the per-test table is read only when wanted, but always checked
+        tests = _readable(paths[1], read_tests if tests_wanted else pq.read_schema)
+        return None if tests is None else (results, tests if tests_wanted else None, False)
     store = RecordStore(run_dir)
     records = [r for r in (store.load(name[:-len(".json")]) for name in changed) if r is not None]
     if any(f"{r.get('trial_id')}.json" not in changed for r in records):
@@ -104,12 +111,49 @@ def _patched(run_dir: Path, seen: dict, tests_wanted: bool
     new_results, new_tests = _frames(records)
     kept = results[~results["trial_id"].isin(gone)]
     new_results = _typed_like(kept, new_results)
-    tests = read_tests(paths[1])
+    tests = _readable(paths[1], read_tests)
+    if tests is None:
+        return None
     new_tests = _typed_like(tests.schema.empty_table().to_pandas(), new_tests)
     if new_results is None or new_tests is None:
         return None  # a column inferred differently from the new rows alone: pandas' own inference decides
     results = pd.concat([kept, new_results]).sort_values(ROW_ORDER, kind="stable").reset_index(drop=True)
     return results, _spliced(tests, gone, pa.Table.from_pandas(new_tests, schema=tests.schema)), True
+
+
+def results_table(run_dir: Path) -> pd.DataFrame:
+    """The results table for a reader (harness-report, harness-seeds): brought up to date from the records when
+    the experiment has them, which also rebuilds a table that cannot be read; read as it is otherwise.
+    ConfigError when there is neither a readable table nor a record to build one from."""
+    run_dir = Path(run_dir)
+    if (run_dir / "trials").is_dir():
+        return refresh_results(run_dir)
+    path = run_dir / "results.parquet"
+    if not path.is_file():
+        raise ConfigError(f"no results table at {path}, and no trials/ to build one from; give runs/<experiment>")
+    results = _readable(path, pd.read_parquet, patching=False)
+    if results is None:
+        raise ConfigError(f"cannot read {path}, and there is no trials/ folder beside it to rebuild it from")
+    return results
+
+
+def _readable(path: Path, read: Callable[[Path], Any], patching: bool = True) -> Any:
+    """A table as `read` reads it, or None when it cannot be read (truncated, torn by a full disk, edited by
+    hand) or, when it is to be patched, does not hold the columns a build writes: the tables are derived from the
+    records, so they are built again."""
+    try:
+        table = read(path)
+    except (OSError, ValueError, pa.ArrowException) as exc:  # pyarrow's ArrowInvalid is a ValueError
+        log.warning("%s cannot be read (%s)%s", path, type(exc).__name__, REBUILT if patching else "")
+        return None
+    columns = list(table.columns) if isinstance(table, pd.DataFrame) else getattr(table, "schema", table).names
+    if patching and columns != (RESULT_COLUMNS if path.name == "results.parquet" else TEST_COLUMNS):
+        log.warning("%s does not hold the table's columns%s", path, REBUILT)
+        return None
+    return table
+
+
+REBUILT = "; the tables are rebuilt from the records"
 
 
 def read_tests(path: Path) -> pa.Table:
@@ -178,6 +222,7 @@ def write_table(frame: pd.DataFrame | pa.Table, stem: Path, csv: bool = False) -
         log.info("removed %s: the table is %s (harness-tables --csv writes a CSV)", stale, stem.name + ".parquet")
 
 
+@command("harness-tables", "the tables are derived from the records, none of which is lost: run it again")
 def main(argv: Optional[list[str]] = None) -> None:
     """harness-tables runs/<experiment> [--csv]: rebuild the experiment's tables from its records."""
     parser = argparse.ArgumentParser(prog="harness-tables", description=main.__doc__.split(": ", 1)[1])
@@ -185,7 +230,10 @@ def main(argv: Optional[list[str]] = None) -> None:
     parser.add_argument("--csv", action="store_true", help="also write results.csv and tests.csv")
     args = parser.parse_args(argv)
     if not (args.experiment_dir / "trials").is_dir():
-        raise SystemExit(f"harness-tables: {args.experiment_dir} holds no trials/; give runs/<experiment>")
-    results, tests = build_tables(args.experiment_dir, csv=args.csv)
+        raise ConfigError(f"{args.experiment_dir} holds no trials/; give runs/<experiment>")
+    try:
+        results, tests = build_tables(args.experiment_dir, csv=args.csv)
+    except OSError as exc:  # a folder this user cannot write, a full disk
+        raise HarnessError(f"cannot write the tables in {args.experiment_dir}: {exc}") from None
     written = "parquet and csv" if args.csv else "parquet"
     print(f"{args.experiment_dir}: results ({len(results)} trials) and tests ({len(tests)} rows), {written}")

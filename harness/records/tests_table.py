@@ -1,5 +1,8 @@
 """The per-test table (`tests.parquet`) gathered from records one at a time, held compactly until it becomes a
-frame (harness/records/tables.py builds the tables)."""
+frame (harness/records/tables.py builds the tables).
+
+`message` is why a test did not pass, as the judge kept it (harness/scoring/judge.py: capped, untrusted text);
+empty for a test that passed, and for every test of a record written before messages were kept."""
 
 from __future__ import annotations
 
@@ -11,16 +14,17 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-TEST_COLUMNS = ["trial_id", "test_id", "clause", "outcome", "seconds"]
+TEST_COLUMNS = ["trial_id", "test_id", "clause", "outcome", "seconds", "message"]
 STR = pd.Series(["x"]).dtype  # the dtype pandas gives a column of strings (Arrow-backed `str` in pandas 3)
 
 
 _BY_ID = operator.itemgetter("test_id")
 _OTHER_FIELDS = [operator.itemgetter(name) for name in ("clause", "outcome", "seconds")]
+_MESSAGE = operator.methodcaller("get", "message", "")  # only a test that did not pass has one
 
 
 def _fields(test: dict) -> tuple:
-    return test.get("test_id"), test.get("clause", ""), test.get("outcome"), test.get("seconds")
+    return test.get("test_id"), test.get("clause", ""), test.get("outcome"), test.get("seconds"), _MESSAGE(test)
 
 
 def _test_order(test: dict) -> tuple[bool, str]:
@@ -38,7 +42,7 @@ class TestColumns:
     passing through Python objects again."""
 
     __test__ = False  # not a pytest test class, whatever its name
-    ENCODED = ("trial_id", "test_id", "clause", "outcome")
+    ENCODED = ("trial_id", "test_id", "clause", "outcome", "message")
 
     def __init__(self) -> None:
         self.values: dict[str, dict[Any, int]] = {c: {} for c in self.ENCODED}  # value -> code, in code order
@@ -53,9 +57,10 @@ class TestColumns:
             order, id_codes = self._layout(tuple(map(_BY_ID, tests)))
             tests = order(tests)
             clauses, outcomes, seconds = (tuple(map(get, tests)) for get in _OTHER_FIELDS)
+            messages = tuple(map(_MESSAGE, tests))
         except (KeyError, TypeError):  # a record from before `clause`, or a test without an id
             tests = sorted(tests, key=_test_order)
-            test_ids, clauses, outcomes, seconds = zip(*[_fields(t) for t in tests])
+            test_ids, clauses, outcomes, seconds, messages = zip(*[_fields(t) for t in tests])
             id_codes = array("q", self._encode("test_id", test_ids))
         start = len(self.seconds)
         self.trials.append((trial_id, start, start + len(tests)))
@@ -64,6 +69,7 @@ class TestColumns:
         self.codes["test_id"].extend(id_codes)
         self.codes["clause"].extend(self._run_codes("clause", clauses))
         self.codes["outcome"].extend(self._run_codes("outcome", outcomes))
+        self.codes["message"].extend(self._run_codes("message", messages))
         if isinstance(self.seconds, array) and set(map(type, seconds)) != {float}:
             self.seconds = self.seconds.tolist()  # pandas must see the values themselves to infer as it did
         self.seconds.extend(seconds)

@@ -7,6 +7,7 @@ when they are missing or do not match the records on disk (written by hand, dele
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -46,10 +47,16 @@ def astuple(totals: Totals) -> tuple:
 
 
 def read(run_dir: Path) -> Optional[Totals]:
+    """The totals, or None when there are none or they are not totals (torn, edited): then they are recounted."""
     try:
-        return Totals(**json.loads((Path(run_dir) / FILE).read_text()))
-    except (FileNotFoundError, ValueError, TypeError):
+        found = Totals(**json.loads((Path(run_dir) / FILE).read_text()))
+    except (OSError, ValueError, TypeError):
         return None
+    counts = (found.records, found.counted, found.not_passing, found.costed)
+    if not all(type(n) is int and n >= 0 for n in counts) or type(found.cost_usd) not in (int, float) \
+            or not 0 <= found.cost_usd < math.inf:
+        return None
+    return found
 
 
 def write(run_dir: Path, totals: Totals) -> None:
@@ -64,6 +71,6 @@ def record_files(trials_dir: Path) -> int:
     """How many records an experiment holds: a directory listing, not a read of each."""
     try:
         with os.scandir(trials_dir) as entries:
-            return sum(e.name.endswith(".json") and not e.name.startswith(".") for e in entries)
+            return sum(e.name.endswith(".json") and not e.name.startswith(".") and e.is_file() for e in entries)
     except FileNotFoundError:
         return 0

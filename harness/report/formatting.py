@@ -54,7 +54,8 @@ def readable(table: pd.DataFrame, digits: int = 3, labels: Iterable[str] = (), n
     rows = rows.drop(columns=shared)
     words = [c for c in rows.columns if (rows[c].dtype == object or pd.api.types.is_string_dtype(rows[c]))
              and c not in SPEND and not rows[c].astype(str).str[:1].str.isdigit().all()]  # `cached` is a spend
-    styled = rows.style.hide(axis="index").format(lambda v: _plain(v, digits), na_rep="-")
+    # escaped: cells may hold text from the records (test ids, messages quoting what the code under test returned)
+    styled = rows.style.hide(axis="index").format(lambda v: _plain(v, digits), na_rep="-", escape="html")
     styled = styled.set_properties(subset=words, **{"text-align": "left"})  # names read from the left
     styled = styled.set_table_styles([{"selector": f"th.col{list(rows.columns).index(c)}", "props": "text-align: left"}
                                       for c in words], overwrite=False)

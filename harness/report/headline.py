@@ -2,10 +2,13 @@
 what was left out, what a success costs and, for bootstrap chains, how many reproduced themselves.
 
 `headline` computes them (pure, from the results table, with harness.analysis.cells and harness.analysis.lineage);
-`headline_view` turns them into short strings for a page.
+`headline_view` turns them into short strings for a page, and `headline_html` into the report's table, whose trial
+counts open each cell's trials in the viewer (harness/view/).
 """
 
 from __future__ import annotations
+
+import html
 
 import pandas as pd
 
@@ -13,6 +16,7 @@ from harness.analysis.cells import cell_keys, chain_units, pass_rate_table, with
 from harness.analysis.lineage import chain_summary
 from harness.report.formatting import spend, with_interval
 from harness.seams import EXCLUDED_STATUSES
+from harness.view.trials import cell_href, cell_label
 
 BY = ["spec", "model"]  # temperatures pooled; generators, chain generations and texts never are (cell_keys)
 
@@ -79,3 +83,24 @@ def _reproduced(count: float, known: float, low: float, high: float) -> str:
     if pd.isna(count):
         return "-"
     return f"{int(count)} of {int(known)}" + ("" if pd.isna(low) else f" [{low:.2f}, {high:.2f}]")  # one seed: none
+
+
+VIEWER = "trials/index.html"  # the viewer's table, relative to the report's index.html (harness/view/site.py)
+
+
+def headline_html(table: pd.DataFrame, viewer: str = VIEWER) -> str:
+    """`headline_view`'s table as HTML, each row's trial count a link to that cell's trials in the viewer, every
+    value escaped; the note on what every row shares under it."""
+    view, note = headline_view(table)
+    rows = table.reset_index()
+    labels = [cell_label(*key) for key in zip(rows["spec"], rows["spec_text"], rows["selection"], rows["model"],
+                                               rows["generator"], rows["generation"])]
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in view.columns)
+    body = []
+    for label, values in zip(labels, view.itertuples(index=False)):
+        cells = [f'<a href="{html.escape(cell_href(label, viewer))}" title="this cell\'s trials">{html.escape(v)}</a>'
+                 if column == "trials" else html.escape(str(v)) for column, v in zip(view.columns, values)]
+        body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    note = " ".join(filter(None, [note, "Each trial count opens that cell's trials in the viewer;"]))
+    return (f'<table class="dataframe headline"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+            f'<p class="table-note">{html.escape(note)} <a href="{html.escape(viewer)}">every trial</a>.</p>')

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import html
 import os
-import sys
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
@@ -30,9 +29,12 @@ from nbconvert import HTMLExporter
 from traitlets.config import Config
 
 from harness.config.schema import PROJECT_ROOT
+from harness.errors import ConfigError, command
+from harness.records.tables import results_table
 from harness.report import pages
-from harness.report.headline import headline, headline_view
+from harness.report.headline import headline, headline_html
 from harness.report.sources import missing
+from harness.view.site import write_viewer
 
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 NOTEBOOKS = {
@@ -134,9 +136,7 @@ def to_html(nb: nbformat.NotebookNode, title: str) -> str:
 def index_page(experiment: str, results: pd.DataFrame, notebooks: dict[str, nbformat.NotebookNode]) -> str:
     """The report's front page: the headline table, every figure, then a link to each notebook's page, marking
     the ones in which a cell raised."""
-    view, note = headline_view(headline(results))
-    table = view.to_html(index=False, classes="headline", border=0, escape=True)
-    table += f'<p class="table-note">{html.escape(note)}</p>' if note else ""
+    table = headline_html(headline(results))  # each cell's trial count links to its trials in the viewer
     shown = []
     for name, nb in notebooks.items():
         for heading, png in figures(nb):
@@ -176,7 +176,10 @@ HEADLINE_LEGEND = (
     "and per-generation rates count the chains that ended before g as failing.")
 
 
-def main(argv: list[str] | None = None) -> None:
+@command("harness-report", "nothing recorded is lost; run it again for the whole report")
+def main(argv: list[str] | None = None) -> int:
+    """harness-report runs/<experiment>: run the notebooks on its tables and write the HTML report. Exits 1 when
+    a notebook cell failed (the page shows the error)."""
     parser = argparse.ArgumentParser(prog="harness-report",
                                      description="Render an experiment's notebooks to self-contained HTML.")
     parser.add_argument("experiment_dir", type=Path, help="runs/<experiment>, holding results.parquet")
@@ -187,18 +190,13 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     run_dir = args.experiment_dir.resolve()
     results_path, tests_path = run_dir / "results.parquet", run_dir / "tests.parquet"
-    if not results_path.is_file():
-        parser.error(f"no results table at {results_path}")
-    try:
-        results = pd.read_parquet(results_path)
-    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
-        parser.error(f"cannot read {results_path} ({type(exc).__name__}); rebuild it by re-running the sweep")
+    results = results_table(run_dir)  # rebuilt from the records when it cannot be read
     names = args.notebooks or default_notebooks(results, run_dir)
     problems = [line for name in names for line in missing(run_dir, NEEDS[name])]
     if "bootstrap" in names and not ("generation" in results and (results["generation"] > 0).any()):
         problems.append(f"no bootstrap chain in {results_path}: `harness experiment=paper` runs some")
     if problems:
-        parser.error("; ".join(dict.fromkeys(problems)) + " (nothing written)")
+        raise ConfigError("; ".join(dict.fromkeys(problems)) + " (nothing written)")
     out = run_dir / "report"
     out.mkdir(exist_ok=True)
     failing = []
@@ -212,7 +210,8 @@ def main(argv: list[str] | None = None) -> None:
             print(f"removed {path} (stale: its notebook is no longer part of this report)")
     executed = pages.executed(out, NOTEBOOKS)  # this run's pages, and the others a --notebooks run left in place
     experiment = ", ".join(sorted(results["experiment"].astype(str).unique())) or run_dir.name
+    viewer = write_viewer(run_dir)  # the trials the headline links to
+    print(f"{viewer.folder / 'index.html'} ({viewer.trials} trials)")
     (out / "index.html").write_text(index_page(experiment, results, executed), encoding="utf-8")
     print(out / "index.html")
-    if failing:
-        sys.exit(1)
+    return 1 if failing else 0

@@ -27,13 +27,13 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from harness.config.schema import CONF_DIR, LaunchConfig, register_configs
-from harness.errors import HarnessError
+from harness.errors import BAD_INPUT_EXIT, INTERRUPTED_EXIT, HarnessError
 from harness.records.redact import redact_logs
 from harness.records.store import RecordStore
 from harness.sweep import batches
 from harness.sweep.budget import clear_stop
 from harness.sweep.pool import run_batch
-from harness.sweep.preflight import preflight
+from harness.sweep.preflight import Sweep, preflight
 from harness.sweep.progress import attach, detach
 
 log = logging.getLogger("harness")
@@ -66,14 +66,28 @@ def main() -> None:
 
 
 def run(argv: list[str]) -> int:
-    """Preflight, then hand what is left to Hydra, then rebuild the tables and print the summary; the exit code."""
-    if any(flag in argv for flag in HELP_FLAGS):
-        return _hydra(argv)
+    """Preflight, then hand what is left to Hydra, then rebuild the tables and print the summary; the exit code.
+    Ctrl-C at any step ends with one line and 130: each step leaves what it wrote whole (records and tables are
+    written by rename), and the same command resumes."""
+    left = "nothing was written"
     try:
-        sweep = preflight(argv)
-    except (HarnessError, HydraException, OmegaConfBaseException) as exc:
-        print(f"harness: error: {one_line(exc)}", file=sys.stderr)
-        return 2
+        if any(flag in argv for flag in HELP_FLAGS):
+            return _hydra(argv)
+        try:
+            sweep = preflight(argv)
+        except (HarnessError, HydraException, OmegaConfBaseException) as exc:
+            print(f"harness: error: {one_line(exc)}", file=sys.stderr)
+            return BAD_INPUT_EXIT
+        left = ("every finished trial is recorded; run the same command again to resume (the tables are rebuilt "
+                "from the records)")
+        return _sweep(sweep)
+    except KeyboardInterrupt:
+        print(f"harness: interrupted; {left}", file=sys.stderr)
+        return INTERRUPTED_EXIT
+
+
+def _sweep(sweep: Sweep) -> int:
+    """Run what the preflight planned, then bring the tables up to date and print the summary."""
     for run_dir in sweep.run_dirs:
         clear_stop(run_dir)  # a stop left by a sweep that was killed is not this sweep's
         RecordStore(run_dir).totals(verify=True)  # once per sweep: records written or deleted by hand count
@@ -102,7 +116,7 @@ def _hydra(argv: list[str]) -> int:
     except KeyboardInterrupt:
         print("harness: interrupted; finished trials are recorded and the interrupted ones are marked "
               "`interrupted` with what they spent; run the same command again to resume", file=sys.stderr)
-        return 130
+        return INTERRUPTED_EXIT
     except SystemExit as exc:  # Hydra's own exit (its errors, --help)
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     finally:

@@ -15,14 +15,15 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import sys
 import tarfile
 import tempfile
 from pathlib import Path
 from typing import Optional
 
-from harness.config.schema import PROJECT_ROOT, HarnessConfig, from_plain
-from harness.errors import ConfigError, HarnessError
+from omegaconf.errors import OmegaConfBaseException
+
+from harness.config.schema import PROJECT_ROOT, HarnessConfig, from_plain, validate
+from harness.errors import ConfigError, command
 from harness.records.store import RecordStore
 from harness.sweep.end import end_of_sweep
 
@@ -59,19 +60,30 @@ def replay(archive: Path, runs_dir: Path, specs_dir: Path) -> Optional[Path]:
         raise ConfigError(f"{archive} holds no {CONFIGS}: make archives with `harness-archive export`")
     run_dir = None
     for line in (source / CONFIGS).read_text().splitlines():
-        cfg = _replay_config(json.loads(line), runs_dir, specs_dir, source / "cache")
+        cfg = _replay_config(line, runs_dir, specs_dir, source / "cache")
         run_trials(cfg)
         run_dir = Path(cfg.runs_dir) / cfg.experiment.name
     return run_dir
 
 
-def _replay_config(plain: dict, runs_dir: Path, specs_dir: Path, cache: Path) -> HarnessConfig:
-    plain = {**plain, "runs_dir": str(runs_dir), "specs_dir": str(specs_dir),
-             "cache": {"mode": "replay", "dir": str(cache)}}
-    return from_plain(plain)
+def _replay_config(line: str, runs_dir: Path, specs_dir: Path, cache: Path) -> HarnessConfig:
+    """One job's config from the archive, pointed at this machine's folders and checked as the command checks
+    its own: an archive is input like any other (an experiment name in it must not lead out of runs_dir)."""
+    try:
+        plain = json.loads(line)
+        plain = {**plain, "runs_dir": str(runs_dir), "specs_dir": str(specs_dir),
+                 "cache": {"mode": "replay", "dir": str(cache)}}
+        cfg = from_plain(plain)
+    except (ValueError, TypeError, KeyError, OmegaConfBaseException) as exc:
+        raise ConfigError(f"the archive holds a config that cannot be read ({type(exc).__name__}); make archives "
+                          "with `harness-archive export`") from None
+    validate(cfg)
+    return cfg
 
 
+@command("harness-archive", "what was replayed is recorded; run the same replay again to go on")
 def main(argv: list[str] | None = None) -> None:
+    """harness-archive export|replay: pack a sweep for replay, or replay a packed sweep without provider access."""
     parser = argparse.ArgumentParser(prog="harness-archive", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     ex = sub.add_parser("export", help="pack runs/<experiment> into an archive")
@@ -84,17 +96,14 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.command == "export":
         if not (args.run_dir / "trials").is_dir():
-            sys.exit(f"harness-archive: error: {args.run_dir} holds no trials/ folder; give runs/<experiment>")
+            raise ConfigError(f"{args.run_dir} holds no trials/ folder; give runs/<experiment>")
         print(f"{args.archive}: {export(args.run_dir, args.archive)} sweep jobs and their cache")
     else:
         if not args.archive.is_file():
-            sys.exit(f"harness-archive: error: no archive at {args.archive}")
+            raise ConfigError(f"no archive at {args.archive}")
         # the trials log their verdicts as a sweep's do; Hydra is not here to set logging up
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S")
-        try:
-            run_dir = replay(args.archive, args.runs_dir, args.specs_dir)
-        except HarnessError as exc:
-            sys.exit(f"harness-archive: error: {exc}")
+        run_dir = replay(args.archive, args.runs_dir, args.specs_dir)
         if run_dir is not None:
             end_of_sweep(run_dir)  # the same summary a sweep prints
         print(f"replayed into {run_dir}")

@@ -1,17 +1,26 @@
 """The verdict on a scoring run: a limit the sandbox saw it hit, a report stream it forged, or per-test outcomes.
 
 The outcomes come from our pytest plugin's stream (harness/inside/harness_report.py), read over a pipe the code
-under test cannot reach, and checked for the shape only that plugin writes.
+under test cannot reach, and checked for the shape only that plugin writes. A test's message quotes values the
+code under test returned: it is kept as untrusted text, capped, stripped of control characters and redacted.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import signal
 from dataclasses import dataclass
 from typing import Optional
 
+from harness.records.redact import known_secrets, redact
 from harness.seams import ExecResult, Score, ScoreStatus, TestOutcome, TestResult
+
+MESSAGE_CHARS = 2000  # of a test's message, as the plugin caps it (a longer one is cut here again)
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # all but tab and newline: no terminal escapes
+# A default repr's memory address (`<Version object at 0x7f3a...>`): a different number each run, so the message
+# of a test that fails the same way twice would differ, and with it two tables of the same trials.
+ADDRESS = re.compile(r"(?<= at )0x[0-9a-fA-F]+(?=>)")
 
 
 def judge(result: ExecResult, time_limit_s: float) -> Score:
@@ -77,6 +86,7 @@ def read_stream(text: str) -> Stream:
     """Per-test outcomes from the plugin's JSON lines, checked for the shape only our plugin writes."""
     tests: list[TestResult] = []
     seen: set[str] = set()
+    secrets = known_secrets()
     lines = text.splitlines()
     for number, line in enumerate(lines):
         try:
@@ -93,7 +103,20 @@ def read_stream(text: str) -> Stream:
                     return Stream(tuple(tests), False, f"line {number + 1}: {event['id']} reported twice")
                 seen.add(event["id"])
                 tests.append(TestResult(event["id"], TestOutcome(event["outcome"]), float(event["seconds"]),
-                                        str(event.get("crash", "")), str(event.get("clause", ""))))
+                                        untrusted_message(event.get("message", ""), secrets),
+                                        str(event.get("clause", ""))))
         except (ValueError, KeyError, TypeError) as exc:
             return Stream(tuple(tests), False, f"line {number + 1} is not a report event ({exc.__class__.__name__})")
     return Stream(tuple(tests), False)
+
+
+def untrusted_message(message: object, secrets: tuple[str, ...] = ()) -> str:
+    """A test's message as the harness keeps it: capped at MESSAGE_CHARS, control characters but tab and newline
+    shown as U+FFFD, memory addresses in default reprs as `0x...`, known secrets masked. Anything but a string is
+    no message our plugin wrote (TypeError: the stream is not ours)."""
+    if not isinstance(message, str):
+        raise TypeError(f"a message is text, not {type(message).__name__}")
+    if len(message) > MESSAGE_CHARS:  # as the plugin cuts: the note on what was cut fits within the cap
+        kept = MESSAGE_CHARS - 40
+        message = message[:kept] + f" [... {len(message) - kept} more characters]"
+    return redact(ADDRESS.sub("0x...", CONTROL.sub("\ufffd", message)), secrets)

@@ -23,8 +23,9 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.analysis.messages import one_line
 from harness.config.schema import PROJECT_ROOT
-from harness.errors import SpecError
+from harness.errors import ConfigError, command
 from harness.models.synthetic.model import mutants_of, reference_files
 from harness.models.synthetic.mutate import Mutant
 from harness.sandbox.backends import ProcessSandbox
@@ -81,11 +82,17 @@ def blast_report(scored: list[MutantScore], suite_size: int) -> list[str]:
             clauses = Counter(t.clause or "?" for t in s.score.tests if not t.ok)
             named = ", ".join(f"{c} ({n})" for c, n in clauses.most_common(4)) or s.score.status.value
             lines.append(f"  wide: {s.mutant.label} fails {width}: {named}")
+            first = next((t for t in s.score.tests if not t.ok and t.message), None)
+            if first is not None:  # why, in one line: what the first failing test saw
+                lines.append(f"    first: {first.test_id}: {one_line(first.message)}")
     return lines
 
 
+@command("harness-killrate")
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Fraction of reference mutants a spec's suite kills.")
+    """harness-killrate <spec>: the share of the reference's mutants that the spec's suite kills."""
+    parser = argparse.ArgumentParser(prog="harness-killrate",
+                                     description="Fraction of reference mutants a spec's suite kills.")
     parser.add_argument("spec")
     parser.add_argument("--specs-dir", type=Path, default=PROJECT_ROOT / "specs")
     parser.add_argument("--sample", type=int, default=0, help="score a random sample of this many (0: all)")
@@ -93,10 +100,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--blast-radius", action="store_true",
                         help="run the whole suite on each mutant and report how many tests each one fails")
     args = parser.parse_args(argv)
-    try:
-        spec = load_spec(args.specs_dir, args.spec)
-    except SpecError as exc:
-        raise SystemExit(f"harness-killrate: {exc}")
+    if args.sample < 0:
+        raise ConfigError(f"--sample {args.sample}: give a number of mutants to score, or 0 for all of them")
+    spec = load_spec(args.specs_dir, args.spec)  # an unknown or broken spec: one line, exit 2
     files = reference_files(spec.root)
     mutants = all_mutants(files)
     if args.sample and args.sample < len(mutants):

@@ -56,7 +56,18 @@ def score(spec: Spec, impl_dir: Path, sandbox: Sandbox, fail_fast: bool = False)
             result, served = _run_rooms(work, spec, sandbox, fail_fast)
     finally:
         remove_tree(scratch)
-    return judge(_charged(result, served), spec.time_limit_s)
+    return _placeless(judge(_charged(result, served), spec.time_limit_s), work)
+
+
+def _placeless(score: Score, work: Path) -> Score:
+    """The score with the scoring run's own folder (a new name each run) named `<scoring dir>` in its messages,
+    so a test that fails the same way in two runs says the same thing (a traceback quotes the implementation's
+    path)."""
+    folder = str(work)
+    if not any(folder in t.message for t in score.tests):
+        return score
+    tests = tuple(dataclasses.replace(t, message=t.message.replace(folder, "<scoring dir>")) for t in score.tests)
+    return dataclasses.replace(score, tests=tests)
 
 
 def lay_out(work: Path, impl_dir: Path, suite_dir: Optional[Path], suite_files: dict[str, Path]) -> Path:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.config.schema import PROJECT_ROOT
-from harness.errors import SpecError
+from harness.errors import SpecError, command
 from harness.scoring.rooms import PYTEST_INI, SUITE_ROOM_FILES
 from harness.specs.loading import Spec, load_spec
 
@@ -81,15 +81,14 @@ def table(found: list[Clause]) -> str:
     return "\n".join(lines)
 
 
+@command("harness-clauses")
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Print a spec's clause table (markdown).")
+    """harness-clauses <spec>: print the spec's clause table (markdown), read from its suite."""
+    parser = argparse.ArgumentParser(prog="harness-clauses", description="Print a spec's clause table (markdown).")
     parser.add_argument("spec")
     parser.add_argument("--specs-dir", type=Path, default=PROJECT_ROOT / "specs")
     args = parser.parse_args(argv)
-    try:
-        print(table(clauses(collect(load_spec(args.specs_dir, args.spec)))))
-    except SpecError as exc:
-        raise SystemExit(f"harness-clauses: {exc}")
+    print(table(clauses(collect(load_spec(args.specs_dir, args.spec)))))  # an unknown spec: one line, exit 2
 
 
 if __name__ == "__main__":

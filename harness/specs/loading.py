@@ -18,6 +18,7 @@ IGNORED_PARTS = {"__pycache__", ".pytest_cache"}
 
 
 ALL_TESTS = "all"  # a text judged by every test of the suite
+MAX_TIME_LIMIT_S = 10.0 ** 8  # past what a wait can be set to (a C long of milliseconds), every run would crash
 
 
 @dataclass(frozen=True)
@@ -82,9 +83,7 @@ def load_spec(specs_dir: Path, name: str, *, upstream: bool = False, cache_dir: 
         if not (root / part).exists():
             raise SpecError(f"spec '{name}' is missing {part} (expected {root / part}); see specs/README.md")
     manifest = _read_manifest(root)
-    entry_files = tuple(manifest.get("entry_files") or ())
-    if not entry_files:
-        raise SpecError(f"spec '{name}': manifest.yaml must list entry_files")
+    entry_files, time_limit_s, command = _checked_fields(name, manifest)
     missing = [f for f in entry_files if not (root / "reference" / f).is_file()]
     if missing:
         raise SpecError(f"spec '{name}': reference/ lacks entry file(s) {missing}")
@@ -101,15 +100,14 @@ def load_spec(specs_dir: Path, name: str, *, upstream: bool = False, cache_dir: 
         text = (root / "spec.md").read_text(encoding="utf-8")
     if not text.strip():
         raise SpecError(f"spec '{name}': the {text_name} text is empty ({pin.url if upstream else root / 'spec.md'})")
-    command = manifest.get("agent_command")
     return Spec(
         name=name,
         title=str(manifest.get("title", name)),
         root=root,
         text=text,
         entry_files=entry_files,
-        time_limit_s=float(manifest.get("time_limit_s", 60)),
-        agent_command=tuple(command) if command else None,
+        time_limit_s=time_limit_s,
+        agent_command=command,
         upstream=pin,
         spec_sha256=sha256_text(text),
         suite_sha256=sha256_tree(root / "suite"),
@@ -117,6 +115,31 @@ def load_spec(specs_dir: Path, name: str, *, upstream: bool = False, cache_dir: 
         text_name=text_name,
         judged_by=texts[text_name][1],
     )
+
+
+def _checked_fields(name: str, manifest: dict) -> tuple[tuple[str, ...], float, Optional[tuple[str, ...]]]:
+    """The manifest's entry files, time limit and agent command, each checked: a string where a list belongs,
+    or a time limit that is not a positive number, is the spec author's one-line error, not a trial's status."""
+    entry_files = manifest.get("entry_files")
+    if not (isinstance(entry_files, list) and entry_files and all(_plain_path(f) for f in entry_files)):
+        raise SpecError(f"spec '{name}': manifest entry_files must be a list of file names relative to reference/ "
+                        f"(e.g. [{name}.py]), got {entry_files!r}")
+    limit = manifest.get("time_limit_s", 60)
+    if isinstance(limit, bool) or not isinstance(limit, (int, float)) or not 0 < limit <= MAX_TIME_LIMIT_S:
+        raise SpecError(f"spec '{name}': manifest time_limit_s must be a positive number of seconds (at most "
+                        f"{MAX_TIME_LIMIT_S:g}), got {limit!r}")
+    command = manifest.get("agent_command")
+    if command is not None and not (isinstance(command, list) and command
+                                    and all(isinstance(part, str) and part for part in command)):
+        raise SpecError(f"spec '{name}': manifest agent_command must be a list of strings, got {command!r}")
+    return tuple(entry_files), float(limit), tuple(command) if command else None
+
+
+def _plain_path(entry: object) -> bool:
+    """A relative path that stays inside its folder: no absolute path, no `..`, no empty part."""
+    if not isinstance(entry, str) or not entry or entry.startswith("/"):
+        return False
+    return all(part not in ("", ".", "..") for part in entry.split("/"))
 
 
 def _read_texts(name: str, manifest: dict) -> dict[str, tuple[Optional[Pin], tuple[str, ...]]]:

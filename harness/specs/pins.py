@@ -44,7 +44,11 @@ def fetch(pin: Pin, cache_dir: Path) -> Path:
     digest = _sha256(data)
     if digest != pin.sha256:
         raise ConfigError(f"{pin.url} has sha256 {digest}, but the pin says {pin.sha256}; the file was not used")
-    write_bytes_atomic(target, data)
+    try:
+        write_bytes_atomic(target, data)
+    except OSError as exc:
+        raise ConfigError(f"cannot keep {pin.url} at {target} ({exc.strerror}); set downloads_dir to a folder you "
+                          "can write") from None
     return target
 
 

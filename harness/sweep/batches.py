@@ -57,9 +57,15 @@ def hydra_argv(sweep: "Sweep") -> list[str]:
 
 
 def write(parts: list[list[Planned]], folder: Path) -> Path:
+    """Write the plan under a name made from its content; a file of that name that does not hold it (torn,
+    edited) is replaced, so a launcher's worker never reads a broken plan."""
     data = json.dumps([[item.plain for item in part] for part in parts], sort_keys=True).encode()
     path = folder / f"{hashlib.sha256(data).hexdigest()[:16]}.json"
-    if not path.exists():
+    try:
+        same = path.read_bytes() == data
+    except OSError:
+        same = False
+    if not same:
         write_bytes_atomic(path, data)
     _in_memory[str(path)] = parts
     return path

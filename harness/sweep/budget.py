@@ -12,6 +12,8 @@ small claim files, one per running trial (`inflight/`).
 from __future__ import annotations
 
 import json
+import logging
+import math
 import os
 import socket
 import time
@@ -20,10 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Optional
 
-from harness.records.atomic import locked, write_json_atomic
+from harness.records.atomic import locked, quarantine, write_json_atomic
 from harness.records.store import RecordStore
 from harness.sweep import interrupt
 
+log = logging.getLogger(__name__)
 _HOST = socket.gethostname()  # a claim's pid means something only on the node that wrote it
 STOP_FILE = "budget-stop.txt"  # one line per trial refused during this sweep, for the end-of-sweep summary
 WAIT_S = 0.2  # how often a waiting trial looks again
@@ -68,8 +71,10 @@ class Budget:
         local = remote = 0.0
         count = 0
         for path in self.claims.glob("*.json"):
-            claim = json.loads(path.read_text())
-            if claim.get("host", _HOST) != _HOST:
+            claim = _read_claim(path)
+            if claim is None:
+                continue
+            if claim.get("host", _HOST) != _HOST:  # another node's: cannot tell whether it runs, so counted
                 remote += claim["estimate_usd"]
             elif _alive(claim["pid"]):
                 local, count = local + claim["estimate_usd"], count + 1
@@ -136,6 +141,24 @@ def stops(run_dir: Path) -> list[str]:
 def clear_stop(run_dir: Path) -> None:
     """Forget refusals left by a sweep that never reached its end (killed), before a new sweep starts."""
     (Path(run_dir) / STOP_FILE).unlink(missing_ok=True)
+
+
+def _read_claim(path: Path) -> Optional[dict]:
+    """A running trial's claim, or None when it is gone (its trial ended) or is no claim (edited by hand: it is
+    moved into `corrupt/` beside it, named in a warning, rather than stopping every trial's admission)."""
+    try:
+        claim = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (ValueError, UnicodeDecodeError):
+        claim = None
+    if (isinstance(claim, dict) and type(claim.get("pid")) is int and claim["pid"] > 0
+            and type(claim.get("estimate_usd")) in (int, float) and 0 <= claim["estimate_usd"] < math.inf):
+        return claim
+    aside = quarantine(path)
+    if aside is not None:
+        log.warning("budget claim %s is corrupt; moved to %s", path, aside)
+    return None
 
 
 def _alive(pid: int) -> bool:

@@ -20,7 +20,7 @@ from harness.models.cache import CacheMode
 from harness.models import weights
 from harness.models.gateway import check_credentials
 from harness.sandbox.backends import check_sandbox
-from harness.sweep.plan import Planned, combinations, identify, left_to_run, variants
+from harness.sweep.plan import Planned, Variants, combinations, identify, left_to_run, variants
 from harness.trial.front_door import build_trials
 
 ADHOC = "adhoc"  # the experiment of ad-hoc runs that name none (see `adhoc`)
@@ -50,12 +50,15 @@ def preflight(argv: list[str]) -> Sweep:
     Writes nothing."""
     flags = [a for a in argv if a.startswith("-")]
     overrides = [a for a in argv if not a.startswith("-")]
+    if {"-m", "--multirun"} & set(flags):  # Hydra sweeps then, whatever hydra.mode says: so does the plan
+        overrides.append("hydra.mode=MULTIRUN")
     owned = [a for a in overrides if a.split("=", 1)[0].lstrip("+~") in ("launch.plan", "launch.batch")]
     if owned:
         raise ConfigError(f"{owned[0].split('=', 1)[0]} is set by the command for its own jobs; leave it out "
                           "(launch.concurrency, launch.score_workers and launch.trials_per_job are yours)")
     with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
         found = variants(overrides)
+        refuse_sweep_in_run_mode(found)
         if adhoc(overrides, found.first[0], found.configs):
             found = variants(overrides, extra=(f"experiment.name={ADHOC}",))
         for cfg in found.each():
@@ -66,6 +69,16 @@ def preflight(argv: list[str]) -> Sweep:
     first = [f"{k}={v[0]}" for k, v in found.sweeps.items()]
     return Sweep(flags, [*first, *extra], planned, left_to_run(planned), found.launcher,
                  tuple(sorted({p.run_dir for p in planned})))
+
+
+def refuse_sweep_in_run_mode(found: Variants) -> None:
+    """A single run (hydra.mode=RUN) runs one trial: a key given several values on its command line would
+    silently run the first only, so it is refused."""
+    swept = {key: values for key, values in found.sweeps.items() if len(values) > 1}
+    if found.single and swept:
+        key, values = next(iter(swept.items()))
+        raise ConfigError(f"{key}={','.join(values)} gives {len(values)} values, but hydra.mode=RUN runs one trial; "
+                          "to sweep them, add -m (or leave out hydra.mode=RUN)")
 
 
 def adhoc(overrides: list[str], cfg: HarnessConfig, configs: int) -> bool:

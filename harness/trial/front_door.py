@@ -95,5 +95,6 @@ def _agent_from(cfg: HarnessConfig, spec: Spec, needs: Needs) -> Callable[[Path]
         shown = impl if cfg.generator.show_parent else None  # the parent-visible variant
         task = cfg.generator.parent_task if shown else cfg.generator.task
         return CommandAgent(spec.agent_command, task, cfg.generator.timeout_s, needs.sandbox,
-                            cfg.model.name, needs.caps, impl_dir=impl, shown_parent=shown)
+                            cfg.model.name, needs.caps, impl_dir=impl, shown_parent=shown,
+                            max_model_calls=cfg.generator.max_model_calls)
     return agent

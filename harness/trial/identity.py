@@ -10,7 +10,7 @@ import copy
 from pathlib import Path
 from typing import Optional
 
-from harness.config.generators import ChainConfig
+from harness.config.generators import MAX_MODEL_CALLS, ChainConfig
 from harness.config.schema import HarnessConfig, to_plain
 from harness.generation.registry import needs_model, prompt_templates
 from harness.errors import ConfigError
@@ -28,24 +28,30 @@ LATER_MODEL_PARTS = ("local",)
 CHAIN_EXTENT = ("depth",)
 # The parent-visible variant's settings, in a chain's id only when it is on: plain chains keep their ids.
 PARENT_VIEW = ("show_parent", "parent_task")
+# The cap on an agent's requests, in the id only when it is not the default: trials recorded before there was a
+# cap keep their ids (a trial that reaches the cap says so in its detail).
+CALL_CAP = "max_model_calls"
 
 
 def define_trial(cfg: HarnessConfig, spec: Spec, sandbox: str, plain: Optional[dict] = None) -> dict:
     """What makes a trial this trial; its hash is the trial id. Changing any of these starts a new trial.
 
     Everything that can change an outcome is in: the text given and its hash, the manifest, the suite and the
-    tests selected, the selected generator's own config (harness/config/generators.py: what it reads, nothing else; for
-    a chain, its generation 0's config and its own settings but CHAIN_EXTENT), the content of what it reads (an
-    imported folder, the reference tree, its prompt template), the model's settings but MODEL_MECHANICS, the
-    sandbox's limits and the backend that runs (`sandbox`), and temperature, seed and sample. A model the harness
-    serves itself (`model.local`) adds its weights' sha256 and the server's version. `plain` is
-    `to_plain(cfg)` when the caller has it already."""
+    tests selected, the selected generator's own config (harness/config/generators.py: what it reads, nothing else,
+    but CALL_CAP at its default; for a chain, its generation 0's config and its own settings but CHAIN_EXTENT), the
+    content of what it reads (an imported folder, the reference tree, its prompt template), the model's settings
+    but MODEL_MECHANICS, the sandbox's limits and the backend that runs (`sandbox`), and temperature, seed and
+    sample. A model the harness serves itself (`model.local`) adds its weights' sha256 and the server's version.
+    `plain` is `to_plain(cfg)` when the caller has it already."""
     plain = copy.deepcopy(plain) if plain is not None else to_plain(cfg)
     chained = isinstance(cfg.generator, ChainConfig)
     gen0 = cfg.generator.gen0 if chained else cfg.generator
     generator = {k: v for k, v in plain["generator"].items() if not (chained and k in CHAIN_EXTENT)}
     if chained and not cfg.generator.show_parent:
         generator = {k: v for k, v in generator.items() if k not in PARENT_VIEW}
+    for settings in (generator, generator.get("gen0") if chained else None):
+        if isinstance(settings, dict) and settings.get(CALL_CAP) == MAX_MODEL_CALLS:
+            del settings[CALL_CAP]
     _hash_imported(generator["gen0"] if chained else generator, TreeCaps.of(cfg.sandbox))
     uses_model = needs_model(cfg.generator)
     model = ({k: v for k, v in plain["model"].items()

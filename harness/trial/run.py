@@ -26,8 +26,8 @@ from harness.models.synthetic import provider as synthetic_provider
 from harness.records.atomic import locked
 from harness.records.store import RecordStore, TrialRecord, trial_id
 from harness.sandbox.copies import write_tree
-from harness.seams import (Generation, GenerationContext, Generator, Sandbox, Score, Scorer, TestOutcome, TokenBound,
-                           TrialStatus, Usage, passes)
+from harness.seams import (Generation, GenerationContext, Generator, Sandbox, Score, Scorer, TestOutcome, TestResult,
+                           TokenBound, TrialStatus, Usage, passes)
 from harness.specs.loading import Spec
 from harness.sweep import interrupt
 from harness.sweep.budget import Budget
@@ -213,9 +213,14 @@ def _fields(status: TrialStatus, detail: str, gen_seconds: float, score_seconds:
         tests_skipped=counts[TestOutcome.skipped], pass_rate=passing / total if total else 0.0,
         passed_all=result is not None and result.passed,
         impl_lines=impl_lines, gen_seconds=round(gen_seconds, 4), score_seconds=round(score_seconds, 4),
-        tests=tuple({"test_id": t.test_id, "clause": t.clause, "outcome": t.outcome.value, "seconds": t.seconds}
-                    for t in tests),
+        tests=tuple(_test_entry(t) for t in tests),
     )
+
+
+def _test_entry(test: TestResult) -> dict:
+    """A test as the record keeps it; a test that did not pass also keeps its message (why; untrusted text)."""
+    entry = {"test_id": test.test_id, "clause": test.clause, "outcome": test.outcome.value, "seconds": test.seconds}
+    return entry if test.ok else {**entry, "message": test.message}
 
 
 def _usage_fields(usage: Usage) -> dict:

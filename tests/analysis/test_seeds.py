@@ -122,6 +122,7 @@ def test_harness_seeds_prints_one_line_per_cell(tmp_path, capsys):
     assert cells[-1].split()[-1] == "-"  # the one-seed cell: not estimable
 
 
-def test_harness_seeds_refuses_a_folder_without_a_table(tmp_path):
-    with pytest.raises(SystemExit, match="no results table"):
+def test_harness_seeds_refuses_a_folder_without_a_table(tmp_path, capsys):
+    with pytest.raises(SystemExit) as ended:
         main([str(tmp_path), "--half-width", "0.05"])
+    assert ended.value.code == 2 and "no results table" in capsys.readouterr().err

@@ -121,8 +121,8 @@ def test_agent_reference_is_itself_and_a_killed_mutant_is_not(tmp_path):
 def test_harness_diff_refuses_a_folder_without_the_entry_file(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "harness.equivalence.diff", str(tmp_path), str(tmp_path), "--spec", "semver"],
                           cwd=ROOT, capture_output=True, text=True, timeout=60)
-    assert proc.returncode != 0
-    assert proc.stderr.strip().splitlines() == [f"harness-diff: {tmp_path} lacks semver.py: give a folder "
+    assert proc.returncode == 2  # bad input, as for every console script (1 is the verdict "not equivalent")
+    assert proc.stderr.strip().splitlines() == [f"harness-diff: error: {tmp_path} lacks semver.py: give a folder "
                                                 "holding an implementation of semver"]
 
 

@@ -71,5 +71,5 @@ def test_harness_equivalence_refuses_a_folder_without_trials(tmp_path):
     import sys
     proc = subprocess.run([sys.executable, "-m", "harness.equivalence.classes", str(tmp_path)], cwd=ROOT,
                           capture_output=True, text=True, timeout=60)
-    assert proc.returncode != 0 and proc.stderr.strip().splitlines() == [
-        f"harness-equivalence: {tmp_path} holds no trials/; give runs/<experiment>"]
+    assert proc.returncode == 2 and proc.stderr.strip().splitlines() == [
+        f"harness-equivalence: error: {tmp_path} holds no trials/; give runs/<experiment>"]

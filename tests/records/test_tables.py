@@ -21,7 +21,8 @@ def plain_build(store: RecordStore) -> tuple[pd.DataFrame, pd.DataFrame]:
     records = store.all()
     results = pd.DataFrame([{c: r.get(c) for c in RESULT_COLUMNS} for r in records], columns=RESULT_COLUMNS)
     results = results.sort_values(ROW_ORDER, kind="stable").reset_index(drop=True)
-    tests = pd.DataFrame([{"trial_id": r["trial_id"], "clause": "", **t} for r in records for t in r.get("tests", [])],
+    tests = pd.DataFrame([{"trial_id": r["trial_id"], "clause": "", "message": "", **t} for r in records
+                          for t in r.get("tests", [])],
                          columns=TEST_COLUMNS).sort_values(["trial_id", "test_id"], kind="stable")
     return results, tests.reset_index(drop=True)
 
@@ -41,7 +42,8 @@ def record(tid: str, seed: int, tests: list[dict], **fields) -> TrialRecord:
 def suite(*outcomes: str) -> list[dict]:
     """Tests in run order (not sorted by id), as a scoring run records them."""
     names = ["test_z", "test_a[2]", "test_a[10]", "test_m::b", "test_m::a"]
-    return [{"test_id": n, "clause": "c" if i % 2 else "", "outcome": o, "seconds": 0.001 * i}
+    return [{"test_id": n, "clause": "c" if i % 2 else "", "outcome": o, "seconds": 0.001 * i,
+             **({} if o in ("passed", "skipped") else {"message": f"AssertionError: assert {i} == {o!r}"})}
             for i, (n, o) in enumerate(zip(names, outcomes))]
 
 
@@ -128,8 +130,9 @@ def test_harness_tables_rebuilds_and_writes_csv_when_asked(tmp_path, capsys):
     assert "results (5 trials) and tests (15 rows), parquet and csv" in capsys.readouterr().out
     trials = pd.read_parquet(store.run_dir / "results.parquet")["trial_id"].tolist()
     assert pd.read_csv(store.run_dir / "results.csv")["trial_id"].tolist() == trials
-    with pytest.raises(SystemExit, match="holds no trials/"):
+    with pytest.raises(SystemExit) as ended:
         main([str(tmp_path)])
+    assert ended.value.code == 2 and "holds no trials/" in capsys.readouterr().err
 
 
 def assert_full_build(store: RecordStore, results: pd.DataFrame, tests: pd.DataFrame) -> None:
@@ -193,3 +196,24 @@ def test_a_column_the_patch_leaves_all_empty_is_typed_as_a_full_build_types_it(t
     build_tables(store.run_dir)
     store.write(record("a1", seed=0, tests=suite("passed"), cost_usd=None))
     assert_full_build(store, *build_tables(store.run_dir))
+
+
+def test_tables_built_before_messages_are_rebuilt_with_them_and_old_records_read_as_no_message(tmp_path):
+    """A per-test table written before the `message` column, beside an index saying nothing changed: the build
+    must not patch it (its columns differ) but rebuild it, with the messages of the records that have them and an
+    empty message for the tests of records written before messages were kept."""
+    store = tidy_store(tmp_path)
+    old = json.loads(store.path("a1").read_text())
+    write_json_atomic(store.path("a1"), {**old, "tests": [{k: v for k, v in t.items() if k != "message"}
+                                                          for t in old["tests"]]})
+    build_tables(store.run_dir)
+    stale = pd.read_parquet(store.run_dir / "tests.parquet").drop(columns=["message"])
+    stale.to_parquet(store.run_dir / "tests.parquet", index=False)
+    results, tests = build_tables(store.run_dir)
+    assert list(tests.columns) == TEST_COLUMNS
+    assert_full_build(store, results, tests)
+    failing = tests[~tests["outcome"].isin(["passed", "skipped"])]
+    assert set(failing.loc[failing["trial_id"] == "a1", "message"]) == {""}  # the old record: none kept
+    others = failing[failing["trial_id"] != "a1"]
+    assert len(others) and all(m.startswith("AssertionError: assert ") for m in others["message"])
+    assert set(tests.loc[tests["outcome"] == "passed", "message"]) == {""}

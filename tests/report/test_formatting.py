@@ -161,3 +161,10 @@ def test_a_chains_generations_say_they_are_conditioned_on_survival():
     fig = pass_rate_figure(pass_rate_table(sweep([0.0])).reset_index(), "t")
     assert "survival" not in fig._suptitle.get_text()
     plt.close(fig)
+
+
+def test_a_readable_table_escapes_the_text_it_shows():
+    """Cells can quote what the code under test returned (a test's message): shown as text, never as markup."""
+    shown = readable(pd.DataFrame({"message": ["<img src=x onerror=alert(1)> & 'q'"], "failures": [2]}))
+    page = shown._repr_html_()
+    assert "<img" not in page and "&lt;img src=x onerror=alert(1)&gt; &amp; &#39;q&#39;" in page

@@ -65,3 +65,19 @@ def test_the_view_is_short_strings_with_intervals_and_the_few_seeds_mark():
     assert row["all tests pass"].startswith("0.83 [") and note == "Every row: generator oneshot, generation 0."
     few = headline_view(headline(results.assign(seed=[0, 0, 1, 1, 2, 2])))[0].iloc[0]
     assert few["seeds"] == "3 few"
+
+
+def test_each_rows_trial_count_links_to_its_cells_trials_in_the_viewer():
+    """The link names the cell as the viewer's filter does (harness.view.trials.cell_label), text escaped."""
+    from urllib.parse import unquote
+
+    from harness.report.headline import headline_html
+    from harness.view.trials import cell_label
+
+    results = trials(spec=["s", "<b>t</b>"], temperature=0.0, seed=0, status="scored", pass_rate=1.0,
+                     passed_all=True)
+    page = headline_html(headline(results))
+    links = [unquote(part.split('"', 1)[0]) for part in page.split('href="trials/index.html#cell=')[1:]]
+    assert links == [cell_label("<b>t</b>", "ours", "all", "m", "oneshot", 0), cell_label("s", "ours", "all", "m",
+                                                                                          "oneshot", 0)]
+    assert "<b>t</b>" not in page and "&lt;b&gt;t&lt;/b&gt;" in page

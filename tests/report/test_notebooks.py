@@ -3,6 +3,7 @@ renders them to HTML that needs nothing from the network."""
 
 from __future__ import annotations
 
+import html
 import os
 import re
 import shutil
@@ -19,6 +20,7 @@ from nbclient.exceptions import CellExecutionError
 
 from harness.analysis.failures import test_failure_rates
 from harness.analysis.lineage import chains, survival_by_generation
+from harness.analysis.messages import failure_messages, one_line
 from harness.records.tables import build_tables
 from harness.report.notebooks import errors, execute
 from harness.seams import TrialStatus
@@ -142,8 +144,13 @@ def test_spec_notebook_runs_on_demo_sweep(demo_sweep, demo_results):
         assert f"spec {spec}" in printed(nb)
         module = rows["test_id"].iloc[0].split("::")[0]  # the suite module of the spec's most-failed test
         assert module in tables
-    per_clause = html_tables(nb)[-1]  # the demo's suites name no clause: one row per suite module, and its section
+    # the demo's suites name no clause: one row per suite module, and its section
+    per_clause = next(t for t in html_tables(nb) if ">section</th>" in t)
     assert ">clause</th>" in per_clause and ">section</th>" in per_clause and ">unit</th>" not in per_clause
+    why = failure_messages(demo_results, pd.read_parquet(demo_sweep / "tests.parquet"))
+    for spec, rows in why.groupby("spec"):  # why the tests failed: each spec's most common message, escaped
+        assert f"spec {spec}: {len(rows)} distinct messages over {rows['failures'].sum()} test failures" in printed(nb)
+        assert html.escape(one_line(rows["message"].iloc[0], 200)).replace("&#x27;", "&#39;") in tables
 
 
 def test_bootstrap_notebook_runs_on_real_chains(chain_sweep):
@@ -218,7 +225,8 @@ def test_harness_report_writes_a_self_contained_report_that_reads_well_in_a_brow
     report = run_dir / "report"
     pages = ["results", "bootstrap", "spec"] if sweep == "chain_sweep" else ["results", "spec"]
     assert sorted(p.name for p in report.iterdir()) == sorted([f"{p}.{ext}" for p in pages for ext in ("html", "ipynb")]
-                                                              + ["index.html"])
+                                                              + ["index.html", "trials"])
+    assert (report / "trials" / "index.html").is_file()  # the viewer the headline's trial counts link to
     index = (report / "index.html").read_text()
     assert all(f'href="{p}.html"' in index for p in pages) and 'href="generations.html"' not in index
     assert 'results.html">results</a>: Pass rate per cell</figcaption>' in index  # not "against temperature"

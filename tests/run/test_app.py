@@ -42,6 +42,17 @@ def test_per_test_table_matches_the_counts(demo_sweep, demo_results):
             == demo_results["tests_passed"].to_numpy()).all()
 
 
+def test_every_test_the_demo_fails_says_why(demo_sweep):
+    """The synthetic model's mutants fail tests: each failure keeps the assertion or exception that failed it."""
+    tests = pd.read_parquet(demo_sweep / "tests.parquet")
+    failing = tests[~tests["outcome"].isin(["passed", "skipped"])]
+    assert len(failing) > 0 and (failing["message"].str.len() > 0).all()
+    # an assertion with pytest's explanation, or the exception's type first (`semver.InvalidConstraint: ...`)
+    assert failing["message"].str.match(r"assert |[A-Za-z_][\w.]*(: |$)").all()
+    assert not failing["message"].str.contains(" at 0x[0-9a-f]+>", regex=True).any()  # no address: reproducible
+    assert (tests.loc[tests["outcome"] == "passed", "message"] == "").all()
+
+
 def test_second_run_records_nothing_calls_no_model_and_rewrites_the_same_table(demo_sweep, demo_results, capsys):
     stamps = {p: p.stat().st_mtime_ns for p in (demo_sweep / "trials").rglob("*") if p.is_file()}
     again = sweep(f"runs_dir={demo_sweep.parent}")  # the demo's 18 jobs again, in-process
@@ -67,11 +78,14 @@ def test_a_planted_key_never_reaches_runs(demo_sweep):
     (["temperature=hot"], "temperature"),
     (["model=gpt-4o", "spec=wordfreq"], "OPENAI_API_KEY"),
     (["generator=import", "generator.import_path=/no/such/dir"], "import_path"),
+    (["hydra.mode=RUN", "temperature=0.5,1.0"], "gives 2 values, but hydra.mode=RUN runs one trial; to sweep them, "
+                                                "add -m"),
+    (["runs_dir=/sys/kernel"], "cannot write in /sys/kernel"),  # root, where os.access says yes
 ])
 def test_bad_input_is_one_line_no_traceback_nothing_written(tmp_path, overrides, needle):
     runs = tmp_path / "runs"
     proc = run_harness(f"runs_dir={runs}", *overrides, env={"OPENAI_API_KEY": ""})
-    assert proc.returncode != 0
+    assert proc.returncode == 2
     assert proc.stderr.startswith("harness: error:") and proc.stderr.strip().count("\n") == 0, proc.stderr
     assert needle in proc.stderr and "Traceback" not in proc.stderr
     assert not runs.exists()

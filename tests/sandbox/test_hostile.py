@@ -173,7 +173,7 @@ def test_the_words_of_a_limit_are_an_ordinary_failure(tmp_path):
     result = run(tmp_path, LIMIT_WORDS)
     assert result.status is ScoreStatus.scored, result.detail
     assert [t.outcome for t in result.tests] == [TestOutcome.failed] * 3
-    assert {t.crash.split(":")[0] for t in result.tests} == {"MemoryError", "BlockingIOError", "OSError"}
+    assert {t.message.split(":")[0] for t in result.tests} == {"MemoryError", "BlockingIOError", "OSError"}
 
 
 @needs_bwrap
@@ -207,7 +207,7 @@ def test_one_huge_file_stops_at_the_file_size_limit(tmp_path):
         """
     result = run(tmp_path, source, "def add(a, b):\n    return a + b\n", limits=Limits(file_mb=16))
     assert result.status is ScoreStatus.scored and not all_passed(result)
-    assert all("File too large" in t.crash for t in result.tests)
+    assert all("File too large" in t.message for t in result.tests)
 
 
 @needs_bwrap

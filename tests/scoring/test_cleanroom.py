@@ -73,7 +73,7 @@ def test_the_ours_text_implementation_passes_our_suite():
     spec = load_spec(ROOT / "specs", SPEC)
     result = score(spec, FIXTURES / "ours", make_sandbox(SandboxConfig()))
     assert result.status is ScoreStatus.scored, result.detail
-    failed = {t.test_id: t.crash for t in result.tests if not t.ok}
+    failed = {t.test_id: t.message for t in result.tests if not t.ok}
     assert set(failed) == set(OURS_TEXT_DEVIATIONS), failed
     assert result.count(TestOutcome.passed) >= 0.95 * len(result.tests)
 

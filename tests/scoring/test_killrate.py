@@ -14,3 +14,14 @@ def test_counts_killed_and_lists_survivors(tmp_path, capsys):
     # mutants: delete `unused = 0`, bump it, drop the return value, swap + for -; the last two are killed.
     assert out.splitlines()[0] == "adder: 2/4 mutants killed (50.0%)"
     assert "survived: adder.py:2:delete_statement" in out and "survived: adder.py:2:bump_constant" in out
+
+
+def test_the_blast_radius_names_what_a_wide_mutant_broke_and_why(tmp_path, capsys):
+    make_spec(tmp_path / "specs", reference=REFERENCE)
+    main(["adder", "--specs-dir", str(tmp_path / "specs"), "--blast-radius"])
+    out = capsys.readouterr().out
+    # both killed mutants are wide (2 and 3 of 3 tests); each is followed by its first failing test and why
+    lines = out.splitlines()
+    wide = [i for i, line in enumerate(lines) if line.startswith("  wide: ")]
+    assert len(wide) == 2 and all(lines[i + 1].startswith("    first: test_adder::test_small: ") for i in wide)
+    assert "assert None == 5" in lines[wide[0] + 1] and "assert -1 == 5" in lines[wide[1] + 1]

@@ -110,7 +110,7 @@ def test_a_library_finds_no_suite_to_read(tmp_path):
     hunter = hunt_for(names, "semver") + "if FOUND:\n    raise ImportError(f'found {FOUND}')\n"
     result = score(spec, semver_impl(tmp_path, hunter + (spec.reference_dir / "semver.py").read_text()),
                    BwrapSandbox())
-    assert set(outcomes(result).values()) == {TestOutcome.passed}, result.tests[0].crash
+    assert set(outcomes(result).values()) == {TestOutcome.passed}, result.tests[0].message
 
 
 @needs_bwrap
@@ -185,7 +185,7 @@ def test_a_call_that_hangs_or_crashes_fails_only_its_own_test(tmp_path, backend)
     make_spec(specs, suite=CALLS_SUITE, reference=TRAPPED_ADDER, time_limit_s=30)
     spec = load_spec(specs, "adder")
     result = score(spec, specs / "adder" / "reference", backend())
-    got = {t.test_id.split("::")[1]: (t.outcome, t.crash) for t in result.tests}
+    got = {t.test_id.split("::")[1]: (t.outcome, t.message) for t in result.tests}
     assert result.status is ScoreStatus.scored, result.detail
     assert {name for name, (outcome, _) in got.items() if outcome is TestOutcome.passed} == {
         "test_before", "test_box_before", "test_after"}
@@ -229,7 +229,7 @@ def test_a_tests_folder_has_a_neutral_name_and_the_others_cannot_be_listed(tmp_p
     specs = tmp_path / "specs"
     make_spec(specs, suite=NAMES_SUITE, reference=PROBE)
     result = score(load_spec(specs, "adder"), specs / "adder" / "reference", backend())
-    crashes = {t.test_id: t.crash for t in result.tests}
+    crashes = {t.test_id: t.message for t in result.tests}
     if backend is BwrapSandbox:
         assert result.passed, crashes
     else:  # as root, the process backend lists any folder (docs/sandbox.md): the names are neutral all the same

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from harness.sandbox.backends import BwrapSandbox, ProcessSandbox, bwrap_available
-from harness.scoring.judge import judge, read_stream
+from harness.scoring.judge import MESSAGE_CHARS, judge, read_stream
 from harness.scoring.rooms import score
 from harness.seams import Events, ExecResult, ScoreStatus, TestOutcome
 from harness.specs.loading import load_spec
@@ -40,7 +40,7 @@ def test_a_private_folder_is_scored_on_its_merits(tiny_specs, tmp_path):
     (folder / "adder.py").chmod(0o600)
     folder.chmod(0o700)
     result = score(load_spec(tiny_specs, "adder"), folder, BwrapSandbox())
-    assert [t.outcome for t in result.tests] == [TestOutcome.passed] * 3, [t.crash for t in result.tests]
+    assert [t.outcome for t in result.tests] == [TestOutcome.passed] * 3, [t.message for t in result.tests]
 
 
 def test_wrong_implementation_fails_the_tests_it_breaks(tiny_specs, tmp_path):
@@ -49,13 +49,53 @@ def test_wrong_implementation_fails_the_tests_it_breaks(tiny_specs, tmp_path):
     outcomes = {t.test_id.split("::")[1]: t.outcome for t in result.tests}
     assert outcomes == {"test_small": TestOutcome.failed, "test_negative": TestOutcome.failed,
                         "test_zero": TestOutcome.passed}
+    messages = {t.test_id.split("::")[1]: t.message for t in result.tests}
+    assert "assert -1 == 5" in messages["test_small"]  # the assertion, with the value the code returned
+    assert "assert -3 == -1" in messages["test_negative"] and messages["test_zero"] == ""
+
+
+def test_a_long_message_is_capped_in_the_room_and_by_the_judge(tiny_specs, tmp_path):
+    """The code under test chooses what its exception says: the plugin cuts it to MESSAGE_CHARS, saying so."""
+    result = score(load_spec(tiny_specs, "adder"),
+                   impl(tmp_path, "def add(a, b):\n    raise ValueError('<b>' * 5000)\n"), ProcessSandbox())
+    failed = [t for t in result.tests if not t.ok]
+    assert len(failed) == 3 and all(len(t.message) <= MESSAGE_CHARS for t in failed)
+    assert all("ValueError: <b><b>" in t.message and "more characters]" in t.message for t in failed)
+
+
+def test_a_message_says_the_same_when_a_test_fails_the_same_way_again(tiny_specs, tmp_path):
+    """Two scoring runs of one implementation: a message naming the implementation's file (which lies in each
+    run's own folder) or quoting a default repr (a memory address) reads the same in both."""
+    source = "class Box:\n    pass\n\ndef add(a, b):\n    raise ValueError(f'{__file__} {Box()!r}')\n"
+    spec = load_spec(tiny_specs, "adder")
+    runs = []
+    for i in range(2):
+        (tmp_path / str(i)).mkdir()
+        runs.append(score(spec, impl(tmp_path / str(i), source), ProcessSandbox()))
+    messages = [[t.message for t in run.tests] for run in runs]
+    assert messages[0] == messages[1] and len(messages[0]) == 3
+    assert messages[0][0].startswith("ValueError: <scoring dir>/impl/adder.py <adder.Box object at 0x...>")
+
+
+def test_a_message_is_kept_as_untrusted_text():
+    """Capped again whatever the plugin sent, no terminal escapes, no secret of the harness's environment."""
+    secret = "sk-planted-secret-0123456789"
+    os.environ["HARNESS_TEST_API_KEY"] = secret
+    try:
+        long = {**FAIL, "message": "\x1b[31m" + secret + " x" * 5000}
+        stream = read_stream(events(START, long, {"event": "end", "tests": 1, "exitstatus": 1}))
+    finally:
+        del os.environ["HARNESS_TEST_API_KEY"]
+    message = stream.tests[0].message
+    assert stream.complete and len(message) <= MESSAGE_CHARS and message.endswith("more characters]")
+    assert message.startswith("\ufffd[31m[REDACTED] x x") and secret not in message and "\x1b" not in message
 
 
 def test_import_error_fails_every_test_not_a_pass(tiny_specs, tmp_path):
     result = score(load_spec(tiny_specs, "adder"), impl(tmp_path, "raise ImportError('no')\n"), ProcessSandbox())
     assert result.status is ScoreStatus.scored
     assert len(result.tests) == 3 and all(t.outcome is TestOutcome.failed for t in result.tests)
-    assert all(t.crash == "ImportError: no" for t in result.tests)
+    assert all(t.message == "ImportError: no" for t in result.tests)
 
 
 def test_a_hang_is_a_timeout_and_leaves_no_process(tmp_path):
@@ -76,7 +116,7 @@ def test_a_hang_is_a_timeout_and_leaves_no_process(tmp_path):
 def test_an_implementation_that_exits_fails_its_tests_and_cannot_end_the_judge(tiny_specs, tmp_path):
     result = score(load_spec(tiny_specs, "adder"), impl(tmp_path, "import os\nos._exit(0)\n"), ProcessSandbox())
     assert result.status is ScoreStatus.scored and len(result.tests) == 3
-    assert all(t.outcome is TestOutcome.failed and "RoomError" in t.crash for t in result.tests)
+    assert all(t.outcome is TestOutcome.failed and "RoomError" in t.message for t in result.tests)
 
 
 def test_a_dead_pytest_is_no_report_never_a_pass(tmp_path):
@@ -106,6 +146,8 @@ def test_a_well_formed_stream_is_complete():
     (events(START, {"event": "end", "tests": 0, "exitstatus": 0}, PASS), "does not close"),
     (events(START) + "<testsuite/>\n", "not a report event"),
     (events(START, {**PASS, "outcome": "great"}), "not a report event"),
+    (events(START, {**PASS, "message": ["not", "text"]}, {"event": "end", "tests": 1, "exitstatus": 0}),
+     "not a report event"),
 ])
 def test_a_stream_our_plugin_could_not_have_written_is_forged(text, why):
     stream = read_stream(text)
@@ -155,10 +197,10 @@ def test_every_fixture_reference_passes_its_suite(name):
     spec = load_spec(ROOT / "tests" / "fixtures", name)
     result = score(spec, spec.reference_dir, BACKENDS[-1]())
     assert result.status is ScoreStatus.scored and result.tests, result.detail
-    assert all(t.outcome is TestOutcome.passed for t in result.tests), [t.crash for t in result.tests]
+    assert all(t.outcome is TestOutcome.passed for t in result.tests), [t.message for t in result.tests]
 
 
-FAIL = {"event": "test", "id": "t::b", "outcome": "failed", "seconds": 0.1, "crash": "MemoryError"}
+FAIL = {"event": "test", "id": "t::b", "outcome": "failed", "seconds": 0.1, "message": "MemoryError"}
 CLEAN = events(START, PASS, {"event": "end", "tests": 1, "exitstatus": 0})
 FAILING = events(START, PASS, FAIL, {"event": "end", "tests": 2, "exitstatus": 1})
 

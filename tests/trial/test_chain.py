@@ -152,3 +152,53 @@ def test_parent_visible_chain_shows_the_parent_read_only_and_records_the_variant
     if shutil.which("chromium"):
         checks = check_pages([runs / "paper" / "report" / "generations.html"])
         assert [(c.url, c.problems) for c in checks if c.problems] == []
+
+
+PROVOKER = textwrap.dedent('''\
+    """Writes a broken agent.py (mentioning read_file and write_file), then sends a request the provider rejects,
+    then keeps asking; prints the HTTP statuses it got."""
+    import argparse, json, os, urllib.error, urllib.request
+    parser = argparse.ArgumentParser()
+    for flag in ("--base-url", "--model", "--api-key", "--cwd"):
+        parser.add_argument(flag)
+    parser.add_argument("task")
+    args = parser.parse_args()
+    with open(os.path.join(args.cwd, "agent.py"), "w") as handle:
+        handle.write("read_file = write_file = None\\nraise SystemExit('broken')\\n")
+    statuses = []
+    for text in ["PROVOKE a 400", "hello", "again", "and again"]:
+        body = json.dumps({"model": args.model, "messages": [{"role": "user", "content": text}]}).encode()
+        request = urllib.request.Request(args.base_url + "/chat/completions", data=body, headers={
+            "Authorization": "Bearer " + args.api_key, "Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                statuses.append(response.status)
+        except urllib.error.HTTPError as exc:
+            statuses.append(exc.code)
+    print(json.dumps(statuses))
+''')
+
+
+def test_an_agent_that_provokes_a_provider_400_is_scored_not_excluded_and_its_calls_are_capped(tmp_path,
+                                                                                               monkeypatch):
+    """A generation-1 agent cannot turn its own failure into `infra_error` (left out of every rate, retried) by
+    sending a request the provider rejects: it is answered with the error and its generation is scored. Its
+    requests past max_model_calls are refused, and its record says both."""
+    provoker = tmp_path / "provoker"
+    provoker.mkdir()
+    (provoker / "agent.py").write_text(PROVOKER)
+    monkeypatch.setenv("LOOPBACK_PROVIDER_KEY", "sk-loopback-provider-key-1234")
+    with OpenAIServer(responder=lambda body: Step(400) if "PROVOKE" in json.dumps(body["messages"])
+                      else Step(content="ok")) as provider:
+        outcomes = run_trials(config(
+            "experiment=paper", f"runs_dir={tmp_path / 'runs'}", *TINY, "generator.gen0=import",
+            f"generator.import_path={provoker}", "generator.depth=1", "generator.max_model_calls=2", "model=gpt-4o",
+            "model.litellm_model=openai/loopback", f"model.api_base={provider.base_url}",
+            "model.api_key_env=LOOPBACK_PROVIDER_KEY"))
+    child = outcomes[1].record
+    assert child["generation"] == 1 and child["status"] == "scored", child["detail"]  # counted: not infra_error
+    assert "the provider rejected 1 request(s) of the agent (HTTP 400 BadRequestError)" in child["detail"]
+    assert "max_model_calls=2 reached: 2 further request(s) refused" in child["detail"]
+    trial = tmp_path / "runs" / "paper" / "trials" / child["trial_id"]
+    assert json.loads((trial / "agent.stdout").read_text()) == [400, 200, 403, 403]
+    assert len(provider.requests) == 3 and child["model_calls"] == 2  # the rejected one, our probe, "hello"
