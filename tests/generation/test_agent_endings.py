@@ -44,7 +44,7 @@ request = urllib.request.Request(url, data=json.dumps(body).encode(), headers={
 try:
     urllib.request.urlopen(request, timeout=60).read()
 except urllib.error.HTTPError as exc:
-    print("API Error:", exc.code, exc.read().decode()[:200])
+    print("API Error:", exc.code, exc.read().decode()[:1000])
     sys.exit(1)
 '''
 # llama.cpp's answer to a prompt past its slot's context (Claude Code's ~7,700-token first request on n_ctx 4096)
