@@ -97,7 +97,7 @@ class CommandAgent:
                 self.sandbox.writable(ctx.workdir / "home", keep=True) as home:
             generation = self._run(spec, ctx, prepare_workdir(work.path, spec), home.path)
         note = "; ".join(filter(None, [generation.detail, kept_note("home", home)]))
-        return Generation(generation.files, note)
+        return dataclasses.replace(generation, detail=note)  # keeps the ending _run named (context_full, ...)
 
     def _run(self, spec: Spec, ctx: GenerationContext, workdir: Path, home: Path) -> Generation:
         impl, copied = self._copy_agent(ctx.workdir / "agent")

@@ -173,8 +173,8 @@ class Gateway:
                     return self._ask(answer, kwargs, attempt)
                 with self.endpoint() as api_base:  # each attempt: a server that died is started again
                     return self._ask(answer, {**kwargs, "api_base": api_base}, attempt)
-            except ProviderError:  # the endpoint could not be had (a local server that would not start)
-                raise
+            except (ProviderError, ConfigError):  # the endpoint could not be had (a local server that would not
+                raise  # start, or runs other than configured): no answer of the model's, never cached as one
             except Exception as caught:  # litellm maps every provider failure onto its own exception classes
                 if answer is not None:
                     raise

@@ -127,3 +127,26 @@ def test_a_context_overflow_is_the_models_limit_not_a_fault(tmp_path, monkeypatc
     assert len(server.requests) == 1
     assert json.loads((tmp_path / "t.jsonl").read_text().splitlines()[-1])["event"] == "context_full"
     assert json.loads((tmp_path / "t.jsonl").read_text().splitlines()[-1])["event"] == "context_full"
+
+
+def test_a_local_server_running_other_than_configured_is_our_error_never_a_cached_rejection(tmp_path, monkeypatch):
+    """`model.local.n_ctx=16384` on SmolLM2: llama.cpp caps a slot at the model's 8,192-token training context, the
+    harness refuses the server (ConfigError). That is no answer of the model's: it propagates, and nothing is kept
+    in the cache or transcript as a rejection that every later run would replay."""
+    from contextlib import contextmanager
+
+    from harness.models.cache import CacheMode, ResponseCache
+
+    @contextmanager
+    def mismatched():
+        raise ConfigError("the local model server runs 2 slots of 8192 tokens, not the 2 x 16384 configured")
+        yield ""  # noqa -- a context manager's shape
+
+    with OpenAIServer() as server:
+        gw = make_gateway(server, tmp_path, monkeypatch)
+    gw.endpoint, gw.cache = mismatched, ResponseCache(tmp_path / "cache", CacheMode.use)
+    for _ in range(2):
+        with pytest.raises(ConfigError, match="not the 2 x 16384 configured"):
+            gw.complete(MESSAGES, temperature=0, seed=0)
+    assert not (tmp_path / "t.jsonl").exists() or "rejected" not in (tmp_path / "t.jsonl").read_text()
+    assert [p for p in (tmp_path / "cache").rglob("*.json")] == []
