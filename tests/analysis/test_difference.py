@@ -41,10 +41,14 @@ def test_one_seed_on_either_side_leaves_the_interval_unknown():
 def test_a_95_percent_interval_covers_the_true_difference_at_least_about_95_percent_of_the_time(
         seeds, p_a, p_b, icc, per_seed):
     """Simulated under the clustered interval's own model (beta-binomial seeds): 4000 pairs of sweeps each.
-    Measured: 93.7 % to 98.4 % over these cases (100 % at 3 seeds, where the sides' intervals are wide)."""
+    Each side's interval holds its level near 0 and 1 by being conservative in the middle (harness/analysis/
+    intervals.py), so b-a's is too: measured 97.3 % to 99.98 % over these cases, mean width 1.08 at 5 seeds,
+    0.73 at 10 and 0.34 at 20. What is pinned is the level, and that the interval says something (never near the
+    trivial [-1, 1])."""
     rng = np.random.default_rng(7)
     a = beta_binomial_sweeps(rng, 4000, seeds, per_seed, p_a, icc)
     b = beta_binomial_sweeps(rng, 4000, seeds, per_seed, p_b, icc)
     _, low, high = difference_interval_arrays(*a, *b)
     coverage = np.mean((low <= p_b - p_a) & (p_b - p_a <= high))
-    assert 0.93 <= coverage <= 0.995, coverage
+    assert coverage >= 0.93, coverage
+    assert np.nanmean(high - low) < 1.2
