@@ -17,16 +17,14 @@ or evaluated. A call the room does not answer within its timeout, or that ends i
 that call only: the worker is killed and the next call gets a fresh one (handles from before then raise too).
 """
 
-import itertools
+import operator
 import os
-import socket
 import threading
 
-from harness_room_wire import (ROOM_ENV, RoomError, Unsendable, b64, bridge, connect_room, decode,
-                               encode, exception, exchange, finished, in_folder, limit, mirror, plain_reply)
+from harness_room_wire import (Relay, RoomError, Unsendable, b64, connect_room, decode, encode, exception,
+                               exchange, finished, limit, mirror, plain_reply)
 
 CALL_TIMEOUT_S = 10.0
-_relay_ids = itertools.count(1)
 
 
 # ---------------------------------------------------------------- objects in the room
@@ -151,18 +149,32 @@ def _operator(name, reflected=False, refused=_RAISE):
     return method
 
 
+def _judged(name):
+    # A comparison with a value of the suite's own is decided here, never by the implementation's code (which
+    # could learn the expected value, or agree with anything): on a plain copy of an object whose type derives
+    # from a builtin one, else as between unrelated types (== is identity). Two handles are compared there.
+    def method(self, other):
+        if isinstance(other, Remote) and other._room is self._room:
+            return self._room.apply(name, self, other)
+        copyable, copy = self._room.request({"op": "plain", "obj": self._wire()})
+        if not copyable and name == "contains":  # `in` would read NotImplemented as true
+            raise TypeError("`in` on an object of the implementation's room that is not plain data")
+        return getattr(operator, name)(copy, other) if copyable else NotImplemented
+    return method
+
+
 _UNARY = ["hash", "str", "repr", "bool", "len", "iter", "next", "neg", "pos", "abs", "invert", "int", "float",
           "index"]
-_BINARY = ["format", "contains", "getitem", "setitem", "delitem"]
+_BINARY = ["format", "getitem", "setitem", "delitem"]
 _ARITHMETIC = ["add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "and", "or", "xor", "lshift", "rshift",
                "matmul"]
-_COMPARISONS = ["eq", "ne", "lt", "le", "gt", "ge"]
 for _name in _UNARY + _BINARY:
     setattr(Remote, f"__{_name}__", _operator(_name))
+for _name in ["eq", "ne", "lt", "le", "gt", "ge", "contains"]:
+    setattr(Remote, f"__{_name}__", _judged(_name))
 # With a local object (a Remote cannot send it), Python tries the other side, as it does for any two types.
-for _name in _COMPARISONS + _ARITHMETIC:
-    setattr(Remote, f"__{_name}__", _operator(_name, refused=NotImplemented))
 for _name in _ARITHMETIC:
+    setattr(Remote, f"__{_name}__", _operator(_name, refused=NotImplemented))
     setattr(Remote, f"__r{_name}__", _operator(_name, reflected=True, refused=NotImplemented))
 # isinstance(x, remote_class) and issubclass(x, remote_class): the room decides, the operands reversed.
 Remote.__instancecheck__ = _operator("isinstance", reflected=True, refused=False)
@@ -214,7 +226,7 @@ class Process:
 
     def __init__(self, argv, cwd, env, stdin, hold_stdin, forward):
         self.result = None
-        self._relays = [_Relay(port) for port in forward]
+        self._relays = [Relay(port) for port in forward]
         self._sock = None
         try:
             self._sock = connect_room()
@@ -254,41 +266,3 @@ class Process:
     def _call(self, message, timeout):
         limit(self._sock, timeout)
         return plain_reply(exchange(self._sock, message, timeout))
-
-
-class _Relay:
-    """A port of this room's loopback, offered to the implementation's room, whose network is its own: the room
-    listens on the same port there and carries each connection over a Unix socket in the shared dir."""
-
-    def __init__(self, port):
-        self.port = int(port)
-        self.name = f"relay-{os.getpid()}-{next(_relay_ids)}.sock"  # in the shared dir, which both rooms see
-        self.path = in_folder(os.path.dirname(os.environ.get(ROOM_ENV, "")), self.name)
-        self._listener = socket.socket(socket.AF_UNIX)
-        self._listener.bind(self.path)
-        self._listener.listen(16)
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self):
-        while True:
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                return
-            try:
-                upstream = socket.create_connection(("127.0.0.1", self.port))
-            except OSError:
-                client.close()
-                continue
-            bridge(client, upstream)
-
-    def close(self):
-        try:
-            self._listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() above
-        except OSError:
-            pass
-        self._listener.close()
-        try:
-            os.unlink(self.path)
-        except OSError:
-            pass

@@ -10,6 +10,7 @@ connection closes (the suite gave up on a call) or the worker ends (the code und
 supervisor kills that session: a hang or a crash costs one worker, never the room. The supervisor never
 imports the implementation; a worker imports it on first use and answers, one message at a time:
   getattr / setattr / delattr / call / apply (an operator of OPERATORS) on the implementation's objects;
+  plain (a copy of an object whose type derives from a builtin one, for the suite to judge on its own side);
   run_script (a script as __main__, with argv, streams and cwd swapped in);
   spawn, then wait / kill (a subprocess the suite watches). Those two are in harness/inside/harness_room_programs.py.
 """
@@ -84,6 +85,8 @@ class Worker:
             return self.incoming(target)(*self.incoming(request["args"]), **kwargs)
         if op == "apply":
             return OPERATORS[request["fn"]](*self.incoming(request["args"]))
+        if op == "plain":
+            return plain_copy(self.incoming(target))
         if op == "run_script":
             return harness_room_programs.run_script(request)
         raise ValueError(f"no operation {op!r}")
@@ -119,6 +122,23 @@ class Worker:
                 self.objects[len(self.objects) + 1] = obj  # kept alive, so its id is never reused
             return {"$ref": self.numbers[id(obj)]}
         return encode(value, other)
+
+
+# A subclass of a builtin type is copied as that type by the base type's own method, never one a subclass can
+# override: the copy is the data the object holds, and no code of the implementation runs to make it.
+_PLAIN_COPIES = ((str, str.__str__), (int, int.__index__), (float, float.__float__),
+                 (bytes, lambda b: bytes.__getitem__(b, slice(None))), (list, list.copy),
+                 (tuple, lambda t: tuple.__getitem__(t, slice(None))), (dict, dict.copy), (set, set.copy),
+                 (frozenset, frozenset.copy))
+
+
+def plain_copy(obj):
+    """(True, a copy of exact builtin type) for an instance of a subclass of a builtin type, else (False, None).
+    type(obj), not isinstance: a class can claim any __class__."""
+    for base, copy in _PLAIN_COPIES:
+        if issubclass(type(obj), base):
+            return True, copy(obj)
+    return False, None
 
 
 def _refuse(obj):

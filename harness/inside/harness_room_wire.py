@@ -10,6 +10,7 @@ ever unpickled or evaluated.
 import base64
 import builtins
 import collections
+import itertools
 import json
 import os
 import socket
@@ -23,6 +24,7 @@ MAX_MESSAGE = 64 << 20
 _HEADER = struct.Struct(">I")
 _BORN = time.monotonic()
 _folders = {}  # folder -> an O_PATH descriptor of it, see in_folder
+_relay_ids = itertools.count(1)
 
 Finished = collections.namedtuple("Finished", "code stdout stderr")  # exit status, and both streams as bytes
 
@@ -214,6 +216,44 @@ def connect_room():
         except OSError as exc:
             sock.close()
             raise RoomError(f"the implementation's room is gone ({exc.strerror})") from None
+
+
+class Relay:
+    """A port of this room's loopback, offered to the implementation's room, whose network is its own: the room
+    listens on the same port there and carries each connection over a Unix socket in the shared dir."""
+
+    def __init__(self, port):
+        self.port = int(port)
+        self.name = f"relay-{os.getpid()}-{next(_relay_ids)}.sock"  # in the shared dir, which both rooms see
+        self.path = in_folder(os.path.dirname(os.environ.get(ROOM_ENV, "")), self.name)
+        self._listener = socket.socket(socket.AF_UNIX)
+        self._listener.bind(self.path)
+        self._listener.listen(16)
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.port))
+            except OSError:
+                client.close()
+                continue
+            bridge(client, upstream)
+
+    def close(self):
+        try:
+            self._listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() above
+        except OSError:
+            pass
+        self._listener.close()
+        try:
+            os.unlink(self.path)
+        except OSError:
+            pass
 
 
 def limit(sock, timeout):

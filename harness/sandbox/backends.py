@@ -33,7 +33,7 @@ from typing import ContextManager, Mapping, Optional, Sequence
 from harness.config.schema import INSIDE, SandboxConfig, SandboxKind
 from harness.errors import ConfigError
 from harness.sandbox import cgroups, writable
-from harness.sandbox.bwrap import GATEWAY_SOCKET, NOBODY, Mounts, bwrap_argv, hand_over, scratch_full
+from harness.sandbox.bwrap import GATEWAY_SOCKET, NOBODY, Mounts, bwrap_argv, filter_fd, hand_over, scratch_full
 from harness.sandbox.cgroups import RunGroup
 from harness.sandbox.keys import refuse_keys
 from harness.sandbox.pipes import Drain, OutputLimit
@@ -130,12 +130,13 @@ class ProcessSandbox:
         return child_env
 
     def _spawn(self, argv: list[str], cwd: Path, env: dict, timeout_s: float,
-               pipe: Optional[tuple[int, int]], watched: Sequence[Path], scratch: Sequence[str] = ()) -> Running:
+               pipe: Optional[tuple[int, int]], watched: Sequence[Path], scratch: Sequence[str] = (),
+               passed: Sequence[int] = ()) -> Running:
         report_r, report_w = pipe or (None, None)
         group = RunGroup(self.limits.memory_mb * 1024 * 1024, self.limits.processes) if cgroups.usable() else None
         # Pipes, drained by threads that keep a capped prefix: a flood costs neither memory nor disk on the host.
         try:
-            proc = spawn_held(argv, cwd, env, (report_w,) if pipe else (),
+            proc = spawn_held(argv, cwd, env, [report_w] * bool(pipe) + list(passed),
                               lambda pid: self.limits.impose(pid, timeout_s, group))
         except BaseException:
             if group is not None:
@@ -190,11 +191,15 @@ class BwrapSandbox(ProcessSandbox):
         if gateway is not None:
             argv = [sys.executable, "-c", _RELAY, GATEWAY_SOCKET, str(GATEWAY_PORT), *argv]
         mounts = Mounts(cwd, [Path(p).resolve() for p in read_only], shared, keep_writes, gateway)
-        wrapped = bwrap_argv(argv, inner_env, mounts, self.limits.disk_mb * MB, self.as_root)
-        # A scoring run writes only to its capped tmpfs and the shared dirs: those are the ones to watch.
-        return self._spawn(wrapped, cwd, {"PATH": os.environ.get("PATH", "")},
-                           timeout_s, pipe, watched=[cwd] * keep_writes + shared,
-                           scratch=["/tmp"] + [str(cwd)] * (not keep_writes))
+        seccomp = filter_fd()
+        try:
+            wrapped = bwrap_argv(argv, inner_env, mounts, self.limits.disk_mb * MB, self.as_root, seccomp)
+            # A scoring run writes only to its capped tmpfs and the shared dirs: those are the ones to watch.
+            return self._spawn(wrapped, cwd, {"PATH": os.environ.get("PATH", "")},
+                               timeout_s, pipe, watched=[cwd] * keep_writes + shared,
+                               scratch=["/tmp"] + [str(cwd)] * (not keep_writes), passed=(seccomp,))
+        finally:
+            os.close(seccomp)
 
     def _kill(self, pid: int) -> None:
         # bwrap's own child dies with it (--die-with-parent), and with it, as the namespace's init, all inside.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import stat
+import struct
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,12 @@ ETC = {
     "alternatives": "Debian's links behind commands such as awk and editor",
 }
 GATEWAY_SOCKET = "/run/gateway.sock"  # where the gateway's Unix socket is bound inside the sandbox
+# The kernel's keyrings are not namespaced by bwrap: as root, every child is uid nobody of the host's user
+# namespace, whose user keyring outlives it, so one trial could leave code or answers there for the next. A
+# seccomp filter makes add_key, request_key and keyctl fail with EPERM. Their numbers, by the audit arch of
+# each ABI a Linux of ours may run (an x86_64 kernel also runs i386 and x32, an arm64 one arm):
+KEYRING_CALLS = {0xC000003E: (248, 249, 250), 0x40000003: (286, 287, 288),  # x86_64 (and x32), i386
+                 0xC00000B7: (217, 218, 219), 0x40000028: (309, 310, 311)}  # aarch64, arm
 
 
 @dataclass(frozen=True)
@@ -62,12 +69,39 @@ def hand_over(folder: Path, uid: int) -> None:
         os.close(fd)
 
 
-def bwrap_argv(argv: list[str], env: dict, mounts: Mounts, disk_bytes: int, as_root: bool) -> list[str]:
-    """The bwrap command that runs `argv` with `env` in what `mounts` says, as uid nobody when run as root."""
+def _keyring_filter() -> bytes:
+    """KEYRING_CALLS as a classic BPF program for seccomp: struct sock_filter {u16 code; u8 jt, jf; u32 k}."""
+    load, jump_eq, mask, ret = 0x20, 0x15, 0x54, 0x06  # BPF_LD|W|ABS, BPF_JMP|JEQ|K, BPF_ALU|AND|K, BPF_RET|K
+    program = [(load, 0, 0, 4)]  # seccomp_data.arch
+    for arch, numbers in KEYRING_CALLS.items():
+        program += [(jump_eq, 0, 6, arch), (load, 0, 0, 0), (mask, 0, 0, 0xBFFFFFFF)]  # nr, x32's bit cleared
+        program += [(jump_eq, None, 0, number) for number in numbers] + [(ret, 0, 0, 0x7FFF0000)]  # allow
+    program += [(ret, 0, 0, 0x7FFF0000), (ret, 0, 0, 0x00050000 | 1)]  # unknown arch: allow; else EPERM
+    deny = len(program) - 1
+    return b"".join(struct.pack("=HBBI", code, deny - i - 1 if jt is None else jt, jf, k)
+                    for i, (code, jt, jf, k) in enumerate(program))
+
+
+KEYRING_FILTER = _keyring_filter()
+
+
+def filter_fd() -> int:
+    """A descriptor bwrap's --seccomp reads KEYRING_FILTER from: a fresh pipe each time, as bwrap reads to its end."""
+    read, write = os.pipe()
+    os.write(write, KEYRING_FILTER)  # 248 bytes: far under a pipe's buffer, so this never blocks
+    os.close(write)
+    return read
+
+
+def bwrap_argv(argv: list[str], env: dict, mounts: Mounts, disk_bytes: int, as_root: bool,
+               seccomp_fd: int) -> list[str]:
+    """The bwrap command that runs `argv` with `env` in what `mounts` says, as uid nobody when run as root, with
+    the filter bwrap reads from `seccomp_fd` (see filter_fd)."""
     namespaces = ["--unshare-ipc", "--unshare-pid", "--unshare-uts", "--unshare-cgroup-try", "--unshare-net"]
     if not as_root:
         namespaces.append("--unshare-user")
-    wrapped = ["bwrap", *namespaces, "--die-with-parent", "--new-session", "--hostname", "sandbox"]
+    wrapped = ["bwrap", *namespaces, "--die-with-parent", "--new-session", "--hostname", "sandbox",
+               "--seccomp", str(seccomp_fd)]
     wrapped += ["--ro-bind", "/usr", "/usr", "--perms", "0755", "--dir", "/etc"]
     for name in ETC:
         wrapped += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import re
 import signal
 import subprocess
@@ -247,3 +248,30 @@ def test_a_program_that_is_not_there_or_cannot_run_raises_and_leaves_no_cgroup(t
     if cgroups.usable():
         left = [p for c in cgroups.CONTROLLERS for p in cgroups._own_path(c).glob(f"{cgroups.PREFIX}{os.getpid()}-*")]
         assert left == []
+
+
+# One run puts a key in its user keyring (@u), the next looks for it, and removes it if found (KEYCTL_INVALIDATE).
+KEYRING = """
+import ctypes, sys
+add_key, keyctl = {"x86_64": (248, 250), "aarch64": (217, 219)}[sys.argv[1]]
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+name = sys.argv[3].encode()
+if sys.argv[2] == "put":
+    print(libc.syscall(add_key, b"user", name, b"an answer", ctypes.c_size_t(9), ctypes.c_long(-4)))
+else:
+    found = libc.syscall(keyctl, ctypes.c_long(10), ctypes.c_long(-4), b"user", name, ctypes.c_long(0))
+    if found > 0:
+        libc.syscall(keyctl, ctypes.c_long(21), ctypes.c_long(found))
+    print("found" if found > 0 else "absent")
+"""
+
+
+@pytest.mark.skipif(not bwrap_available() or platform.machine() not in ("x86_64", "aarch64"),
+                    reason="needs bubblewrap, and keyctl's numbers for this machine")
+def test_nothing_put_in_the_kernel_keyring_by_one_run_is_there_for_the_next(tmp_path):
+    name = f"harness-test-{os.getpid()}-{os.urandom(4).hex()}"
+    runs = [BwrapSandbox().exec([sys.executable, "-c", KEYRING, platform.machine(), step, name], cwd=tmp_path,
+                                env={}, timeout_s=30) for step in ("put", "look")]
+    assert all(run.success for run in runs), [run.stderr for run in runs]
+    assert runs[1].stdout.strip() == "absent", runs[0].stdout

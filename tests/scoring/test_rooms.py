@@ -253,3 +253,49 @@ def test_a_flood_through_a_script_run_in_the_room_is_charged_as_output(tmp_path,
     make_spec(specs, suite=FLOOD_SUITE, reference=FLOODER, time_limit_s=60)
     result = score(load_spec(specs, "adder"), specs / "adder" / "reference", backend())
     assert result.status is ScoreStatus.output, (result.status, result.detail)
+
+
+# The red team's forged pass: a str subclass whose == records the suite's expected answer (then says yes), and the
+# exact str once learned. Compared in the room, it passed the whole fizzbuzz suite without computing anything.
+LEARNER = """
+    _TABLE = {}
+
+    class _Learner(str):
+        def __eq__(self, other):
+            _TABLE[self.n] = other
+            return True
+
+        def __ne__(self, other):
+            return False
+
+        __hash__ = str.__hash__
+
+    def fizzbuzz(n):
+        if n in _TABLE:
+            return _TABLE[n]
+        answer = _Learner("?")
+        answer.n = n
+        return answer
+    """
+# An honest subclass (as a str-valued Enum would be): judged by its data, it is right wherever its type is not asked.
+SUBCLASS = """
+    class Answer(str):
+        pass
+
+    def fizzbuzz(n):
+        return Answer("FizzBuzz" if n % 15 == 0 else "Fizz" if n % 3 == 0 else "Buzz" if n % 5 == 0 else str(n))
+    """
+
+
+@pytest.mark.parametrize("backend", BACKENDS, ids=lambda b: b.name)
+def test_the_suites_expected_values_never_reach_the_implementations_code(tmp_path, backend):
+    spec = load_spec(ROOT / "specs", "fizzbuzz")
+    results = {}
+    for name, source in (("learner", LEARNER), ("subclass", SUBCLASS)):
+        impl = tmp_path / name
+        impl.mkdir()
+        (impl / "fizzbuzz.py").write_text(textwrap.dedent(source))
+        results[name] = outcomes(score(spec, impl, backend()))
+    assert set(results["learner"].values()) == {TestOutcome.failed}
+    failed = {test for test, outcome in results["subclass"].items() if outcome is not TestOutcome.passed}
+    assert failed and all("test_the_answer_is_a_str" in test for test in failed), failed
