@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import os
+import struct
 import threading
 import zipfile
 from pathlib import Path
@@ -81,6 +82,60 @@ def server_version() -> str:
     except importlib.metadata.PackageNotFoundError:
         raise ConfigError(f"local models need the {SERVER_PACKAGE} package; reinstall the harness "
                           "(pip install -e .)") from None
+
+
+def context_length(gguf: Path) -> int | None:
+    """The context the model was trained for, as its GGUF header says (`<architecture>.context_length`), or None
+    when the header does not say or the file is no GGUF we can read. Serving a longer context is refused before
+    a sweep starts (harness/sweep/preflight.py): llama.cpp would serve it, and the model's replies past its
+    training context degrade silently.
+
+    Written here rather than taken from PyPI's `gguf` reader (0.19.0), which parses every field of the file,
+    49,152 tokenizer strings included, and took 5.3 s here for this one integer; this reads the header in order
+    and stops at the key."""
+    try:
+        with gguf.open("rb") as f:
+            magic, version, _, count = struct.unpack("<4sIQQ", f.read(24))
+            if magic != b"GGUF" or version not in (2, 3):
+                return None
+            arch = None
+            for _ in range(min(count, 4096)):
+                key, value = _string(f), _value(f, struct.unpack("<I", f.read(4))[0])
+                if key == "general.architecture":
+                    arch = value
+                elif arch is not None and key == f"{arch}.context_length" and isinstance(value, int):
+                    return value
+    except (OSError, struct.error, UnicodeDecodeError, ValueError):
+        pass
+    return None
+
+
+# GGUF's metadata value types: struct formats of the fixed-size ones (8 is a string, 9 an array)
+_FIXED = {0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "?", 10: "Q", 11: "q", 12: "d"}
+
+
+def _string(f) -> str:
+    (size,) = struct.unpack("<Q", f.read(8))
+    if size > 1 << 20:
+        raise ValueError("a GGUF string past 1 MB: not a header we read")
+    return f.read(size).decode()
+
+
+def _value(f, kind: int):
+    if kind == 8:
+        return _string(f)
+    if kind == 9:  # an array: skipped, element by element for strings
+        item, size = struct.unpack("<IQ", f.read(12))
+        if item in _FIXED:
+            f.seek(struct.calcsize("<" + _FIXED[item]) * size, os.SEEK_CUR)
+        else:
+            for _ in range(size):
+                _value(f, item)
+        return None
+    if kind not in _FIXED:
+        raise ValueError(f"GGUF value type {kind}")
+    fmt = "<" + _FIXED[kind]
+    return struct.unpack(fmt, f.read(struct.calcsize(fmt)))[0]
 
 
 def _memo_sha256(file: Path) -> str:

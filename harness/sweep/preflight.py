@@ -14,10 +14,10 @@ from pathlib import Path
 from hydra import initialize_config_dir
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
-from harness.config.schema import CONF_DIR, HarnessConfig, validate
+from harness.config.schema import CONF_DIR, HarnessConfig, LocalParams, validate
 from harness.errors import ConfigError
-from harness.models.cache import CacheMode
 from harness.models import weights
+from harness.models.cache import CacheMode
 from harness.models.gateway import check_credentials
 from harness.sandbox.backends import check_sandbox
 from harness.sweep.plan import Planned, Variants, combinations, identify, left_to_run, variants
@@ -101,5 +101,13 @@ def check(cfg: HarnessConfig) -> None:
     if build_trials(cfg).calls_model and cfg.cache.mode is not CacheMode.replay:
         check_credentials(cfg.model)
         if cfg.model.local is not None:  # its weights are here (fetched now, once), and its server installed
-            weights.path(cfg.model.local, Path(cfg.downloads_dir))
+            check_context(cfg.model.local, weights.path(cfg.model.local, Path(cfg.downloads_dir)))
             weights.server_version()
+
+
+def check_context(local: LocalParams, gguf: Path) -> None:
+    """A slot's context no longer than the one the model was trained for (its GGUF header's)."""
+    trained = weights.context_length(gguf)
+    if trained is not None and local.n_ctx > trained:
+        raise ConfigError(f"model.local.n_ctx={local.n_ctx} is past the {trained} tokens {gguf.name} was trained "
+                          f"for: its replies past that degrade silently; set model.local.n_ctx={trained} or less")
