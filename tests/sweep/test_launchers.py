@@ -10,7 +10,7 @@ import pytest
 from tests.conftest import PLANTED_KEY, run_harness
 
 # What may differ between two runs of the same trials: when and how fast they ran, and where.
-VARYING = ("gen_seconds", "score_seconds", "created_at", "seconds")
+VARYING = ("gen_seconds", "score_seconds", "created_at", "seconds", "git_sha")  # the checkout may move mid-session
 
 
 def comparable(frame: pd.DataFrame, key: list[str]) -> pd.DataFrame:
