@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from harness.config.schema import SandboxConfig
+from harness.sandbox.backends import make_sandbox
+from harness.scoring import rooms
 from harness.specs.clauses import clauses, collect, table
 from harness.specs.loading import load_spec
 from tests.conftest import ROOT
@@ -66,3 +69,16 @@ def test_a_bad_texts_entry_is_a_clear_error(tmp_path, texts, message):
         manifest.write(texts)
     with pytest.raises(SpecError, match=message):
         load_spec(Path(tmp_path), "adder")
+
+
+SHIPPED = sorted(p.name for p in (ROOT / "specs").iterdir() if (p / "manifest.yaml").is_file())
+
+
+@pytest.mark.parametrize("name", [n for n in SHIPPED if n != "minimal-coding-agent"])  # its own tests are above
+def test_every_shipped_suite_collects_as_many_tests_as_its_reference_passes(name):
+    """harness-clauses collects every suite, those that import the implementation when collected included (their
+    import reaches the reference through the room, as when scored): as many tests as the reference is scored on."""
+    spec = load_spec(ROOT / "specs", name)
+    listed = collect(spec)
+    score = rooms.score(spec, spec.reference_dir, make_sandbox(SandboxConfig()))
+    assert score.passed and len(listed) == len(score.tests)
