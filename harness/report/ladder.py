@@ -1,20 +1,23 @@
 """The spec ladder's page: the texts the sizes are measured on, and pass rate against spec size per model.
 
-The statistics are harness.analysis.ladder's; this module reads the spec texts a table's trials were given and
-draws `ladder_table` (notebooks/ladder.ipynb, which `harness-report` runs when a table holds three specs or more).
+The statistics are harness.analysis.ladder's; this module reads the spec texts a table's trials were given,
+collects their suites for the tests and clauses they check, and draws `ladder_table` (notebooks/ladder.ipynb, which `harness-report` runs when a table holds three specs or more).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 import pandas as pd
 from matplotlib import pyplot as plt
 from matplotlib.figure import Figure
 
+from harness.errors import ConfigError
 from harness.report.figures import label, varying
-from harness.specs.loading import sha256_text
+from harness.specs.clauses import collect
+from harness.specs.loading import load_spec, sha256_text
 
 AXES = {"words": "words of the spec's text (log scale)",
         "clauses": "clauses its suite checks (tests where none is named; log scale)"}
@@ -37,6 +40,29 @@ def spec_texts(results: pd.DataFrame, specs_dir: Path) -> tuple[dict[str, str], 
         else:
             texts[str(spec)] = text
     return texts, notes
+
+
+def suite_sizes(results: pd.DataFrame, specs: Iterable[str], specs_dir: Path) -> tuple[dict[str, tuple[int, int]],
+                                                                                    list[str]]:
+    """Each spec's suite as pytest collects it from `specs_dir` (harness-clauses' collection): its tests and its
+    clauses (its tests where none is named), when it is the suite the table's trials were judged by (its sha256
+    is theirs); a note for each spec whose suite is not, whose size then comes from its trials."""
+    sizes, notes = {}, []
+    for name in specs:
+        rows = results[results["spec"] == name]
+        try:
+            spec = load_spec(Path(specs_dir), name)
+            if "suite_sha256" in rows and set(rows["suite_sha256"]) != {spec.suite_sha256}:
+                notes.append(f"{name}: its suite in {specs_dir} is not the one its trials were judged by; tests "
+                             "counted from the trials")
+                continue
+            listed = collect(spec)
+        except ConfigError as exc:  # a SpecError too: a manifest or suite that does not load
+            notes.append(f"{name}: its suite could not be collected ({exc}); tests counted from the trials")
+            continue
+        named = {t["clause"] for t in listed if t["clause"]}
+        sizes[name] = (len(listed), len(named) or len(listed))
+    return sizes, notes
 
 
 def ladder_figure(table: pd.DataFrame, title: str) -> Figure:

@@ -51,3 +51,11 @@ def test_the_ladder_pools_temperatures_keeps_first_generations_and_orders_rungs_
         (expected.low, expected.high))
     by_temperature = ladder_table(results, sizes.set_index("spec"), by=("spec", "model", "temperature"))
     assert list(by_temperature["temperature"]) == [0.0, 1.0, 0.0, 1.0] and set(by_temperature["n"]) == {4}
+
+
+def test_a_suites_collected_size_comes_before_what_its_trials_ran():
+    """Code that fails to import runs one error per test file: four trials that all did are no size of the suite."""
+    results = pd.DataFrame([trial("semver", s, False, tests_total=4) for s in range(4)])
+    sizes = spec_sizes({"semver": "one two"}, results, suites={"semver": (253, 40)})
+    assert sizes.loc["semver"].to_dict() == {"words": 2, "tests": 253, "clauses": 40}
+    assert spec_sizes({"semver": "one two"}, results).loc["semver", "tests"] == 4  # uncollected: a lower bound

@@ -10,7 +10,7 @@ import pytest
 
 from harness.analysis.ladder import ladder_table, spec_sizes
 from harness.records.tables import build_tables
-from harness.report.ladder import ladder_figure, size_ticks, spec_texts
+from harness.report.ladder import ladder_figure, size_ticks, spec_texts, suite_sizes
 from harness.report.notebooks import default_notebooks, errors, execute, figures
 from harness.specs.loading import sha256_text
 from tests.conftest import ROOT, sweep
@@ -74,3 +74,19 @@ def test_harness_report_runs_the_ladder_notebook_for_three_specs_or_more(ladder_
     (edited / "wc" / "spec.md").write_text("# wc\n\nshorter now\n")
     texts, notes = spec_texts(results, edited)
     assert texts == {} and any("wc" in n and "sha256" in n for n in notes)
+
+
+def test_sizes_are_the_suites_own_even_when_every_trial_failed_to_import(ladder_sweep, tmp_path):
+    """A real model's code that does not import fails each test file at collection (a trial of semver on SmolLM2
+    'ran' 4 tests): the suite's collected tests and clauses are its size, not the most any trial ran."""
+    results = pd.read_parquet(ladder_sweep / "results.parquet")
+    crashed = results.assign(tests_total=1)  # every trial: one collection error
+    suites, notes = suite_sizes(crashed, ["fizzbuzz", "stack", "wc"], ROOT / "specs")
+    assert notes == [] and suites == {"fizzbuzz": (23, 23), "stack": (19, 19), "wc": (61, 61)}
+    texts, _ = spec_texts(results, ROOT / "specs")
+    assert spec_sizes(texts, crashed, None, suites)["tests"].to_dict() == {"fizzbuzz": 23, "stack": 19, "wc": 61}
+    edited = tmp_path / "specs"  # a suite changed since the trials ran is no size of theirs: said, and not used
+    shutil.copytree(ROOT / "specs" / "wc", edited / "wc")
+    (edited / "wc" / "suite" / "test_extra.py").write_text("def test_more():\n    pass\n")
+    suites, notes = suite_sizes(crashed, ["wc"], edited)
+    assert suites == {} and len(notes) == 1 and notes[0].startswith("wc: its suite")
