@@ -105,7 +105,7 @@ def context_length(gguf: Path) -> int | None:
                     arch = value
                 elif arch is not None and key == f"{arch}.context_length" and isinstance(value, int):
                     return value
-    except (OSError, struct.error, UnicodeDecodeError, ValueError):
+    except (OSError, struct.error, UnicodeDecodeError, ValueError, RecursionError):  # arrays of arrays, deep
         pass
     return None
 

@@ -50,8 +50,12 @@ def test_the_context_length_is_read_past_fields_and_arrays_of_every_kind(tmp_pat
     assert weights.context_length(write_gguf(tmp_path / "b.gguf", 131072, arch="qwen2")) == 131072
 
 
+NESTED = gguf_header([("general.architecture", 8, _string("llama")),
+                     ("deep", 9, struct.pack("<IQ", 9, 1) * 5000)])  # arrays of arrays, 5,000 deep
+
+
 @pytest.mark.parametrize("content", [b"", b"not a gguf file at all, just text" * 4, b"GGUF\x03\0\0\0",
-                                     b"GGUF" + struct.pack("<IQQ", 1, 0, 1)])
+                                     b"GGUF" + struct.pack("<IQQ", 1, 0, 1), NESTED])
 def test_a_file_that_is_no_readable_gguf_says_nothing(tmp_path, content):
     (tmp_path / "x.gguf").write_bytes(content)
     assert weights.context_length(tmp_path / "x.gguf") is None
