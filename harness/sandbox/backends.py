@@ -39,6 +39,7 @@ from harness.sandbox.keys import refuse_keys
 from harness.sandbox.pipes import Drain, OutputLimit
 from harness.sandbox.run_control import DiskWatch, Running, kill_group, kill_tree, spawn_held
 from harness.sandbox.walk import MB, TreeCaps
+from harness.sandbox.warm import Template, WarmLost, process_launch, spawn_warm
 from harness.seams import ExecResult
 
 log = logging.getLogger(__name__)
@@ -83,9 +84,11 @@ class ProcessSandbox:
     name = "process"
     isolates_network = False  # the child shares the host's network: an agent reaches the gateway over TCP
 
-    def __init__(self, output_cap_bytes: int = 1_000_000, limits: Limits = Limits()):
+    def __init__(self, output_cap_bytes: int = 1_000_000, limits: Limits = Limits(), warm: bool = False):
         self.output_cap_bytes = output_cap_bytes
         self.limits = limits
+        self.warm = warm  # suites forked from a warm template (harness/sandbox/warm.py); never changes an outcome
+        self._template: Optional[Template] = None
 
     def writable(self, path: Path, keep: bool = False) -> ContextManager[writable.WritableDir]:
         """A writable dir children may write at `path` while the context lasts (harness/sandbox/writable.py): capped at
@@ -97,7 +100,7 @@ class ProcessSandbox:
 
     def exec(self, argv: Sequence[str], cwd: Path, env: Mapping[str, str], timeout_s: float,
              read_only: Sequence[Path] = (), keep_writes: bool = True, report: bool = False,
-             gateway: Optional[Path] = None, shared: Sequence[Path] = ()) -> ExecResult:
+             gateway: Optional[Path] = None, shared: Sequence[Path] = (), warm: bool = False) -> ExecResult:
         """Run `argv` in `cwd`; `env` is added to the allow-listed variables. Never raises on the child's failure.
 
         `read_only` lists paths the child must not change; with `keep_writes=False` the child sees in `cwd` only
@@ -105,21 +108,40 @@ class ProcessSandbox:
         away (both enforced by bwrap only). `shared` dirs are writable and may be shared with another child.
         With `report`, the child finds the write end of a pipe in $HARNESS_REPORT_FD, and what it wrote comes
         back in `report`. `gateway` (a Unix socket; isolating backends only) is what the child reaches at
-        127.0.0.1:GATEWAY_PORT."""
+        127.0.0.1:GATEWAY_PORT. With `warm`, `argv` is `python -m pytest` running only what the harness trusts
+        (a hidden suite and our plugin): where the sandbox is warm, it is forked from a template that has imported
+        pytest already (harness/sandbox/warm.py), and WarmLost is raised if that template dies under it."""
         # As a context: an exception in the wait (Ctrl-C) still takes the child and everything it started down.
-        with self.start(argv, cwd, env, timeout_s, read_only, keep_writes, report, gateway, shared) as running:
-            return running.wait()
+        with self.start(argv, cwd, env, timeout_s, read_only, keep_writes, report, gateway, shared, warm) as running:
+            result = running.wait()
+        if getattr(running.proc, "lost", False):
+            raise WarmLost("the warm template died during the run")
+        return result
 
     def start(self, argv: Sequence[str], cwd: Path, env: Mapping[str, str], timeout_s: float,
               read_only: Sequence[Path] = (), keep_writes: bool = True, report: bool = False,
-              gateway: Optional[Path] = None, shared: Sequence[Path] = ()) -> Running:
+              gateway: Optional[Path] = None, shared: Sequence[Path] = (), warm: bool = False) -> Running:
         """Start what `exec` runs, and return at once: for a server that lives beside another child."""
         if gateway is not None:
             raise ValueError("the process sandbox shares the host's network: give the agent the gateway's TCP URL")
         refuse_keys()  # preflight refused already (check_sandbox); this is the last guard
         pipe = os.pipe() if report else None
-        return self._spawn(list(argv), cwd, self._env(cwd, env, pipe), timeout_s, pipe,
-                           watched=[Path(cwd), *shared])
+        child_env = self._env(cwd, env, pipe)
+        return self._spawn(list(argv), cwd, child_env, timeout_s, pipe, watched=[Path(cwd), *shared],
+                           warm=self._warm_child(argv, warm, child_env))
+
+    def _warm_child(self, argv: Sequence[str], warm: bool, env: dict) -> Optional[tuple[list[str], dict]]:
+        """What a warm template is asked to run, (pytest's arguments, the child's environment); None to start
+        `argv` cold (the sandbox is not warm, or `argv` is not the `python -m pytest` a template runs)."""
+        if not (warm and self.warm) or list(argv[:3]) != [sys.executable, "-m", "pytest"]:
+            return None
+        return list(argv[3:]), env
+
+    def template(self) -> Template:
+        """This sandbox's warm template (started on first use)."""
+        if self._template is None:
+            self._template = Template(lambda folder: process_launch(folder, self._env(folder, {}, None)))
+        return self._template
 
     def _env(self, cwd: Path, env: Mapping[str, str], pipe: Optional[tuple[int, int]]) -> dict[str, str]:
         child_env = {k: os.environ[k] for k in ENV_ALLOW_LIST if k in os.environ}
@@ -131,13 +153,17 @@ class ProcessSandbox:
 
     def _spawn(self, argv: list[str], cwd: Path, env: dict, timeout_s: float,
                pipe: Optional[tuple[int, int]], watched: Sequence[Path], scratch: Sequence[str] = (),
-               passed: Sequence[int] = ()) -> Running:
+               passed: Sequence[int] = (), warm: Optional[tuple[list[str], dict]] = None) -> Running:
         report_r, report_w = pipe or (None, None)
         group = RunGroup(self.limits.memory_mb * 1024 * 1024, self.limits.processes) if cgroups.usable() else None
         # Pipes, drained by threads that keep a capped prefix: a flood costs neither memory nor disk on the host.
         try:
-            proc = spawn_held(argv, cwd, env, [report_w] * bool(pipe) + list(passed),
-                              lambda pid: self.limits.impose(pid, timeout_s, group))
+            def limit(pid: int) -> None:
+                self.limits.impose(pid, timeout_s, group)
+            proc = None if warm is None else spawn_warm(self.template(), warm[0], cwd, warm[1],
+                                                         [report_w] * bool(pipe), limit)
+            if proc is None:
+                proc = spawn_held(argv, cwd, env, [report_w] * bool(pipe) + list(passed), limit)
         except BaseException:
             if group is not None:
                 group.close()
@@ -172,13 +198,13 @@ class BwrapSandbox(ProcessSandbox):
     name = "bwrap"
     isolates_network = True  # a private loopback only; an agent's gateway is bound in as a Unix socket
 
-    def __init__(self, output_cap_bytes: int = 1_000_000, limits: Limits = Limits()):
-        super().__init__(output_cap_bytes, limits)
+    def __init__(self, output_cap_bytes: int = 1_000_000, limits: Limits = Limits(), warm: bool = False):
+        super().__init__(output_cap_bytes, limits, warm)
         self.as_root = os.geteuid() == 0
 
     def start(self, argv: Sequence[str], cwd: Path, env: Mapping[str, str], timeout_s: float,
               read_only: Sequence[Path] = (), keep_writes: bool = True, report: bool = False,
-              gateway: Optional[Path] = None, shared: Sequence[Path] = ()) -> Running:
+              gateway: Optional[Path] = None, shared: Sequence[Path] = (), warm: bool = False) -> Running:
         cwd = Path(cwd).resolve()
         shared = [Path(p).resolve() for p in shared]
         if self.as_root:
@@ -252,8 +278,8 @@ def make_sandbox(cfg: SandboxConfig) -> ProcessSandbox:
                    "process a run leaves outside its session outlives it")
     limits = Limits(**{f.name: getattr(cfg, f.name) for f in dataclasses.fields(Limits)})  # same names as config
     if kind is SandboxKind.bwrap:
-        return BwrapSandbox(cfg.output_cap_bytes, limits)
-    return ProcessSandbox(cfg.output_cap_bytes, limits)
+        return BwrapSandbox(cfg.output_cap_bytes, limits, cfg.warm)
+    return ProcessSandbox(cfg.output_cap_bytes, limits, cfg.warm)
 
 
 def check_sandbox(cfg: SandboxConfig, key_names: Sequence[str] = ()) -> None:

@@ -25,6 +25,7 @@ from harness.config.schema import INSIDE
 from harness.sandbox.copies import copy_tree
 from harness.sandbox.removal import remove_tree
 from harness.sandbox.walk import OWN_TREES
+from harness.sandbox.warm import WarmLost
 from harness.scoring.judge import judge
 from harness.seams import ExecResult, Sandbox, Score, ScoreStatus
 from harness.specs.loading import Spec
@@ -47,13 +48,20 @@ def score(spec: Spec, impl_dir: Path, sandbox: Sandbox, fail_fast: bool = False)
     shadowed = shadowing(impl_dir, spec.suite_dir)
     if shadowed:
         return Score(ScoreStatus.tampered, (), 0.0, shadowed)
+    try:
+        return _score(spec, impl_dir, sandbox, fail_fast, warm=True)
+    except WarmLost:  # the suite's warm template died under it: that run's end was not seen, so run it again cold
+        return _score(spec, impl_dir, sandbox, fail_fast, warm=False)
+
+
+def _score(spec: Spec, impl_dir: Path, sandbox: Sandbox, fail_fast: bool, warm: bool) -> Score:
     scratch = Path(tempfile.mkdtemp(prefix="harness-score-"))
     try:
         # One writable dir of the sandbox holds all the rooms see (a tmpfs capped at disk_mb, as root): the code's
         # writes, under either backend, never reach the host's disk, and its name says nothing of the trial.
         with sandbox.writable(scratch / "run") as wdir:
             work = lay_out(wdir.path, impl_dir, spec.suite_dir, SUITE_ROOM_FILES)
-            result, served = _run_rooms(work, spec, sandbox, fail_fast)
+            result, served = _run_rooms(work, spec, sandbox, fail_fast, warm)
     finally:
         remove_tree(scratch)
     return _placeless(judge(_charged(result, served), spec.time_limit_s), work)
@@ -93,8 +101,11 @@ def lay_out(work: Path, impl_dir: Path, suite_dir: Optional[Path], suite_files: 
     return work
 
 
-def _run_rooms(work: Path, spec: Spec, sandbox: Sandbox, fail_fast: bool) -> tuple[ExecResult, ExecResult]:
-    """The implementation's room started, the suite run against it, the room stopped: both results."""
+def _run_rooms(work: Path, spec: Spec, sandbox: Sandbox, fail_fast: bool,
+               warm: bool) -> tuple[ExecResult, ExecResult]:
+    """The implementation's room started, the suite run against it, the room stopped: both results. The suite's
+    room, which runs only our code and the hidden suite, may be forked from a warm template (`warm`); the
+    implementation's room always starts cold, so nothing of the code under test outlives its run."""
     shared, door = work / "shared", work / "shared" / "room.sock"
     # Everything is read-only in both rooms under bwrap; the code's own writes land in a capped, discarded
     # tmpfs, or in the shared dir, which holds the room's socket and the suite's tmp_path folders.
@@ -107,7 +118,7 @@ def _run_rooms(work: Path, spec: Spec, sandbox: Sandbox, fail_fast: bool) -> tup
                                    "HARNESS_SCRATCH": str(shared / "tmp")},
                               keep_writes=False, report=True, shared=[shared],
                               read_only=[work / "suite", work / "pytest.ini", work / "__pycache__",
-                                         *(work / name for name in SUITE_ROOM_FILES)])
+                                         *(work / name for name in SUITE_ROOM_FILES)], warm=warm)
         served = room.stop()
     return result, served
 

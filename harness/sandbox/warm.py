@@ -1,0 +1,189 @@
+"""Warm suite rooms: a long-lived template that has imported pytest (harness/inside/harness_warm.py), forking a
+fresh child for each scoring run's suite, so that a run does not pay for an interpreter and pytest's imports.
+
+The template runs only code the harness trusts; what a run loads (the suite, our plugin, the values the
+implementation's room sends) is loaded by the child, which dies with its run. The child is held before it runs
+anything of the run until the harness has put it in the run's cgroup and set its rlimits, as `spawn_held` holds a
+cold child; its pid is the one the kernel gives with its "ready" (SO_PASSCRED: translated out of a sandbox's pid
+namespace), its exit status the one the template reads from the kernel. A template that cannot be reached is
+started again, and failing that the run is started cold; one that dies under a run makes the run `lost`, which
+the scorer runs again (harness/scoring/rooms.py): never an outcome read from a run whose end was not seen.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from typing import Callable, Mapping, Optional, Sequence
+
+from harness.config.schema import INSIDE
+from harness.sandbox.removal import remove_tree
+from harness.sandbox.run_control import kill_group
+
+SOURCE = (INSIDE / "harness_warm.py").read_text()
+# How long the harness waits for a template to start, a child to say "ready", or the template to report a
+# child's end after it was killed: far past what each takes (milliseconds), short of hanging a trial.
+PATIENCE_S = 30.0
+_CRED = struct.Struct("3i")  # struct ucred: pid, uid, gid
+
+
+class WarmLost(Exception):
+    """The template went away while one of its children ran: that run's end was not seen, so it must not count."""
+
+
+class Template:
+    """One warm template, started on first use and again whenever it is found dead. `launch(folder)` gives the
+    command line and environment that start it with its socket in `folder` (a fresh 0700 folder of the harness)."""
+
+    def __init__(self, launch: Callable[[Path], tuple[list[str], dict]]):
+        self._launch = launch
+        self._lock = threading.Lock()
+        self._proc: Optional[subprocess.Popen] = None
+        self._folder: Optional[Path] = None
+        atexit.register(self.close)
+
+    def spawn(self, argv: Sequence[str], cwd: Path, env: Mapping[str, str], pass_fds: Sequence[int],
+              limit: Callable[[int], None]) -> Optional["WarmProc"]:
+        """`python -m pytest` with `argv` forked from the template, held until `limit(pid)` has set its limits;
+        None where no template can serve it (the caller starts it cold)."""
+        request = json.dumps({"argv": list(argv), "env": dict(env), "cwd": str(cwd)}).encode()
+        for attempt in range(2):  # a template found dead is started again, once
+            path = self._socket(restart=attempt > 0)
+            if path is None:
+                return None
+            try:
+                conn, pid = _request(path, request, pass_fds)
+            except (OSError, ValueError):
+                continue
+            return _admit(conn, pid, limit)
+        return None
+
+    def _socket(self, restart: bool) -> Optional[Path]:
+        with self._lock:
+            if restart or self._proc is None or self._proc.poll() is not None:
+                self._start()
+            return None if self._folder is None else self._folder / "warm.sock"
+
+    def _start(self) -> None:
+        self._stop()
+        folder = Path(tempfile.mkdtemp(prefix="harness-warm-"))
+        argv, env = self._launch(folder)
+        with open(folder / "template.log", "wb") as log:  # its own errors, if it fails to start
+            # stdin a pipe the template watches: it ends when the harness does, however the harness ends.
+            proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, env=env,
+                                    start_new_session=True)
+        ready = proc.stdout.readline()
+        if ready != b"ready\n":
+            kill_group(proc.pid)
+            proc.wait()
+            remove_tree(folder)
+            return
+        self._proc, self._folder = proc, folder
+
+    def _stop(self) -> None:
+        if self._proc is not None:
+            kill_group(self._proc.pid)
+            self._proc.wait()
+            for stream in (self._proc.stdin, self._proc.stdout):
+                stream.close()
+        if self._folder is not None:
+            remove_tree(self._folder)
+        self._proc = self._folder = None
+
+    def close(self) -> None:
+        with self._lock:
+            self._stop()
+
+    def pid(self) -> Optional[int]:
+        """The template's pid, for tests that kill it."""
+        return None if self._proc is None else self._proc.pid
+
+
+def _request(path: Path, request: bytes, pass_fds: Sequence[int]) -> tuple[socket.socket, int]:
+    """Ask the template for a child; its pid as this process sees it, once it says it is ready."""
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    try:
+        conn.settimeout(PATIENCE_S)
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+        conn.connect(str(path))
+        socket.send_fds(conn, [request], list(pass_fds))
+        message, ancillary, _, _ = conn.recvmsg(16, socket.CMSG_SPACE(_CRED.size))
+        pids = [_CRED.unpack(data[:_CRED.size])[0] for level, kind, data in ancillary
+                if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS]
+        if message != b"ready" or not pids:
+            raise ValueError(f"the template answered {message!r}")
+    except BaseException:
+        conn.close()
+        raise
+    return conn, pids[0]
+
+
+def _admit(conn: socket.socket, pid: int, limit: Callable[[int], None]) -> "WarmProc":
+    try:
+        limit(pid)
+        conn.send(b"go")
+    except BaseException:
+        kill_group(pid)
+        conn.close()
+        raise
+    return WarmProc(pid, conn)
+
+
+class WarmProc:
+    """A child of the template, with what Running needs of a Popen: pid, wait() and returncode. Its stdout and
+    stderr are the read ends the caller kept."""
+
+    def __init__(self, pid: int, conn: socket.socket):
+        self.pid, self._conn = pid, conn
+        self.returncode: Optional[int] = None
+        self.lost = False
+        self.stdout = self.stderr = None  # set by the caller: the read ends of the pipes it passed
+
+    def wait(self) -> int:
+        """The child's exit status, as the template read it from the kernel; -9 and `lost` if the template
+        went away without saying (the caller has killed the child by then)."""
+        if self.returncode is None:
+            try:
+                status = self._conn.recv(32)
+                self.returncode = os.waitstatus_to_exitcode(int(status))
+            except (OSError, ValueError):
+                self.lost, self.returncode = True, -9
+            finally:
+                self._conn.close()
+        return self.returncode
+
+
+def process_launch(folder: Path, env: dict) -> tuple[list[str], dict]:
+    """The process backend's template: a plain process, as a cold child of that backend is."""
+    return [sys.executable, "-c", SOURCE, str(folder / "warm.sock")], env
+
+
+def spawn_warm(template: Template, argv: Sequence[str], cwd: Path, env: Mapping[str, str],
+               pass_fds: Sequence[int], limit: Callable[[int], None]) -> Optional[WarmProc]:
+    """`spawn_held` for a warm child: stdout and stderr piped (the read ends on the result), or None (start it
+    cold)."""
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    try:
+        proc = template.spawn(argv, cwd, env, [out_w, err_w, *pass_fds], limit)
+    except BaseException:
+        proc = None
+        raise
+    finally:
+        os.close(out_w)
+        os.close(err_w)
+        if proc is None:
+            os.close(out_r)
+            os.close(err_r)
+    if proc is None:
+        return None
+    proc.stdout, proc.stderr = open(out_r, "rb"), open(err_r, "rb")
+    return proc
