@@ -188,6 +188,9 @@ class Sandbox(Protocol):
               gateway: Optional[Path] = None, shared: Sequence[Path] = (), warm: bool = False) -> Started:
         """Start what `exec` runs and return at once; the caller waits for it or stops it."""
 
+    def scratch_root(self) -> Optional[Path]:
+        """Where a scoring run's folder must be made for a warm child to see it; None: anywhere."""
+
 
 # -- scoring -------------------------------------------------------------------------------------------------------
 

@@ -7,14 +7,15 @@ what the harness trusts: pytest and the plugins pytest loads, and the standard l
 client use. Never the suite, our plugin or anything of the implementation: those are imported by the child, which
 dies with its run, so nothing of one run is there for the next.
 
-Per run the harness connects to SOCKET (a SOCK_SEQPACKET socket: each message arrives whole) and sends one JSON
-message, {"argv", "env", "cwd"} (argv is what follows
-`python -m pytest`), with stdout, stderr and, where the run reports, the report pipe as passed descriptors. The
-template forks; the child starts a session of its own, takes those descriptors, drops to uid N (under bwrap) and
-says "ready" on the connection: the harness reads its pid (as the harness sees it) from the kernel's credentials on
-that message, puts it in the run's cgroup and sets its rlimits, and only then says "go". The child then closes the
-connection (so nothing it runs can write on it) and runs pytest as `python -m pytest` would. The template reaps it
-and writes its wait status on the connection: the exit status comes from the kernel, not from the child.
+Per run the harness connects to SOCKET (SOCK_SEQPACKET: each message arrives whole) and sends one JSON message,
+{"argv", "env", "cwd", "hide", "tmp_bytes"} (argv is what follows `python -m pytest`), with stdout, stderr and,
+where the run reports, the report pipe as passed descriptors. The template forks; the child starts a session of
+its own, takes those descriptors, makes its own view of the files (under bwrap: `confine`) and says "ready" on the
+connection. The harness reads the child's pid (as the harness sees it) from the kernel's credentials on that
+message, puts it in the run's cgroup and sets its rlimits, and only then says "go". The child then drops to uid N
+(under bwrap), closes the connection (so nothing it runs can write on it) and runs pytest as `python -m pytest`
+would. The template reaps it and writes its wait status on the connection: the exit status comes from the kernel,
+not from the child.
 """
 
 import importlib
@@ -28,7 +29,7 @@ import sys
 # _pytest.config), and the standard library of our plugin and of harness_room(_wire). Our own files are not:
 # each run loads them from its own copy, with their module state fresh.
 STDLIB = ("base64", "builtins", "collections", "itertools", "json", "operator", "secrets", "socket", "struct",
-          "threading", "time", "runpy", "atexit")
+          "threading", "time", "runpy", "atexit", "ctypes", "traceback")
 
 
 def warm_up():
@@ -59,17 +60,54 @@ def child(conn, request, fds, uid):
                     os.close(int(fd))
                 except OSError:
                     pass
-        if uid is not None:  # drops every capability the template kept
-            os.setgroups([])
-            os.setresgid(uid, uid, uid)
-            os.setresuid(uid, uid, uid)
+        if uid is not None:  # under bwrap: a view of its own
+            confine(request)
+        # Still the template's uid: the harness (without CAP_SYS_RESOURCE in a container) may set its rlimits.
         conn.send(b"ready")
         if conn.recv(16) != b"go":
             os._exit(1)  # the harness gave up on this run before it began
+        if uid is not None:  # uid N, which drops every capability the template kept
+            os.setgroups([])
+            os.setresgid(uid, uid, uid)
+            os.setresuid(uid, uid, uid)
         conn.close()
         code = run(request, fds[2:])
     finally:
         os._exit(code)
+
+
+# Mount flags and the one namespace a child makes (linux/mount.h, linux/sched.h).
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_BIND, MS_MOVE, MS_REC, MS_SLAVE = 1, 2, 4, 4096, 8192, 16384, 1 << 19
+CLONE_NEWNS = 0x00020000
+HOLD = "/run/warm-hold"  # made by the template's bwrap (harness/sandbox/bwrap.py WARM_HOLD)
+
+
+def confine(request):
+    """A mount namespace of the child's own, in which it sees what a cold suite room sees: a private /tmp capped
+    at `tmp_bytes`, and under it only its own run's folder (the cwd), with the folders in `hide` covered. The
+    template's view of every run's folder (and of its own socket) is gone: they were all under /tmp."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def check(done, what):
+        if done != 0:
+            raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()), what)
+
+    def mount(source, target, kind, flags, options=None):
+        check(libc.mount(source and source.encode(), target.encode(), kind and kind.encode(), flags,
+                         options and options.encode()), target)
+
+    cwd = request["cwd"]
+    if not cwd.startswith("/tmp/"):
+        raise ValueError(f"a warm child's folder must be under /tmp: {cwd}")
+    check(libc.unshare(CLONE_NEWNS), "unshare")
+    mount(None, "/", None, MS_REC | MS_SLAVE)  # nothing the child mounts reaches the template
+    mount(cwd, HOLD, None, MS_BIND | MS_REC)
+    mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={request['tmp_bytes']},mode=1777")
+    os.makedirs(cwd, 0o755)
+    mount(HOLD, cwd, None, MS_MOVE)
+    for folder in request["hide"]:
+        mount("tmpfs", folder, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "size=4k,mode=0755")
 
 
 def run(request, report_fds):

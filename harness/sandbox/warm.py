@@ -13,6 +13,7 @@ the scorer runs again (harness/scoring/rooms.py): never an outcome read from a r
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import json
 import os
 import socket
@@ -21,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping, Optional, Sequence
 
@@ -28,7 +30,7 @@ from harness.config.schema import INSIDE
 from harness.sandbox.removal import remove_tree
 from harness.sandbox.run_control import kill_group
 
-SOURCE = (INSIDE / "harness_warm.py").read_text()
+TEMPLATE = (INSIDE / "harness_warm.py").read_text()
 # How long the harness waits for a template to start, a child to say "ready", or the template to report a
 # child's end after it was killed: far past what each takes (milliseconds), short of hanging a trial.
 PATIENCE_S = 30.0
@@ -39,28 +41,61 @@ class WarmLost(Exception):
     """The template went away while one of its children ran: that run's end was not seen, so it must not count."""
 
 
-class Template:
-    """One warm template, started on first use and again whenever it is found dead. `launch(folder)` gives the
-    command line and environment that start it with its socket in `folder` (a fresh 0700 folder of the harness)."""
+@dataclass(frozen=True)
+class WarmRequest:
+    """One run asked of a template: pytest's arguments, the child's environment and cwd; under bwrap, the folders
+    of the cwd it must not see (`hide`) and the size of its private /tmp (`tmp_bytes`)."""
 
-    def __init__(self, launch: Callable[[Path], tuple[list[str], dict]]):
+    argv: list[str]
+    env: dict
+    cwd: str
+    hide: tuple[str, ...] = ()
+    tmp_bytes: int = 0
+
+
+def warm_request(warm: Optional["Warm"], argv: Sequence[str], asked: bool, env: dict, cwd: Path,
+                 hide: Sequence[Path] = (), tmp_bytes: int = 0) -> Optional[WarmRequest]:
+    """What a warm template is asked to run; None to start `argv` cold: the sandbox is not warm, the caller did not
+    ask, or `argv` is not the `python -m pytest` a template runs."""
+    if warm is None or not asked or list(argv[:3]) != [sys.executable, "-m", "pytest"]:
+        return None
+    return WarmRequest(list(argv[3:]), dict(env), str(cwd), tuple(map(str, hide)), tmp_bytes)
+
+
+class Warm:
+    """One warm template per backend and harness process (a sandbox is built per trial; its template is not),
+    started on first use and again whenever it is found dead. `launch(folder)` gives the command line and
+    environment that start it with its socket in `folder` (a fresh 0700 folder of the harness), and descriptors it
+    is passed (closed here once it started)."""
+
+    _shared: dict[str, "Warm"] = {}
+
+    def __init__(self, launch: Callable[[Path], tuple[list[str], dict, list[int]]]):
         self._launch = launch
         self._lock = threading.Lock()
         self._proc: Optional[subprocess.Popen] = None
         self._folder: Optional[Path] = None
         atexit.register(self.close)
 
-    def spawn(self, argv: Sequence[str], cwd: Path, env: Mapping[str, str], pass_fds: Sequence[int],
+    @classmethod
+    def of(cls, backend: str, launch: Callable[[Path], tuple[list[str], dict, list[int]]]) -> "Warm":
+        """The template of `backend`, made on first call."""
+        with _made:
+            if backend not in cls._shared:
+                cls._shared[backend] = cls(launch)
+            return cls._shared[backend]
+
+    def spawn(self, request: WarmRequest, pass_fds: Sequence[int],
               limit: Callable[[int], None]) -> Optional["WarmProc"]:
-        """`python -m pytest` with `argv` forked from the template, held until `limit(pid)` has set its limits;
-        None where no template can serve it (the caller starts it cold)."""
-        request = json.dumps({"argv": list(argv), "env": dict(env), "cwd": str(cwd)}).encode()
+        """The run forked from the template, held until `limit(pid)` has set its limits; None where no template
+        can serve it (the caller starts it cold)."""
+        message = json.dumps(dataclasses.asdict(request)).encode()
         for attempt in range(2):  # a template found dead is started again, once
             path = self._socket(restart=attempt > 0)
             if path is None:
                 return None
             try:
-                conn, pid = _request(path, request, pass_fds)
+                conn, pid = _request(path, message, pass_fds)
             except (OSError, ValueError):
                 continue
             return _admit(conn, pid, limit)
@@ -75,13 +110,16 @@ class Template:
     def _start(self) -> None:
         self._stop()
         folder = Path(tempfile.mkdtemp(prefix="harness-warm-"))
-        argv, env = self._launch(folder)
-        with open(folder / "template.log", "wb") as log:  # its own errors, if it fails to start
-            # stdin a pipe the template watches: it ends when the harness does, however the harness ends.
-            proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, env=env,
-                                    start_new_session=True)
-        ready = proc.stdout.readline()
-        if ready != b"ready\n":
+        argv, env, fds = self._launch(folder)
+        try:
+            with open(folder / "template.log", "wb") as log:  # its own errors, if it fails to start
+                # stdin a pipe the template watches: it ends when the harness does, however the harness ends.
+                proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, env=env,
+                                        start_new_session=True, pass_fds=fds)
+        finally:
+            for fd in fds:
+                os.close(fd)
+        if proc.stdout.readline() != b"ready\n":
             kill_group(proc.pid)
             proc.wait()
             remove_tree(folder)
@@ -103,8 +141,11 @@ class Template:
             self._stop()
 
     def pid(self) -> Optional[int]:
-        """The template's pid, for tests that kill it."""
+        """The template's pid (None before its first run): for tests that kill it."""
         return None if self._proc is None else self._proc.pid
+
+
+_made = threading.Lock()
 
 
 def _request(path: Path, request: bytes, pass_fds: Sequence[int]) -> tuple[socket.socket, int]:
@@ -161,29 +202,21 @@ class WarmProc:
         return self.returncode
 
 
-def process_launch(folder: Path, env: dict) -> tuple[list[str], dict]:
-    """The process backend's template: a plain process, as a cold child of that backend is."""
-    return [sys.executable, "-c", SOURCE, str(folder / "warm.sock")], env
-
-
-def spawn_warm(template: Template, argv: Sequence[str], cwd: Path, env: Mapping[str, str],
-               pass_fds: Sequence[int], limit: Callable[[int], None]) -> Optional[WarmProc]:
+def spawn_warm(warm: Warm, request: WarmRequest, pass_fds: Sequence[int],
+               limit: Callable[[int], None]) -> Optional[WarmProc]:
     """`spawn_held` for a warm child: stdout and stderr piped (the read ends on the result), or None (start it
     cold)."""
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
+    proc = None
     try:
-        proc = template.spawn(argv, cwd, env, [out_w, err_w, *pass_fds], limit)
-    except BaseException:
-        proc = None
-        raise
+        proc = warm.spawn(request, [out_w, err_w, *pass_fds], limit)
     finally:
         os.close(out_w)
         os.close(err_w)
         if proc is None:
             os.close(out_r)
             os.close(err_r)
-    if proc is None:
-        return None
-    proc.stdout, proc.stderr = open(out_r, "rb"), open(err_r, "rb")
+    if proc is not None:
+        proc.stdout, proc.stderr = open(out_r, "rb"), open(err_r, "rb")
     return proc

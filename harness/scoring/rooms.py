@@ -55,7 +55,9 @@ def score(spec: Spec, impl_dir: Path, sandbox: Sandbox, fail_fast: bool = False)
 
 
 def _score(spec: Spec, impl_dir: Path, sandbox: Sandbox, fail_fast: bool, warm: bool) -> Score:
-    scratch = Path(tempfile.mkdtemp(prefix="harness-score-"))
+    # Where a warm template can see it, under bwrap (harness/sandbox/warm_root.py); else the system's temp dir.
+    root = sandbox.scratch_root() if warm else None
+    scratch = Path(tempfile.mkdtemp(prefix="harness-score-", dir=root))
     try:
         # One writable dir of the sandbox holds all the rooms see (a tmpfs capped at disk_mb, as root): the code's
         # writes, under either backend, never reach the host's disk, and its name says nothing of the trial.
