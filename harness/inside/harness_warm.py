@@ -72,6 +72,9 @@ def child(conn, request, fds, uid):
             os.setresuid(uid, uid, uid)
         conn.close()
         code = run(request, fds[2:])
+    except BaseException:  # on its stderr, where the harness reads why the run never started
+        import traceback
+        traceback.print_exc()
     finally:
         os._exit(code)
 

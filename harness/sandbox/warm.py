@@ -168,22 +168,26 @@ def _request(path: Path, request: bytes, pass_fds: Sequence[int]) -> tuple[socke
 
 
 def _admit(conn: socket.socket, pid: int, limit: Callable[[int], None]) -> "WarmProc":
+    # Its pidfd is taken while it waits for "go": the template reaps it, so its pid alone could name another
+    # process by the time the caller looks (a cold child stays a zombie of the harness until it is waited for).
+    pidfd = os.pidfd_open(pid)
     try:
         limit(pid)
         conn.send(b"go")
     except BaseException:
         kill_group(pid)
+        os.close(pidfd)
         conn.close()
         raise
-    return WarmProc(pid, conn)
+    return WarmProc(pid, conn, pidfd)
 
 
 class WarmProc:
-    """A child of the template, with what Running needs of a Popen: pid, wait() and returncode. Its stdout and
-    stderr are the read ends the caller kept."""
+    """A child of the template, with what Running needs of a Popen: pid, wait() and returncode, and a pidfd to
+    wait on (see _admit). Its stdout and stderr are the read ends the caller kept."""
 
-    def __init__(self, pid: int, conn: socket.socket):
-        self.pid, self._conn = pid, conn
+    def __init__(self, pid: int, conn: socket.socket, pidfd: int):
+        self.pid, self._conn, self.pidfd = pid, conn, pidfd
         self.returncode: Optional[int] = None
         self.lost = False
         self.stdout = self.stderr = None  # set by the caller: the read ends of the pipes it passed
@@ -199,6 +203,7 @@ class WarmProc:
                 self.lost, self.returncode = True, -9
             finally:
                 self._conn.close()
+                os.close(self.pidfd)
         return self.returncode
 
 

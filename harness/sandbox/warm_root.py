@@ -32,7 +32,7 @@ def _check(done: int, what: str) -> None:
 
 @functools.lru_cache(maxsize=None)
 def _made() -> Path:
-    root = Path(tempfile.mkdtemp(prefix="harness-warm-root-"))
+    root = Path(tempfile.mkdtemp(prefix="harness-warm-root-", dir="/tmp"))  # under the /tmp a child covers
     path = os.fsencode(root)
     try:
         _check(_libc.mount(path, path, None, MS_BIND, None), str(root))
