@@ -137,8 +137,7 @@ def bwrap_argv(argv: list[str], env: dict, mounts: Mounts, disk_bytes: int, as_r
         wrapped += ["--bind", str(path), str(path)]
     if mounts.gateway is not None:  # the one way out: connecting to a socket needs it bound writable
         wrapped += ["--perms", "0755", "--dir", "/run", "--bind", str(mounts.gateway), GATEWAY_SOCKET]
-    if template:
-        wrapped += [arg for cap in WARM_CAPS for arg in ("--cap-add", cap)] + ["--dir", WARM_HOLD]
+    wrapped += [arg for cap in WARM_CAPS for arg in ("--cap-add", cap)] + ["--dir", WARM_HOLD] if template else []
     wrapped += ["--chdir", str(cwd), "--clearenv"]
     for key, value in env.items():
         wrapped += ["--setenv", key, value]

@@ -109,7 +109,8 @@ class Warm:
 
     def _start(self) -> None:
         self._stop()
-        folder = Path(tempfile.mkdtemp(prefix="harness-warm-"))
+        # In /tmp, not the temp dir of the moment: the template outlives whichever scoring run first needed it.
+        folder = Path(tempfile.mkdtemp(prefix="harness-warm-", dir="/tmp"))
         argv, env, fds = self._launch(folder)
         try:
             with open(folder / "template.log", "wb") as log:  # its own errors, if it fails to start

@@ -10,9 +10,7 @@ sees the hidden suite.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import importlib.util
-import marshal
 import secrets
 import shutil
 import site
@@ -26,6 +24,7 @@ from harness.sandbox.copies import copy_tree
 from harness.sandbox.removal import remove_tree
 from harness.sandbox.walk import OWN_TREES
 from harness.sandbox.warm import WarmLost
+from harness.scoring import bytecode
 from harness.scoring.judge import judge
 from harness.seams import ExecResult, Sandbox, Score, ScoreStatus
 from harness.specs.loading import Spec
@@ -95,7 +94,8 @@ def lay_out(work: Path, impl_dir: Path, suite_dir: Optional[Path], suite_files: 
         shutil.copy(source, work / name)
         compiled = Path(importlib.util.cache_from_source(str(work / name)))
         compiled.parent.mkdir(exist_ok=True)
-        compiled.write_bytes(_bytecode(source, source.stat().st_mtime_ns))
+        compiled.write_bytes(bytecode.unchecked(source, source.stat().st_mtime_ns))
+    bytecode.lay_out_suite(work / "suite", plugins=tuple(p for p in [work / PLUGIN.name] if p.exists()))
     (work / "pytest.ini").write_text(PYTEST_INI)
     for folder, mode in ((work / "shared", 0o1777), (work / "shared" / "tmp", 0o1733)):
         folder.mkdir()
@@ -130,16 +130,6 @@ def room_argv(work: Path, door: Path, sandbox: Sandbox) -> list[str]:
     return [sys.executable, "-S", str(work / "harness_room_server.py"), str(door), str(work / "impl"),
             *(["--private-net"] if sandbox.isolates_network else []),
             *(arg for folder in site.getsitepackages() for arg in ("--site", folder))]
-
-
-@functools.lru_cache(maxsize=None)
-def _bytecode(source: Path, mtime_ns: int) -> bytes:
-    """A .pyc of one of our standalone files that Python loads without checking a timestamp. The rooms cannot
-    write a bytecode cache (read-only, PYTHONDONTWRITEBYTECODE), and compiling these files took ~12 ms a run."""
-    data = source.read_bytes()
-    code = compile(data, source.name, "exec", dont_inherit=True)
-    unchecked_hash = (0b01).to_bytes(4, "little")  # PEP 552: hash-based, source not checked
-    return importlib.util.MAGIC_NUMBER + unchecked_hash + importlib.util.source_hash(data) + marshal.dumps(code)
 
 
 def _pytest_argv(work: Path, spec: Spec, fail_fast: bool) -> list[str]:
