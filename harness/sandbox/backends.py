@@ -169,8 +169,9 @@ class BwrapSandbox(ProcessSandbox):
 
     def __init__(self, output_cap_bytes: int = 1_000_000, limits: Limits = Limits(), warm: bool = True):
         self.as_root = os.geteuid() == 0
-        # Warm only as root: the template needs real capabilities to give each child its own view and uid.
-        super().__init__(output_cap_bytes, limits, warm and self.as_root and writable.can_mount())
+        # Warm only as root (the template needs real capabilities to give each child its own view and uid) and
+        # with cgroups: a daemon a child leaves is killed with its cgroup, where a cold run's dies with its bwrap.
+        super().__init__(output_cap_bytes, limits, warm and self.as_root and writable.can_mount() and cgroups.usable())
 
     def start(self, argv: Sequence[str], cwd: Path, env: Mapping[str, str], timeout_s: float,
               read_only: Sequence[Path] = (), keep_writes: bool = True, report: bool = False,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import atexit
 import dataclasses
 import json
+import logging
 import os
 import socket
 import struct
@@ -30,6 +31,7 @@ from harness.config.schema import INSIDE
 from harness.sandbox.removal import remove_tree
 from harness.sandbox.run_control import kill_group
 
+log = logging.getLogger(__name__)
 TEMPLATE = (INSIDE / "harness_warm.py").read_text()
 # How long the harness waits for a template to start, a child to say "ready", or the template to report a
 # child's end after it was killed: far past what each takes (milliseconds), short of hanging a trial.
@@ -75,6 +77,7 @@ class Warm:
         self._lock = threading.Lock()
         self._proc: Optional[subprocess.Popen] = None
         self._folder: Optional[Path] = None
+        self._broken = False
         atexit.register(self.close)
 
     @classmethod
@@ -90,20 +93,27 @@ class Warm:
         """The run forked from the template, held until `limit(pid)` has set its limits; None where no template
         can serve it (the caller starts it cold)."""
         message = json.dumps(dataclasses.asdict(request)).encode()
-        for attempt in range(2):  # a template found dead is started again, once
-            path = self._socket(restart=attempt > 0)
+        failed = None
+        for _ in range(2):  # a template found dead is started again, once
+            path = self._socket(failed)
             if path is None:
                 return None
             try:
                 conn, pid = _request(path, message, pass_fds)
             except (OSError, ValueError):
+                failed = path
                 continue
             return _admit(conn, pid, limit)
         return None
 
-    def _socket(self, restart: bool) -> Optional[Path]:
+    def _socket(self, failed: Optional[Path]) -> Optional[Path]:
+        """The running template's socket, started anew if there is none, or if it is the one that `failed` (and
+        not one another thread has started since, with runs of its own in flight)."""
         with self._lock:
-            if restart or self._proc is None or self._proc.poll() is not None:
+            current = None if self._folder is None else self._folder / "warm.sock"
+            if self._broken:
+                return None
+            if current is None or current == failed or self._proc.poll() is not None:
                 self._start()
             return None if self._folder is None else self._folder / "warm.sock"
 
@@ -123,6 +133,9 @@ class Warm:
         if proc.stdout.readline() != b"ready\n":
             kill_group(proc.pid)
             proc.wait()
+            why = (folder / "template.log").read_text(errors="replace").strip().splitlines()[-1:]
+            log.warning("the warm template did not start (%s): suites start cold", why[0] if why else "no output")
+            self._broken = True  # not tried again in this process: every run would pay for the attempt
             remove_tree(folder)
             return
         self._proc, self._folder = proc, folder
