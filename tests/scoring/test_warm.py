@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.sandbox.backends import BwrapSandbox, ProcessSandbox, bwrap_available
+from harness.config.schema import SandboxConfig, SandboxKind
+from harness.sandbox.backends import BwrapSandbox, ProcessSandbox, bwrap_available, make_sandbox
 from harness.scoring.rooms import score
 from harness.seams import ScoreStatus, TestOutcome
 from harness.specs.loading import load_spec
@@ -133,6 +134,12 @@ def test_nothing_a_trial_leaves_reaches_the_next(tmp_path, backend):
     for _ in range(2):  # the next trial, and the one after it, find none: in either room
         found = score(probe, probe.reference_dir, sandbox)
         assert all(passed(found).values()), [t.message for t in found.tests]
+
+
+def test_sandbox_warm_false_starts_every_suite_cold():
+    kind = SandboxKind.bwrap if bwrap_available() else SandboxKind.process
+    assert make_sandbox(SandboxConfig(kind=kind, warm=False)).warm is None
+    assert make_sandbox(SandboxConfig(kind=kind)).warm is not None  # on by default, where it works
 
 
 REFERENCES = sorted(p.name for p in (ROOT / "specs").iterdir() if (p / "manifest.yaml").exists())
