@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 from harness.config.schema import INSIDE
+from harness.sandbox import writable
 from harness.sandbox.removal import remove_tree
 from harness.sandbox.run_control import kill_group
 
@@ -37,6 +38,41 @@ TEMPLATE = (INSIDE / "harness_warm.py").read_text()
 # child's end after it was killed: far past what each takes (milliseconds), short of hanging a trial.
 PATIENCE_S = 30.0
 _CRED = struct.Struct("3i")  # struct ucred: pid, uid, gid
+
+
+PREFIX = "harness-warm-"  # harness-warm-<pid of the harness>-<random>: a template's folder in /tmp
+
+
+def remove_stale(prefix: str) -> None:
+    """Remove what a harness killed before its exit left in /tmp under `prefix` (its pid in the name, and that
+    pid gone): a template's folder, or a bwrap template's root and the mounts on it."""
+    for path in Path("/tmp").glob(f"{prefix}*-*"):
+        owner = path.name[len(prefix):].split("-")[0]
+        if owner.isdigit() and not Path(f"/proc/{owner}").exists():
+            try:
+                writable.clear(path)
+            except OSError as exc:  # another harness's, being removed by it: not ours to insist on
+                log.info("could not remove %s: %s", path, exc)
+
+
+_afterwards: list[Callable[[], None]] = []  # what close_all removes once the templates are stopped
+
+
+def after_templates(closer: Callable[[], None]) -> None:
+    """Have `closer` run by close_all, after every template has stopped (a bwrap template's root)."""
+    _afterwards.append(closer)
+
+
+def close_all() -> None:
+    """Stop every template and remove what they used: at exit, and before a command ends with os._exit (which
+    skips exit handlers: harness/run/app.py)."""
+    for warm in list(Warm._shared.values()):
+        warm.close()
+    while _afterwards:
+        _afterwards.pop()()
+
+
+atexit.register(close_all)
 
 
 class WarmLost(Exception):
@@ -78,7 +114,6 @@ class Warm:
         self._proc: Optional[subprocess.Popen] = None
         self._folder: Optional[Path] = None
         self._broken = False
-        atexit.register(self.close)
 
     @classmethod
     def of(cls, backend: str, launch: Callable[[Path], tuple[list[str], dict, list[int]]]) -> "Warm":
@@ -120,7 +155,8 @@ class Warm:
     def _start(self) -> None:
         self._stop()
         # In /tmp, not the temp dir of the moment: the template outlives whichever scoring run first needed it.
-        folder = Path(tempfile.mkdtemp(prefix="harness-warm-", dir="/tmp"))
+        remove_stale(PREFIX)
+        folder = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-", dir="/tmp"))
         argv, env, fds = self._launch(folder)
         try:
             with open(folder / "template.log", "wb") as log:  # its own errors, if it fails to start

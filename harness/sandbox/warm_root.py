@@ -6,7 +6,6 @@ its own run's folder there (harness/inside/harness_warm.py): the template's view
 
 from __future__ import annotations
 
-import atexit
 import ctypes
 import functools
 import os
@@ -17,9 +16,10 @@ from pathlib import Path
 
 from harness.sandbox.bwrap import NOBODY, Mounts, bwrap_argv, filter_fd
 from harness.sandbox.removal import remove_tree
-from harness.sandbox.warm import TEMPLATE
+from harness.sandbox.warm import TEMPLATE, after_templates, remove_stale
 
 MS_BIND, MS_SHARED, MNT_DETACH = 4096, 1 << 20, 2
+PREFIX = "harness-warm-root-"  # then the pid of the harness, and a random name
 _libc = ctypes.CDLL(None, use_errno=True)
 _lock = threading.Lock()
 
@@ -32,7 +32,8 @@ def _check(done: int, what: str) -> None:
 
 @functools.lru_cache(maxsize=None)
 def _made() -> Path:
-    root = Path(tempfile.mkdtemp(prefix="harness-warm-root-", dir="/tmp"))  # under the /tmp a child covers
+    remove_stale(PREFIX)
+    root = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-", dir="/tmp"))  # under the /tmp a child covers
     path = os.fsencode(root)
     try:
         _check(_libc.mount(path, path, None, MS_BIND, None), str(root))
@@ -44,7 +45,7 @@ def _made() -> Path:
     except OSError:
         _drop(root)
         raise
-    atexit.register(_drop, root)
+    after_templates(functools.partial(_drop, root))
     return root
 
 
@@ -55,8 +56,10 @@ def warm_root() -> Path:
 
 
 def _drop(root: Path) -> None:
-    _libc.umount2(os.fsencode(root), MNT_DETACH)
-    remove_tree(root)
+    with _lock:
+        _libc.umount2(os.fsencode(root), MNT_DETACH)
+        remove_tree(root)
+        _made.cache_clear()  # a run after this makes a root anew
 
 
 def bwrap_template(folder: Path, env: dict, disk_bytes: int) -> tuple[list[str], dict, list[int]]:
