@@ -179,13 +179,17 @@ class Sandbox(Protocol):
 
     def exec(self, argv: Sequence[str], cwd: Path, env: Mapping[str, str], timeout_s: float,
              read_only: Sequence[Path] = (), keep_writes: bool = True, report: bool = False,
-             gateway: Optional[Path] = None, shared: Sequence[Path] = ()) -> ExecResult:
-        """Run untrusted code; the child's failures and limits are data in the result, never exceptions."""
+             gateway: Optional[Path] = None, shared: Sequence[Path] = (), warm: bool = False) -> ExecResult:
+        """Run untrusted code; the child's failures and limits are data in the result, never exceptions.
+        `warm`: the child is `python -m pytest` of trusted code only, and may be forked from a warm template."""
 
     def start(self, argv: Sequence[str], cwd: Path, env: Mapping[str, str], timeout_s: float,
               read_only: Sequence[Path] = (), keep_writes: bool = True, report: bool = False,
-              gateway: Optional[Path] = None, shared: Sequence[Path] = ()) -> Started:
+              gateway: Optional[Path] = None, shared: Sequence[Path] = (), warm: bool = False) -> Started:
         """Start what `exec` runs and return at once; the caller waits for it or stops it."""
+
+    def scratch_root(self) -> Optional[Path]:
+        """Where a scoring run's folder must be made for a warm child to see it; None: anywhere."""
 
 
 # -- scoring -------------------------------------------------------------------------------------------------------

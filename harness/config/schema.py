@@ -104,6 +104,9 @@ class SandboxConfig:
     # (files, folders, links) and folders this deep; at most disk_mb of text in all (harness/sandbox/untrusted.py).
     tree_entries: int = 2000
     tree_depth: int = 32
+    # Suites forked from a template that has imported pytest (harness/sandbox/warm.py): faster, never another
+    # outcome, so not part of a trial's id (harness/trial/identity.py). false: every run starts cold.
+    warm: bool = True
 
 
 @dataclass

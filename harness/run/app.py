@@ -30,6 +30,7 @@ from harness.config.schema import CONF_DIR, LaunchConfig, register_configs
 from harness.errors import BAD_INPUT_EXIT, INTERRUPTED_EXIT, HarnessError
 from harness.records.redact import redact_logs
 from harness.records.store import RecordStore
+from harness.sandbox.warm import close_all
 from harness.sweep import batches
 from harness.sweep.budget import clear_stop
 from harness.sweep.pool import run_batch
@@ -59,6 +60,7 @@ def main() -> None:
     code = run(sys.argv[1:])
     if any(name in sys.modules for name in ("joblib", "submitit")):
         sys.exit(code)  # a launcher's helpers (loky's resource tracker) are cleaned up by the normal teardown
+    close_all()  # warm templates, and the mounts they see the runs through
     sys.stdout.flush()
     sys.stderr.flush()
     logging.shutdown()

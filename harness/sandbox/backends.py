@@ -21,12 +21,10 @@ import dataclasses
 import functools
 import logging
 import os
-import resource
 import shutil
 import signal
 import sys
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import ContextManager, Mapping, Optional, Sequence
 
@@ -36,9 +34,12 @@ from harness.sandbox import cgroups, writable
 from harness.sandbox.bwrap import GATEWAY_SOCKET, NOBODY, Mounts, bwrap_argv, filter_fd, hand_over, scratch_full
 from harness.sandbox.cgroups import RunGroup
 from harness.sandbox.keys import refuse_keys
+from harness.sandbox.limits import Limits
 from harness.sandbox.pipes import Drain, OutputLimit
 from harness.sandbox.run_control import DiskWatch, Running, kill_group, kill_tree, spawn_held
 from harness.sandbox.walk import MB, TreeCaps
+from harness.sandbox.warm import TEMPLATE, Warm, WarmLost, WarmProc, WarmRequest, spawn_warm, warm_request
+from harness.sandbox.warm_root import bwrap_template, hidden, warm_root
 from harness.seams import ExecResult
 
 log = logging.getLogger(__name__)
@@ -52,40 +53,17 @@ GATEWAY_PORT = 8000
 _RELAY = (INSIDE / "harness_relay.py").read_text()
 
 
-@dataclass(frozen=True)
-class Limits:
-    memory_mb: int = 4096  # the run's memory (cgroup), or each process's address space (rlimit) without cgroups
-    processes: int = 512  # the run's tasks (cgroup), or else RLIMIT_NPROC per uid (only for a non-root uid)
-    file_mb: int = 256  # largest file a child may write
-    open_files: int = 1024
-    output_mb: int = 64  # stdout + stderr together; past this the child is killed (a flood, like a timeout)
-    disk_mb: int = 512  # each dir a child may write, and each scratch tmpfs under bwrap
-    tree_entries: int = 2000  # what is kept of a writable dir (harness/sandbox/copies.py): entries, depth
-    tree_depth: int = 32
-
-    def impose(self, pid: int, cpu_s: float, group: Optional[RunGroup]) -> None:
-        """On a child held before it runs anything (harness.sandbox.run_control.spawn_held): move it into the run's cgroup, which
-        then holds memory and processes, and set its rlimits (memory and processes among them without a cgroup)."""
-        mb = MB
-        limits = [(resource.RLIMIT_FSIZE, self.file_mb * mb), (resource.RLIMIT_NOFILE, self.open_files),
-                  (resource.RLIMIT_CPU, int(cpu_s) + 1), (resource.RLIMIT_CORE, 0)]
-        if group is None:
-            limits += [(resource.RLIMIT_AS, self.memory_mb * mb), (resource.RLIMIT_NPROC, self.processes)]
-        else:  # an rlimit would bite first, unseen: a refused allocation or fork leaves no count to read
-            group.admit(pid)
-        for name, value in limits:
-            resource.prlimit(pid, name, (value, value))
-
-
 class ProcessSandbox:
     """Own session, rlimits and a scrubbed environment; the group is killed at the time or output limit."""
 
     name = "process"
     isolates_network = False  # the child shares the host's network: an agent reaches the gateway over TCP
 
-    def __init__(self, output_cap_bytes: int = 1_000_000, limits: Limits = Limits()):
+    def __init__(self, output_cap_bytes: int = 1_000_000, limits: Limits = Limits(), warm: bool = True):
         self.output_cap_bytes = output_cap_bytes
         self.limits = limits
+        # Suites forked from a warm template (harness/sandbox/warm.py); never another outcome.
+        self.warm: Optional[Warm] = Warm.of(self.name, self._launch) if warm else None
 
     def writable(self, path: Path, keep: bool = False) -> ContextManager[writable.WritableDir]:
         """A writable dir children may write at `path` while the context lasts (harness/sandbox/writable.py): capped at
@@ -97,7 +75,7 @@ class ProcessSandbox:
 
     def exec(self, argv: Sequence[str], cwd: Path, env: Mapping[str, str], timeout_s: float,
              read_only: Sequence[Path] = (), keep_writes: bool = True, report: bool = False,
-             gateway: Optional[Path] = None, shared: Sequence[Path] = ()) -> ExecResult:
+             gateway: Optional[Path] = None, shared: Sequence[Path] = (), warm: bool = False) -> ExecResult:
         """Run `argv` in `cwd`; `env` is added to the allow-listed variables. Never raises on the child's failure.
 
         `read_only` lists paths the child must not change; with `keep_writes=False` the child sees in `cwd` only
@@ -105,21 +83,35 @@ class ProcessSandbox:
         away (both enforced by bwrap only). `shared` dirs are writable and may be shared with another child.
         With `report`, the child finds the write end of a pipe in $HARNESS_REPORT_FD, and what it wrote comes
         back in `report`. `gateway` (a Unix socket; isolating backends only) is what the child reaches at
-        127.0.0.1:GATEWAY_PORT."""
+        127.0.0.1:GATEWAY_PORT. With `warm`, `argv` is `python -m pytest` running only what the harness trusts
+        (a hidden suite and our plugin): where the sandbox is warm, it is forked from a template that has imported
+        pytest already (harness/sandbox/warm.py), and WarmLost is raised if that template dies under it."""
         # As a context: an exception in the wait (Ctrl-C) still takes the child and everything it started down.
-        with self.start(argv, cwd, env, timeout_s, read_only, keep_writes, report, gateway, shared) as running:
-            return running.wait()
+        with self.start(argv, cwd, env, timeout_s, read_only, keep_writes, report, gateway, shared, warm) as running:
+            result = running.wait()
+        if getattr(running.proc, "lost", False):
+            raise WarmLost("the warm template died during the run")
+        return result
 
     def start(self, argv: Sequence[str], cwd: Path, env: Mapping[str, str], timeout_s: float,
               read_only: Sequence[Path] = (), keep_writes: bool = True, report: bool = False,
-              gateway: Optional[Path] = None, shared: Sequence[Path] = ()) -> Running:
+              gateway: Optional[Path] = None, shared: Sequence[Path] = (), warm: bool = False) -> Running:
         """Start what `exec` runs, and return at once: for a server that lives beside another child."""
         if gateway is not None:
             raise ValueError("the process sandbox shares the host's network: give the agent the gateway's TCP URL")
         refuse_keys()  # preflight refused already (check_sandbox); this is the last guard
         pipe = os.pipe() if report else None
-        return self._spawn(list(argv), cwd, self._env(cwd, env, pipe), timeout_s, pipe,
-                           watched=[Path(cwd), *shared])
+        child_env = self._env(cwd, env, pipe)
+        return self._spawn(list(argv), cwd, child_env, timeout_s, pipe, watched=[Path(cwd), *shared],
+                           warm=warm_request(self.warm, argv, warm, child_env, cwd))
+
+    def _launch(self, folder: Path) -> tuple[list[str], dict, list[int]]:
+        """The warm template's command line and environment: a plain process, as this backend's children are."""
+        return [sys.executable, "-c", TEMPLATE, str(folder / "warm.sock")], self._env(folder, {}, None), []
+
+    def scratch_root(self) -> Optional[Path]:
+        """Where a scoring run's folder is made: None, the system's temp dir (see BwrapSandbox's)."""
+        return None
 
     def _env(self, cwd: Path, env: Mapping[str, str], pipe: Optional[tuple[int, int]]) -> dict[str, str]:
         child_env = {k: os.environ[k] for k in ENV_ALLOW_LIST if k in os.environ}
@@ -131,13 +123,16 @@ class ProcessSandbox:
 
     def _spawn(self, argv: list[str], cwd: Path, env: dict, timeout_s: float,
                pipe: Optional[tuple[int, int]], watched: Sequence[Path], scratch: Sequence[str] = (),
-               passed: Sequence[int] = ()) -> Running:
+               passed: Sequence[int] = (), warm: Optional[WarmRequest] = None) -> Running:
         report_r, report_w = pipe or (None, None)
         group = RunGroup(self.limits.memory_mb * 1024 * 1024, self.limits.processes) if cgroups.usable() else None
         # Pipes, drained by threads that keep a capped prefix: a flood costs neither memory nor disk on the host.
         try:
-            proc = spawn_held(argv, cwd, env, [report_w] * bool(pipe) + list(passed),
-                              lambda pid: self.limits.impose(pid, timeout_s, group))
+            def limit(pid: int) -> None:
+                self.limits.impose(pid, timeout_s, group)
+            proc = None if warm is None else spawn_warm(self.warm, warm, [report_w] * bool(pipe), limit)
+            if proc is None:
+                proc = spawn_held(argv, cwd, env, [report_w] * bool(pipe) + list(passed), limit)
         except BaseException:
             if group is not None:
                 group.close()
@@ -150,7 +145,7 @@ class ProcessSandbox:
             drains.append(Drain(open(report_r, "rb"), self.output_cap_bytes * 8, None))
         checks = [writable.watch(Path(folder), self.limits.disk_mb * MB) for folder in watched]
         if scratch:
-            checks.append(functools.partial(scratch_full, proc.pid, scratch))
+            checks.append(functools.partial(scratch_full, proc.pid, scratch, isinstance(proc, WarmProc)))
         watch = DiskWatch(checks)
         return Running(proc, drains, flood, timeout_s, watch, self._returncode, self._kill, group)
 
@@ -172,13 +167,15 @@ class BwrapSandbox(ProcessSandbox):
     name = "bwrap"
     isolates_network = True  # a private loopback only; an agent's gateway is bound in as a Unix socket
 
-    def __init__(self, output_cap_bytes: int = 1_000_000, limits: Limits = Limits()):
-        super().__init__(output_cap_bytes, limits)
+    def __init__(self, output_cap_bytes: int = 1_000_000, limits: Limits = Limits(), warm: bool = True):
         self.as_root = os.geteuid() == 0
+        # Warm only as root (the template needs real capabilities to give each child its own view and uid) and
+        # with cgroups: a daemon a child leaves is killed with its cgroup, where a cold run's dies with its bwrap.
+        super().__init__(output_cap_bytes, limits, warm and self.as_root and writable.can_mount() and cgroups.usable())
 
     def start(self, argv: Sequence[str], cwd: Path, env: Mapping[str, str], timeout_s: float,
               read_only: Sequence[Path] = (), keep_writes: bool = True, report: bool = False,
-              gateway: Optional[Path] = None, shared: Sequence[Path] = ()) -> Running:
+              gateway: Optional[Path] = None, shared: Sequence[Path] = (), warm: bool = False) -> Running:
         cwd = Path(cwd).resolve()
         shared = [Path(p).resolve() for p in shared]
         if self.as_root:
@@ -191,15 +188,24 @@ class BwrapSandbox(ProcessSandbox):
         if gateway is not None:
             argv = [sys.executable, "-c", _RELAY, GATEWAY_SOCKET, str(GATEWAY_PORT), *argv]
         mounts = Mounts(cwd, [Path(p).resolve() for p in read_only], shared, keep_writes, gateway)
+        request = warm_request(self.warm, argv, warm, inner_env, cwd, hidden(cwd, mounts),
+                               self.limits.disk_mb * MB)
         seccomp = filter_fd()
         try:
             wrapped = bwrap_argv(argv, inner_env, mounts, self.limits.disk_mb * MB, self.as_root, seccomp)
             # A scoring run writes only to its capped tmpfs and the shared dirs: those are the ones to watch.
             return self._spawn(wrapped, cwd, {"PATH": os.environ.get("PATH", "")},
                                timeout_s, pipe, watched=[cwd] * keep_writes + shared,
-                               scratch=["/tmp"] + [str(cwd)] * (not keep_writes), passed=(seccomp,))
+                               scratch=["/tmp"] + [str(cwd)] * (not keep_writes), passed=(seccomp,), warm=request)
         finally:
             os.close(seccomp)
+
+    def _launch(self, folder: Path) -> tuple[list[str], dict, list[int]]:
+        return bwrap_template(folder, self._env(folder, {}, None), self.limits.disk_mb * MB)
+
+    def scratch_root(self) -> Optional[Path]:
+        """Where a scoring run's folder is made: under the warm template's root where there is one."""
+        return warm_root() if self.warm is not None else None
 
     def _kill(self, pid: int) -> None:
         # bwrap's own child dies with it (--die-with-parent), and with it, as the namespace's init, all inside.
@@ -252,8 +258,8 @@ def make_sandbox(cfg: SandboxConfig) -> ProcessSandbox:
                    "process a run leaves outside its session outlives it")
     limits = Limits(**{f.name: getattr(cfg, f.name) for f in dataclasses.fields(Limits)})  # same names as config
     if kind is SandboxKind.bwrap:
-        return BwrapSandbox(cfg.output_cap_bytes, limits)
-    return ProcessSandbox(cfg.output_cap_bytes, limits)
+        return BwrapSandbox(cfg.output_cap_bytes, limits, cfg.warm)
+    return ProcessSandbox(cfg.output_cap_bytes, limits, cfg.warm)
 
 
 def check_sandbox(cfg: SandboxConfig, key_names: Sequence[str] = ()) -> None:

@@ -30,7 +30,9 @@ ETC = {
     "localtime": "the local time zone",
     "alternatives": "Debian's links behind commands such as awk and editor",
 }
-GATEWAY_SOCKET = "/run/gateway.sock"  # where the gateway's Unix socket is bound inside the sandbox
+GATEWAY_SOCKET = "/run/gateway.sock"
+WARM_CAPS = ("CAP_SYS_ADMIN", "CAP_SETUID", "CAP_SETGID")  # a warm template's: mounts, then nobody
+WARM_HOLD = "/run/warm-hold"  # where the gateway's Unix socket is bound inside the sandbox
 # The kernel's keyrings are not namespaced by bwrap: as root, every child is uid nobody of the host's user
 # namespace, whose user keyring outlives it, so one trial could leave code or answers there for the next. A
 # seccomp filter makes add_key, request_key and keyctl fail with EPERM. Their numbers, by the audit arch of
@@ -94,9 +96,11 @@ def filter_fd() -> int:
 
 
 def bwrap_argv(argv: list[str], env: dict, mounts: Mounts, disk_bytes: int, as_root: bool,
-               seccomp_fd: int) -> list[str]:
+               seccomp_fd: int, template: bool = False) -> list[str]:
     """The bwrap command that runs `argv` with `env` in what `mounts` says, as uid nobody when run as root, with
-    the filter bwrap reads from `seccomp_fd` (see filter_fd)."""
+    the filter bwrap reads from `seccomp_fd` (see filter_fd). A warm `template` (harness/sandbox/warm.py) stays
+    root, with only the capabilities it needs to give each child a mount namespace of its own and then drop to
+    nobody (harness/inside/harness_warm.py), and a folder, WARM_HOLD, for it to mount the child's folder on."""
     namespaces = ["--unshare-ipc", "--unshare-pid", "--unshare-uts", "--unshare-cgroup-try", "--unshare-net"]
     if not as_root:
         namespaces.append("--unshare-user")
@@ -133,20 +137,22 @@ def bwrap_argv(argv: list[str], env: dict, mounts: Mounts, disk_bytes: int, as_r
         wrapped += ["--bind", str(path), str(path)]
     if mounts.gateway is not None:  # the one way out: connecting to a socket needs it bound writable
         wrapped += ["--perms", "0755", "--dir", "/run", "--bind", str(mounts.gateway), GATEWAY_SOCKET]
+    wrapped += [arg for cap in WARM_CAPS for arg in ("--cap-add", cap)] + ["--dir", WARM_HOLD] if template else []
     wrapped += ["--chdir", str(cwd), "--clearenv"]
     for key, value in env.items():
         wrapped += ["--setenv", key, value]
-    if as_root:
+    if as_root and not template:
         argv = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--inh-caps=-all",
                 "--bounding-set=-all", "--no-new-privs", "--", *argv]
     return wrapped + ["--", *argv]
 
 
-def scratch_full(bwrap_pid: int, paths: Sequence[str]) -> bool:
+def scratch_full(bwrap_pid: int, paths: Sequence[str], own: bool = False) -> bool:
     """Whether one of a bwrap child's capped tmpfs mounts at `paths` is full (under 1 % free, or no inode left),
-    seen through the root of bwrap's child, /proc/<pid>/root. Before the child has its root, that is the host's."""
+    seen through the root of bwrap's child, /proc/<pid>/root. Before the child has its root, that is the host's.
+    `own`: the pid is the child itself (a warm template's, in a mount namespace of its own from the start)."""
     try:
-        children = Path(f"/proc/{bwrap_pid}/task/{bwrap_pid}/children").read_text().split()
+        children = [bwrap_pid] if own else Path(f"/proc/{bwrap_pid}/task/{bwrap_pid}/children").read_text().split()
     except OSError:
         return False
     for child in children:

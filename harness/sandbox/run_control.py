@@ -114,7 +114,8 @@ class Running:
     def _wait_for_end(self) -> tuple[bool, bool]:
         """Block until the child ends (False, False), its time is up (True, False) or its dirs outgrow the disk
         limit (False, True)."""
-        pidfd = os.pidfd_open(self.proc.pid)
+        own = getattr(self.proc, "pidfd", None)  # a warm child's, taken while it was alive (harness/sandbox/warm.py)
+        pidfd = os.dup(own) if own is not None else os.pidfd_open(self.proc.pid)
         try:
             ended = select.poll()
             ended.register(pidfd, select.POLLIN)

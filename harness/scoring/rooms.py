@@ -10,9 +10,7 @@ sees the hidden suite.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import importlib.util
-import marshal
 import secrets
 import shutil
 import site
@@ -25,6 +23,8 @@ from harness.config.schema import INSIDE
 from harness.sandbox.copies import copy_tree
 from harness.sandbox.removal import remove_tree
 from harness.sandbox.walk import OWN_TREES
+from harness.sandbox.warm import WarmLost
+from harness.scoring import bytecode
 from harness.scoring.judge import judge
 from harness.seams import ExecResult, Sandbox, Score, ScoreStatus
 from harness.specs.loading import Spec
@@ -47,13 +47,22 @@ def score(spec: Spec, impl_dir: Path, sandbox: Sandbox, fail_fast: bool = False)
     shadowed = shadowing(impl_dir, spec.suite_dir)
     if shadowed:
         return Score(ScoreStatus.tampered, (), 0.0, shadowed)
-    scratch = Path(tempfile.mkdtemp(prefix="harness-score-"))
+    try:
+        return _score(spec, impl_dir, sandbox, fail_fast, warm=True)
+    except WarmLost:  # the suite's warm template died under it: that run's end was not seen, so run it again cold
+        return _score(spec, impl_dir, sandbox, fail_fast, warm=False)
+
+
+def _score(spec: Spec, impl_dir: Path, sandbox: Sandbox, fail_fast: bool, warm: bool) -> Score:
+    # Where a warm template can see it, under bwrap (harness/sandbox/warm_root.py); else the system's temp dir.
+    root = sandbox.scratch_root() if warm else None
+    scratch = Path(tempfile.mkdtemp(prefix="harness-score-", dir=root))
     try:
         # One writable dir of the sandbox holds all the rooms see (a tmpfs capped at disk_mb, as root): the code's
         # writes, under either backend, never reach the host's disk, and its name says nothing of the trial.
         with sandbox.writable(scratch / "run") as wdir:
             work = lay_out(wdir.path, impl_dir, spec.suite_dir, SUITE_ROOM_FILES)
-            result, served = _run_rooms(work, spec, sandbox, fail_fast)
+            result, served = _run_rooms(work, spec, sandbox, fail_fast, warm)
     finally:
         remove_tree(scratch)
     return _placeless(judge(_charged(result, served), spec.time_limit_s), work)
@@ -85,7 +94,8 @@ def lay_out(work: Path, impl_dir: Path, suite_dir: Optional[Path], suite_files: 
         shutil.copy(source, work / name)
         compiled = Path(importlib.util.cache_from_source(str(work / name)))
         compiled.parent.mkdir(exist_ok=True)
-        compiled.write_bytes(_bytecode(source, source.stat().st_mtime_ns))
+        compiled.write_bytes(bytecode.unchecked(source, source.stat().st_mtime_ns))
+    bytecode.lay_out_suite(work / "suite", plugins=tuple(p for p in [work / PLUGIN.name] if p.exists()))
     (work / "pytest.ini").write_text(PYTEST_INI)
     for folder, mode in ((work / "shared", 0o1777), (work / "shared" / "tmp", 0o1733)):
         folder.mkdir()
@@ -93,8 +103,11 @@ def lay_out(work: Path, impl_dir: Path, suite_dir: Optional[Path], suite_files: 
     return work
 
 
-def _run_rooms(work: Path, spec: Spec, sandbox: Sandbox, fail_fast: bool) -> tuple[ExecResult, ExecResult]:
-    """The implementation's room started, the suite run against it, the room stopped: both results."""
+def _run_rooms(work: Path, spec: Spec, sandbox: Sandbox, fail_fast: bool,
+               warm: bool) -> tuple[ExecResult, ExecResult]:
+    """The implementation's room started, the suite run against it, the room stopped: both results. The suite's
+    room, which runs only our code and the hidden suite, may be forked from a warm template (`warm`); the
+    implementation's room always starts cold, so nothing of the code under test outlives its run."""
     shared, door = work / "shared", work / "shared" / "room.sock"
     # Everything is read-only in both rooms under bwrap; the code's own writes land in a capped, discarded
     # tmpfs, or in the shared dir, which holds the room's socket and the suite's tmp_path folders.
@@ -107,7 +120,7 @@ def _run_rooms(work: Path, spec: Spec, sandbox: Sandbox, fail_fast: bool) -> tup
                                    "HARNESS_SCRATCH": str(shared / "tmp")},
                               keep_writes=False, report=True, shared=[shared],
                               read_only=[work / "suite", work / "pytest.ini", work / "__pycache__",
-                                         *(work / name for name in SUITE_ROOM_FILES)])
+                                         *(work / name for name in SUITE_ROOM_FILES)], warm=warm)
         served = room.stop()
     return result, served
 
@@ -117,16 +130,6 @@ def room_argv(work: Path, door: Path, sandbox: Sandbox) -> list[str]:
     return [sys.executable, "-S", str(work / "harness_room_server.py"), str(door), str(work / "impl"),
             *(["--private-net"] if sandbox.isolates_network else []),
             *(arg for folder in site.getsitepackages() for arg in ("--site", folder))]
-
-
-@functools.lru_cache(maxsize=None)
-def _bytecode(source: Path, mtime_ns: int) -> bytes:
-    """A .pyc of one of our standalone files that Python loads without checking a timestamp. The rooms cannot
-    write a bytecode cache (read-only, PYTHONDONTWRITEBYTECODE), and compiling these files took ~12 ms a run."""
-    data = source.read_bytes()
-    code = compile(data, source.name, "exec", dont_inherit=True)
-    unchecked_hash = (0b01).to_bytes(4, "little")  # PEP 552: hash-based, source not checked
-    return importlib.util.MAGIC_NUMBER + unchecked_hash + importlib.util.source_hash(data) + marshal.dumps(code)
 
 
 def _pytest_argv(work: Path, spec: Spec, fail_fast: bool) -> list[str]:

@@ -64,8 +64,13 @@ def define_trial(cfg: HarnessConfig, spec: Spec, sandbox: str, plain: Optional[d
                 manifest_sha256=spec.manifest_sha256, suite_sha256=spec.suite_sha256, selection=spec.selection,
                 reference_sha256=sha256_tree(spec.reference_dir) if reads_reference else None,
                 templates=sha256_text("".join(prompt_templates(k) for k in kinds)), generator=generator,
-                model=model, sandbox={**plain["sandbox"], "kind": sandbox},
+                model=model, sandbox={**_outcome_settings(plain["sandbox"]), "kind": sandbox},
                 temperature=cfg.temperature, seed=cfg.seed, sample=cfg.sample)
+
+
+def _outcome_settings(sandbox: dict) -> dict:
+    """The sandbox's settings but `warm`, which changes how fast a suite starts, never what it finds."""
+    return {k: v for k, v in sandbox.items() if k != "warm"}
 
 
 def _hash_imported(generator: dict, caps: TreeCaps) -> None:

@@ -80,7 +80,7 @@ def test_new_files_in_an_imported_folder_are_a_new_trial(specs, tmp_path):
 
 
 @pytest.mark.parametrize("ignored", ["model.max_attempts=9", "model.timeout_s=5", "model.backoff_s=0.5",
-                                     "model.api_key_env=OTHER_KEY"])
+                                     "model.api_key_env=OTHER_KEY", "sandbox.warm=false"])
 def test_a_setting_the_trial_never_reads_keeps_its_id(specs, ignored):
     assert tid(specs, ignored) == tid(specs)
 
