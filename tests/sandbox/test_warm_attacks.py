@@ -1,0 +1,387 @@
+"""Attacks on the warm judge (harness/sandbox/warm.py, harness/inside/harness_warm.py): what a warm suite room
+does differently from a cold one, tried as the code under test, as a trial beside others, and against the
+harness's own handling of a child it did not fork. Real templates, real scoring runs.
+
+A test here that fails names a break; one that passes is an attack that was stopped, kept as coverage.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from harness.sandbox.backends import BwrapSandbox, ProcessSandbox, bwrap_available
+from harness.sandbox.warm import WarmProc
+from harness.scoring.rooms import score
+from harness.seams import ScoreStatus, TestOutcome
+from harness.specs.loading import load_spec
+from tests.conftest import make_spec
+
+BACKENDS = [ProcessSandbox] + ([BwrapSandbox] if bwrap_available() else [])
+needs_warm_bwrap = pytest.mark.skipif(not bwrap_available() or os.geteuid() != 0 or BwrapSandbox().warm is None,
+                                      reason="the bwrap template runs only as root, with cgroups")
+
+
+@pytest.fixture(autouse=True)
+def scoring_dirs_under_tmp_path(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+
+
+def outcomes(result) -> dict[str, bool]:
+    assert result.status is ScoreStatus.scored, (result.status, result.detail)
+    return {t.test_id.split("::")[1]: t.outcome is TestOutcome.passed for t in result.tests}
+
+
+def messages(result) -> list[str]:
+    return [t.message for t in result.tests if t.outcome is not TestOutcome.passed]
+
+
+# ---------------------------------------------------------------- a pid the harness no longer owns
+
+@contextmanager
+def finished_warm_run(sandbox):
+    """A warm suite run (a passing one-test suite) whose child has ended and been reaped by the template, but
+    which the harness has not waited for yet: (its Running, the pid it was)."""
+    scratch = Path(tempfile.mkdtemp(dir=sandbox.scratch_root()))
+    with sandbox.writable(scratch / "run") as wdir:
+        suite = wdir.path / "suite"
+        suite.mkdir()
+        (suite / "test_one.py").write_text("def test_one():\n    assert True\n")
+        argv = [sys.executable, "-m", "pytest", str(suite), "-q", "-p", "no:cacheprovider"]
+        with sandbox.start(argv, cwd=wdir.path, env={}, timeout_s=60, keep_writes=False,
+                           read_only=[suite], warm=True) as running:
+            assert isinstance(running.proc, WarmProc), "the run was not forked from the template"
+            pid = running.proc.pid
+            deadline = time.monotonic() + 30
+            while os.path.exists(f"/proc/{pid}") and time.monotonic() < deadline:  # the template reaps it
+                time.sleep(0.005)
+            assert not os.path.exists(f"/proc/{pid}")
+            yield running, pid
+
+
+def spawn_at(pid: int, argv: list[str]) -> subprocess.Popen:
+    """`argv` started as a session of its own under `pid`, as any process the kernel gives a recycled pid (here
+    asked for through ns_last_pid, which needs root: the kernel would in time on its own, pid_max is 32768
+    on many hosts and a sweep forks thousands of processes a minute)."""
+    for _ in range(200):
+        with open("/proc/sys/kernel/ns_last_pid", "w") as last:
+            last.write(str(pid - 1))
+        proc = subprocess.Popen(argv, start_new_session=True, stdin=subprocess.DEVNULL)
+        if proc.pid == pid:
+            return proc
+        proc.kill()
+        proc.wait()
+    pytest.fail(f"could not get pid {pid} back (another process took it each time)")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="asking the kernel for a given pid needs root")
+@pytest.mark.parametrize("backend", BACKENDS, ids=lambda b: b.name)
+def test_the_harness_never_kills_a_process_that_took_a_finished_warm_childs_pid(backend):
+    """A cold child stays a zombie of the harness until it is waited for, so the pid the harness kills at the
+    end of a run (to take down what it left) is still its own. A warm child is the template's and is reaped
+    by it the moment it ends: the pid the harness then kills may be anyone's by then (another trial's
+    suite room or implementation's room, which are session leaders, or any process of the host)."""
+    sandbox = backend()
+    with finished_warm_run(sandbox) as (running, pid):
+        bystander = spawn_at(pid, ["sleep", "60"])
+        try:
+            running.wait()
+            time.sleep(0.2)
+            assert bystander.poll() is None, f"a process that took pid {pid} after the run was killed by it"
+        finally:
+            bystander.kill()
+            bystander.wait()
+
+
+@needs_warm_bwrap
+@pytest.mark.skipif(not Path("/usr/bin/unshare").exists(), reason="util-linux unshare is not installed")
+def test_a_finished_warm_run_is_not_judged_by_the_disk_of_a_process_that_took_its_pid():
+    """The disk check at a run's end (bwrap.scratch_full) reads the child's /tmp through /proc/<pid>/root. For a
+    warm child that pid was released when the template reaped it: a process that has it now, with a full
+    /tmp of its own (another trial's room that filled its scratch), makes this run `disk`."""
+    sandbox = BwrapSandbox()
+    fill = "mount -t tmpfs -o size=16k tmpfs /tmp && cat /dev/zero > /tmp/fill 2>/dev/null; exec sleep 60"
+    with finished_warm_run(sandbox) as (running, pid):
+        full = spawn_at(pid, ["unshare", "--mount", "--propagation", "private", "sh", "-c", fill])
+        try:
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                try:
+                    if os.statvfs(f"/proc/{pid}/root/tmp").f_bavail == 0:
+                        break
+                except OSError:
+                    pass
+                time.sleep(0.01)
+            result = running.wait()
+            assert not result.disk_exceeded, "a run that wrote nothing was judged by another process's /tmp"
+        finally:
+            full.kill()
+            full.wait()
+
+
+# ---------------------------------------------------------------- what a suite room keeps across runs
+
+SYSV_SUITE = """
+import ctypes
+
+KEY = 0x5A4D3E21
+
+def test_no_ipc_left_by_an_earlier_run():
+    libc = ctypes.CDLL(None, use_errno=True)
+    found = libc.shmget(KEY, 0, 0)
+    libc.shmget(KEY, 4096, 0o1666)  # IPC_CREAT: what this run leaves for the next
+    assert found == -1, "a SysV shared memory segment of an earlier run is still here"
+"""
+
+
+@needs_warm_bwrap
+def test_sysv_ipc_a_suite_room_leaves_does_not_reach_the_next_run(tmp_path):
+    """A cold suite room has an IPC namespace of its own (bwrap --unshare-ipc), gone with it; every warm child
+    lives in the template's, which outlives all the runs it serves. docs/sandbox.md and test_warm.py hold that
+    nothing a trial leaves in either room reaches the next: a shared memory segment (or a message queue, a
+    semaphore set) does, in warm rooms only."""
+    spec = load_spec(tmp_path / "specs", make_spec(tmp_path / "specs", suite=SYSV_SUITE).name)
+    for sandbox in (BwrapSandbox(warm=False), BwrapSandbox()):  # cold holds; then warm
+        runs = [score(spec, spec.reference_dir, sandbox) for _ in range(2)]
+        assert all(outcomes(runs[0]).values()), messages(runs[0])
+        assert all(outcomes(runs[1]).values()), (sandbox.warm, messages(runs[1]))
+
+
+CAPS_SUITE = """
+def test_no_capability_in_reserve():
+    status = dict(line.split(":\\t", 1) for line in open("/proc/self/status").read().splitlines() if ":\\t" in line)
+    assert {k: int(status[k], 16) for k in ("CapInh", "CapBnd", "CapAmb", "CapPrm", "CapEff")} == dict.fromkeys(
+        ("CapInh", "CapBnd", "CapAmb", "CapPrm", "CapEff"), 0)
+"""
+
+
+@needs_warm_bwrap
+def test_a_warm_suite_room_keeps_no_capability_a_cold_one_drops(tmp_path):
+    """A cold suite room runs under setpriv --inh-caps=-all --bounding-set=-all; a warm child drops to nobody
+    with setresuid alone, which empties its permitted and effective sets but keeps the template's inheritable
+    and bounding sets (all but CAP_SYS_RESOURCE, as measured). Only no_new_privs and nosuid mounts then stand
+    between an exec and those capabilities: defence in depth a cold room has and a warm one lacks."""
+    spec = load_spec(tmp_path / "specs", make_spec(tmp_path / "specs", suite=CAPS_SUITE).name)
+    cold = score(spec, spec.reference_dir, BwrapSandbox(warm=False))
+    assert all(outcomes(cold).values()), messages(cold)
+    warm = score(spec, spec.reference_dir, BwrapSandbox())
+    assert all(outcomes(warm).values()), messages(warm)
+
+
+# ---------------------------------------------------------------- stopped: kept as coverage
+
+SEEKER = r'''
+import os
+
+def finds():
+    """What of the warm machinery this room can see: a template's socket, another run's folder, a process of
+    the template's namespace."""
+    own = os.getcwd()
+    found = []
+    for parent, dirs, files in os.walk("/tmp"):
+        found += [os.path.join(parent, n) for n in dirs + files
+                  if n == "warm.sock" or (n.startswith("harness-score-") and not own.startswith(os.path.join(parent, n)))]
+    for pid in [p for p in os.listdir("/proc") if p.isdigit()]:
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+                if b"A warm suite room" in cmdline.read():
+                    found.append("process " + pid)
+        except OSError:
+            pass
+    return found
+'''
+SEEKER_SUITE = """
+import harness_room
+
+seeker = harness_room.import_module("adder")
+
+def test_the_implementation_sees_nothing_warm():
+    assert seeker.finds() == []
+"""
+
+
+@needs_warm_bwrap
+def test_the_implementations_room_sees_neither_the_template_nor_other_runs(tmp_path):
+    """The implementation's room always starts cold, in namespaces of its own: while another run is held in
+    the same template, it finds no template socket, no other run's folder and no process of the template."""
+    sandbox = BwrapSandbox()
+    spec = load_spec(tmp_path / "specs", make_spec(tmp_path / "specs", reference=SEEKER, suite=SEEKER_SUITE).name)
+    held = load_spec(tmp_path / "specs", make_spec(tmp_path / "specs", "held", suite=HELD_SUITE).name)
+    other = threading.Thread(target=score, args=(held, held.reference_dir, sandbox))
+    other.start()  # a run of the same template in flight meanwhile (most of the time: no outcome hangs on it)
+    try:
+        result = score(spec, spec.reference_dir, sandbox)
+    finally:
+        other.join()
+    assert all(outcomes(result).values()), messages(result)
+
+
+HELD_SUITE = """
+import time
+
+def test_held():
+    time.sleep(3)
+"""
+
+
+def test_concurrent_runs_through_one_template_keep_their_outcomes_apart(tmp_path):
+    """Threads share a backend's template (launch.concurrency > 1): each run's report, pid, status and
+    folder must stay its own. Twelve runs at once, good and bad implementations interleaved."""
+    backend = BACKENDS[-1]
+    spec = load_spec(tmp_path / "specs", make_spec(tmp_path / "specs").name)
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "adder.py").write_text("def add(a, b):\n    return a - b\n")
+    impls = [spec.reference_dir if i % 2 == 0 else bad for i in range(12)]
+    results: dict[int, object] = {}
+
+    def one(i):
+        results[i] = score(spec, impls[i], backend())
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(len(impls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for i, impl in enumerate(impls):
+        got = outcomes(results[i])
+        want = {"test_small": impl != bad, "test_negative": impl != bad, "test_zero": True}
+        assert got == want, (i, got, messages(results[i]))
+
+
+# ---------------------------------------------------------------- one trial's suite room beside another's
+
+PORT = 47219
+HOLD_PORT_SUITE = f"""
+import os, socket, time
+
+def test_holds_a_port():
+    held = socket.create_server(("127.0.0.1", {PORT}))
+    scratch = os.environ["HARNESS_SCRATCH"]
+    open(os.path.join(scratch, "bound"), "w").close()
+    deadline = time.monotonic() + 60
+    while not os.path.exists(os.path.join(scratch, "resume")) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    held.close()
+"""
+TAKE_PORT_SUITE = f"""
+import socket
+
+def test_takes_the_same_port():
+    socket.create_server(("127.0.0.1", {PORT})).close()
+"""
+
+
+def markers(tmp_path: Path, name: str) -> list[Path]:
+    """Files a suite left in its run's shared dir, wherever that run's folder is (see test_warm.py)."""
+    return [*tmp_path.rglob(name), *Path("/tmp").glob(f"harness-warm-root-*/*/*/*/*/{name}")]
+
+
+@needs_warm_bwrap
+@pytest.mark.parametrize("warm", [False, True], ids=["cold", "warm"])
+def test_a_suite_room_beside_another_trials_has_a_loopback_of_its_own(tmp_path, warm):
+    """Two trials scored at once (launch.concurrency > 1), each suite on 127.0.0.1 (a suite may serve a test
+    on a port: the agent's suite serves its scripted model so). Cold, each suite room has a network
+    namespace of its own; warm, every child shares the template's, so one trial's listener is in the other's
+    way (or reachable from it): the second trial's outcome depends on the first's timing."""
+    sandbox = BwrapSandbox(warm=warm)
+    specs = tmp_path / "specs"
+    holder = load_spec(specs, make_spec(specs, "holder", suite=HOLD_PORT_SUITE).name)
+    taker = load_spec(specs, make_spec(specs, "taker", suite=TAKE_PORT_SUITE).name)
+    results = {}
+    first = threading.Thread(target=lambda: results.update(holder=score(holder, holder.reference_dir, sandbox)))
+    first.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not markers(tmp_path, "bound") and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert markers(tmp_path, "bound"), "the first trial's suite never bound its port"
+        results["taker"] = score(taker, taker.reference_dir, sandbox)
+    finally:
+        for bound in markers(tmp_path, "bound"):
+            (bound.parent / "resume").touch()
+        first.join()
+    assert all(outcomes(results["holder"]).values()), messages(results["holder"])
+    assert all(outcomes(results["taker"]).values()), messages(results["taker"])
+
+
+# ---------------------------------------------------------------- bytecode and the template's upkeep
+
+@pytest.mark.parametrize("backend", BACKENDS, ids=lambda b: b.name)
+def test_a_suite_edited_between_runs_is_never_run_from_its_old_bytecode(tmp_path, backend):
+    """The suite's pycs are made by the harness (harness/scoring/bytecode.py) and cached by content: a suite
+    changed to the same size and mtime, and a second spec whose suite module has the same name, each run
+    their own text."""
+    sandbox = backend()
+    specs = tmp_path / "specs"
+    spec = load_spec(specs, make_spec(specs, "edited").name)
+    twin = load_spec(specs, make_spec(specs, "twin", suite=TWIN_SUITE).name)
+    module = spec.suite_dir / "test_adder.py"
+    before = module.stat()
+    assert all(outcomes(score(spec, spec.reference_dir, sandbox)).values())
+    assert not any(outcomes(score(twin, twin.reference_dir, sandbox)).values())  # same module name, its own text
+    edited = module.read_text().replace("== 5", "== 6")
+    assert len(edited) == len(module.read_text())
+    module.write_text(edited)
+    os.utime(module, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert not outcomes(score(spec, spec.reference_dir, sandbox))["test_small"]
+
+
+TWIN_SUITE = """
+def test_small():
+    assert False, "the twin's own test"
+"""
+
+
+def tree(pid: int) -> list[int]:
+    """`pid` and its descendants."""
+    found, frontier = [], [pid]
+    while frontier:
+        here = frontier.pop()
+        found.append(here)
+        for task in Path(f"/proc/{here}/task").iterdir():
+            frontier += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+UPKEEP_SUITE = """
+import os, signal, subprocess, sys, time
+
+def test_leaves_a_daemon():
+    subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"], start_new_session=True)
+
+def test_opens_files():
+    global kept
+    kept = [open(os.devnull) for _ in range(200)]
+
+def test_ends_its_run_by_signal():
+    if os.environ.get("HARNESS_SCRATCH") and os.path.exists("/proc/self/status"):
+        os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+@pytest.mark.parametrize("backend", BACKENDS, ids=lambda b: b.name)
+def test_the_template_keeps_nothing_of_the_runs_it_served(tmp_path, backend):
+    """Runs that end by a signal, leave a daemon and hold descriptors, scored many times: the template's
+    processes and descriptors are the same after as after the first run (no zombie, no descriptor kept)."""
+    sandbox = backend()
+    spec = load_spec(tmp_path / "specs", make_spec(tmp_path / "specs", suite=UPKEEP_SUITE).name)
+    score(spec, spec.reference_dir, sandbox)
+
+    def state():
+        pids = tree(sandbox.warm.pid())
+        return len(pids), sum(len(os.listdir(f"/proc/{p}/fd")) for p in pids)
+
+    first = state()
+    for _ in range(15):
+        result = score(spec, spec.reference_dir, sandbox)
+        assert result.status is not ScoreStatus.scored or not all(outcomes(result).values())
+    assert sandbox.warm.pid() is not None and state() == first
