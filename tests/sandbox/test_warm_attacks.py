@@ -7,7 +7,9 @@ A test here that fails names a break; one that passes is an attack that was stop
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -19,7 +21,8 @@ from pathlib import Path
 import pytest
 
 from harness.sandbox.backends import BwrapSandbox, ProcessSandbox, bwrap_available
-from harness.sandbox.warm import WarmProc
+from harness.sandbox.limits import Limits
+from harness.sandbox.warm import Warm, WarmProc
 from harness.scoring.rooms import score
 from harness.seams import ScoreStatus, TestOutcome
 from harness.specs.loading import load_spec
@@ -385,3 +388,41 @@ def test_the_template_keeps_nothing_of_the_runs_it_served(tmp_path, backend):
         result = score(spec, spec.reference_dir, sandbox)
         assert result.status is not ScoreStatus.scored or not all(outcomes(result).values())
     assert sandbox.warm.pid() is not None and state() == first
+
+
+# ---------------------------------------------------------------- a template that dies at the wrong moment
+
+@dataclasses.dataclass(frozen=True)
+class KillingTemplateFirst(Limits):
+    """The default limits, set after the template has been killed: a template that dies while a child waits
+    for "go" (between its "ready" and the harness's answer), as it may under another thread's restart
+    (Warm._socket) or the host's OOM killer."""
+
+    backend: str = "bwrap"
+    killed: list = dataclasses.field(default_factory=list)
+
+    def impose(self, pid, cpu_s, group):
+        template = Warm.of(self.backend, None).pid()
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            warm_child = b"A warm suite room" in cmdline.read()  # not the implementation's room, started cold
+        if warm_child and not self.killed:
+            self.killed.append(template)
+            os.killpg(template, signal.SIGKILL)
+            deadline = time.monotonic() + 10
+            while os.path.exists(f"/proc/{pid}") and time.monotonic() < deadline:  # its child goes with it
+                time.sleep(0.005)
+        super().impose(pid, cpu_s, group)
+
+
+@needs_warm_bwrap
+def test_a_template_dying_before_go_costs_time_never_an_outcome(tmp_path):
+    """test_warm.py kills the template while a run's suite is running: the run is scored again cold. Killed a
+    moment earlier, while the child waits for "go", the harness's admission of the child (its cgroup, its
+    rlimits, "go") fails, and that error is the trial's: no outcome, where a cold run would have had one."""
+    limits = KillingTemplateFirst()
+    sandbox = BwrapSandbox(limits=limits)
+    spec = load_spec(tmp_path / "specs", make_spec(tmp_path / "specs").name)
+    score(spec, spec.reference_dir, BwrapSandbox())  # the template is up
+    result = score(spec, spec.reference_dir, sandbox)
+    assert limits.killed, "the template was not killed"
+    assert all(outcomes(result).values()), messages(result)
