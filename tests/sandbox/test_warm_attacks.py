@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -51,8 +52,9 @@ def messages(result) -> list[str]:
 
 @contextmanager
 def finished_warm_run(sandbox):
-    """A warm suite run (a passing one-test suite) whose child has ended and been reaped by the template, but
-    which the harness has not waited for yet: (its Running, the pid it was)."""
+    """A warm suite run (a passing one-test suite) whose child has ended and whose status the template has
+    sent, but which the harness has not waited for yet: (its Running, the pid it was, whether that pid is free
+    for the kernel to give again, which a cold child's never is before the harness has waited for it)."""
     scratch = Path(tempfile.mkdtemp(dir=sandbox.scratch_root()))
     with sandbox.writable(scratch / "run") as wdir:
         suite = wdir.path / "suite"
@@ -62,12 +64,11 @@ def finished_warm_run(sandbox):
         with sandbox.start(argv, cwd=wdir.path, env={}, timeout_s=60, keep_writes=False,
                            read_only=[suite], warm=True) as running:
             assert isinstance(running.proc, WarmProc), "the run was not forked from the template"
+            status = select.poll()  # the template's word that the child ended, not yet read by the harness
+            status.register(running.proc._conn.fileno(), select.POLLIN)
+            assert status.poll(30_000), "the template never said the child ended"
             pid = running.proc.pid
-            deadline = time.monotonic() + 30
-            while os.path.exists(f"/proc/{pid}") and time.monotonic() < deadline:  # the template reaps it
-                time.sleep(0.005)
-            assert not os.path.exists(f"/proc/{pid}")
-            yield running, pid
+            yield running, pid, not os.path.exists(f"/proc/{pid}")
 
 
 def spawn_at(pid: int, argv: list[str]) -> subprocess.Popen:
@@ -93,7 +94,9 @@ def test_the_harness_never_kills_a_process_that_took_a_finished_warm_childs_pid(
     by it the moment it ends: the pid the harness then kills may be anyone's by then (another trial's
     suite room or implementation's room, which are session leaders, or any process of the host)."""
     sandbox = backend()
-    with finished_warm_run(sandbox) as (running, pid):
+    with finished_warm_run(sandbox) as (running, pid, free):
+        if not free:  # held for the harness, as a cold child's is: nothing else can have it
+            return
         bystander = spawn_at(pid, ["sleep", "60"])
         try:
             running.wait()
@@ -112,7 +115,9 @@ def test_a_finished_warm_run_is_not_judged_by_the_disk_of_a_process_that_took_it
     /tmp of its own (another trial's room that filled its scratch), makes this run `disk`."""
     sandbox = BwrapSandbox()
     fill = "mount -t tmpfs -o size=16k tmpfs /tmp && cat /dev/zero > /tmp/fill 2>/dev/null; exec sleep 60"
-    with finished_warm_run(sandbox) as (running, pid):
+    with finished_warm_run(sandbox) as (running, pid, free):
+        if not free:
+            return
         full = spawn_at(pid, ["unshare", "--mount", "--propagation", "private", "sh", "-c", fill])
         try:
             deadline = time.monotonic() + 10
