@@ -67,9 +67,11 @@ def child(conn, request, fds, uid):
         if conn.recv(16) != b"go":
             os._exit(1)  # the harness gave up on this run before it began
         if uid is not None:  # uid N, which drops every capability the template kept
+            drop_bounding()
             os.setgroups([])
             os.setresgid(uid, uid, uid)
             os.setresuid(uid, uid, uid)
+            drop_inheritable()
         conn.close()
         code = run(request, fds[2:])
     except BaseException:  # on its stderr, where the harness reads why the run never started
@@ -81,8 +83,37 @@ def child(conn, request, fds, uid):
 
 # Mount flags and the one namespace a child makes (linux/mount.h, linux/sched.h).
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_BIND, MS_MOVE, MS_REC, MS_SLAVE = 1, 2, 4, 4096, 8192, 16384, 1 << 19
-CLONE_NEWNS = 0x00020000
+CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWNET = 0x00020000, 0x08000000, 0x40000000
 HOLD = "/run/warm-hold"  # made by the template's bwrap (harness/sandbox/bwrap.py WARM_HOLD)
+
+
+def drop_bounding():
+    """Empty the capability bounding set (PR_CAPBSET_DROP, which needs CAP_SETPCAP): a cold child has none left,
+    and what the template kept for mounts must not survive into a suite's run."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    for cap in range(64):
+        if libc.prctl(24, cap, 0, 0, 0) != 0:  # PR_CAPBSET_DROP; EINVAL past the last capability
+            break
+
+
+def drop_inheritable():
+    """Clear every capability set, the inheritable one included, which setresuid leaves as it was."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    header = (ctypes.c_uint32 * 2)(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this process
+    data = (ctypes.c_uint32 * 6)()  # effective, permitted, inheritable, twice: all empty
+    if libc.capset(header, data) != 0:
+        raise OSError(ctypes.get_errno(), "capset")
+
+
+def open_loopback():
+    """Bring up the loopback of the child's own network namespace: concurrent suite rooms (the agent suite's
+    servers) then bind their ports apart, as cold ones do, instead of in the template's one namespace."""
+    import fcntl
+    import struct
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        fcntl.ioctl(sock, 0x8914, struct.pack("16sH14x", b"lo", 0x1 | 0x8 | 0x40))  # SIOCSIFFLAGS: up
 
 
 def confine(request):
@@ -103,7 +134,8 @@ def confine(request):
     cwd = request["cwd"]
     if not cwd.startswith("/tmp/"):
         raise ValueError(f"a warm child's folder must be under /tmp: {cwd}")
-    check(libc.unshare(CLONE_NEWNS), "unshare")
+    check(libc.unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWNET), "unshare")
+    open_loopback()
     mount(None, "/", None, MS_REC | MS_SLAVE)  # nothing the child mounts reaches the template
     mount(cwd, HOLD, None, MS_BIND | MS_REC)
     mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={request['tmp_bytes']},mode=1777")
@@ -174,16 +206,22 @@ def serve(path, uid):
                 started = start(server, uid)
                 if started is not None:
                     selector.register(*started)
+            elif key.data[0] == "ended":  # the harness closed the connection: its pid may go now
+                _, pid, conn = key.data
+                selector.unregister(conn)
+                os.waitpid(pid, 0)
+                conn.close()
             else:
                 pid, conn = key.data
                 selector.unregister(key.fileobj)
                 os.close(key.fd)
-                _, status = os.waitpid(pid, 0)
+                found = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)  # a zombie until the harness is done
+                status = (found.si_status << 8) if found.si_code == os.CLD_EXITED else found.si_status
                 try:
                     conn.send(b"%d" % status)
                 except OSError:
                     pass
-                conn.close()
+                selector.register(conn, selectors.EVENT_READ, ("ended", pid, conn))
 
 
 def start(server, uid):

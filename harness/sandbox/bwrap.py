@@ -31,8 +31,9 @@ ETC = {
     "alternatives": "Debian's links behind commands such as awk and editor",
 }
 GATEWAY_SOCKET = "/run/gateway.sock"
-WARM_CAPS = ("CAP_SYS_ADMIN", "CAP_SETUID", "CAP_SETGID")  # a warm template's: mounts, then nobody
-WARM_HOLD = "/run/warm-hold"  # where the gateway's Unix socket is bound inside the sandbox
+# A warm template's: each child's mounts, IPC and network namespaces, then nobody with no capability left.
+WARM_CAPS = ("CAP_SYS_ADMIN", "CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP", "CAP_NET_ADMIN")
+WARM_HOLD = "/run/warm-hold"  # where a warm child's own run folder is held while it builds its /tmp
 # The kernel's keyrings are not namespaced by bwrap: as root, every child is uid nobody of the host's user
 # namespace, whose user keyring outlives it, so one trial could leave code or answers there for the next. A
 # seccomp filter makes add_key, request_key and keyctl fail with EPERM. Their numbers, by the audit arch of

@@ -138,7 +138,10 @@ class Warm:
             except (OSError, ValueError):
                 failed = path
                 continue
-            return _admit(conn, pid, limit)
+            try:
+                return _admit(conn, pid, limit)
+            except OSError:  # the child went with its template before it was let go: nothing of the run began
+                failed = path
         return None
 
     def _socket(self, failed: Optional[Path]) -> Optional[Path]:
