@@ -12,6 +12,7 @@ import ast
 import functools
 import importlib.util
 import marshal
+import threading
 from pathlib import Path
 
 # PEP 552 flags: hash-based; checked (the source is hashed and compared on load) or not.
@@ -58,8 +59,19 @@ def _pytest_tail():
     return PYC_TAIL
 
 
+# CPython 3.11's AST constructor keeps its recursion depth per interpreter, not per thread: two threads parsing at
+# once (concurrent trials scoring, harness-diff's runs) raised "SystemError: AST constructor recursion depth
+# mismatch" in the suite. One parse and compile at a time.
+_AST_LOCK = threading.Lock()
+
+
 @functools.lru_cache(maxsize=256)
 def _checked(data: bytes, rewrite: bool) -> bytes:
+    with _AST_LOCK:
+        return _compiled(data, rewrite)
+
+
+def _compiled(data: bytes, rewrite: bool) -> bytes:
     """A checked-hash pyc of `data`, compiled as Python would, or with its asserts rewritten as pytest would
     (no config: our pytest.ini sets nothing the rewriter reads). pytest gives the code its file's name on load."""
     tree = ast.parse(data, filename="<suite>")
