@@ -129,6 +129,17 @@ def test_a_cell_served_by_the_cache_is_named_not_drawn_as_free():
     assert cost_figure(pass_rate_table(rows[rows["temperature"] == 1.0]).reset_index()) is None
 
 
+def test_cells_that_all_cost_nothing_get_no_cost_figure():
+    """A local model's trials cost a known 0 (SmolLM2): every point at 0, spread sideways into negative dollars
+    on an axis of millionths, said nothing. A free cell beside a paid one is still drawn, at 0."""
+    rows = sweep([0.0, 1.0]).assign(cost_usd=0.0, model_calls=1, cache_hits=0)
+    assert cost_figure(pass_rate_table(rows).reset_index()) is None
+    rows.loc[rows["temperature"] == 1.0, "cost_usd"] = 0.01
+    fig = cost_figure(pass_rate_table(rows).reset_index())
+    assert len(fig.axes[0].get_legend().get_texts()) == 2 and fig.axes[0].get_xlim()[0] < 0 < fig.axes[0].get_xlim()[1]
+    plt.close(fig)
+
+
 def test_spend_says_cached_rather_than_free():
     assert spend(float("nan"), 0.0) == "-" and spend(0.0, 1.0) == "cached" and spend(0.0123, 0.0) == "0.0123"
     assert spend(0.0123, 0.4) == "0.0123 (40 % cached)" and spend(0.0123, float("nan")) == "0.0123"
