@@ -8,6 +8,7 @@ import pytest
 
 from harness.analysis.cells import pass_rate_table
 from harness.analysis.intervals import clopper_pearson
+from harness.report.equivalence_views import plot_matrices, plot_similarity
 from harness.report.figures import cost_figure, failure_figure, pass_rate_figure, temperature_limits
 from harness.report.formatting import readable, spend
 
@@ -179,3 +180,15 @@ def test_a_readable_table_escapes_the_text_it_shows():
     shown = readable(pd.DataFrame({"message": ["<img src=x onerror=alert(1)> & 'q'"], "failures": [2]}))
     page = shown._repr_html_()
     assert "<img" not in page and "&lt;img src=x onerror=alert(1)&gt; &amp; &#39;q&#39;" in page
+
+
+def test_a_chain_with_no_later_generation_is_said_so_not_drawn_as_nothing():
+    """SmolLM2 driving the reference agent: generation 1 wrote no code, so the equivalence table holds the chain's
+    generation 0 alone. The heatmap said 'no chains' beside a chain, and the similarity plot was empty axes."""
+    equivalence = pd.DataFrame({"trial_id": ["r"], "spec": ["s"], "generation": [0], "chain_root": ["r"],
+                                "show_parent": [False], "behaviour_class": [0], "similarity_to_parent": [float("nan")]})
+    similarity = pd.DataFrame(columns=["spec", "trial_a", "trial_b", "pair", "similarity"])
+    for fig in (plot_matrices(equivalence), plot_similarity(equivalence, similarity)):
+        texts = [t.get_text() for ax in fig.axes for t in ax.texts]
+        assert texts == ["no chain has a generation past 0 with code\nto compare with its parent"]
+        plt.close(fig)
