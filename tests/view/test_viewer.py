@@ -168,3 +168,16 @@ def test_the_pages_of_a_deleted_record_go_and_the_others_stay(tmp_path):
     written = write_viewer(store.run_dir)
     out = store.run_dir / "report" / "trials"
     assert written.pages == 0 and sorted(p.name for p in out.glob("*.html")) == ["a1.html", "index.html"]
+
+
+def test_pages_written_by_other_viewer_code_are_written_again(tmp_path, monkeypatch):
+    """A second run with the same records writes nothing; after the viewer's code changes (an upgrade of the
+    harness), every page is written again, not kept as the old code drew it."""
+    from harness.view import site
+    store = RecordStore(tmp_path / "exp")
+    for tid in ("a1", "b2"):
+        store.write(record(tid, seed=0, tests=[]))
+    assert write_viewer(store.run_dir).pages == 2
+    assert write_viewer(store.run_dir).pages == 0
+    monkeypatch.setattr(site, "VIEWER_CODE", "the code of another harness version")
+    assert write_viewer(store.run_dir).pages == 2
