@@ -149,7 +149,7 @@ def _reasons(ended: pd.DataFrame, heading: str) -> str:
 
 
 def _cut_off(counted: pd.DataFrame) -> str:
-    """How many counted trials had a reply cut off at max_tokens. Such a trial is scored on what the cap left, so
+    """How many counted trials had a reply cut off at max_tokens. Such a trial is judged on what the cap left, so
     its score says as much about the cap as about the model; the record counts it (`truncated_replies`) and each
     trial's detail says so, but a sweep in which every reply was cut (SmolLM2 at 256 tokens: 8 of 8) read like
     any other until this line."""
@@ -159,7 +159,7 @@ def _cut_off(counted: pd.DataFrame) -> str:
         return ""
     first = cut.iloc[0]
     return (f"\n\ncut off at max_tokens: {len(cut)} of {len(counted)} counted trials had a reply cut off, "
-            f"and what the cap left was scored (a larger `model.max_tokens` may score otherwise); first: "
+            f"each judged on what the cap left (a larger `model.max_tokens` may end otherwise); first: "
             f"[{first.get('trial_id', '?')}] {' '.join(str(first.get('detail', '') or '').split())[:DETAIL_CHARS]}")
 
 

@@ -139,8 +139,8 @@ def test_replies_cut_off_at_max_tokens_are_counted_after_the_endings():
                      detail=["reply cut off at max_tokens (256 tokens)", "", "reply cut off; no code block",
                              "RateLimitError: 429"])
     text = summarize(results)
-    assert ("cut off at max_tokens: 2 of 3 counted trials had a reply cut off, and what the cap left was scored "
-            "(a larger `model.max_tokens` may score otherwise); first: [t0] reply cut off at max_tokens (256 tokens)"
+    assert ("cut off at max_tokens: 2 of 3 counted trials had a reply cut off, each judged on what the cap left "
+            "(a larger `model.max_tokens` may end otherwise); first: [t0] reply cut off at max_tokens (256 tokens)"
             ) in text
     assert "cut off at max_tokens" not in summarize(results.assign(truncated_replies=0))
     assert "cut off at max_tokens" not in summarize(results.drop(columns="truncated_replies"))  # older tables
