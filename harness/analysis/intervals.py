@@ -115,6 +115,8 @@ def clustered_intervals(frame: pd.DataFrame, keys: list[str], value: str, cluste
 
 def _from_moments(moments: np.ndarray, confidence: float):
     """Mean, low, high from rows of (n, G, sum Y_g, sum Y_g^2, sum Y_g m_g, sum m_g^2), each distinct row once."""
+    if len(moments) == 0:  # no group at all (no trial scored): `first` below would still hold one row
+        return np.empty(0), np.empty(0), np.empty(0)
     order = np.lexsort(moments.T[::-1])  # distinct rows by sorting: much faster than np.unique(axis=0)
     ordered = moments[order]
     first = np.r_[True, (np.diff(ordered, axis=0) != 0).any(axis=1)]

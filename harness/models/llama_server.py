@@ -46,6 +46,11 @@ def params(args: argparse.Namespace):
         cpu.n_threads = args.threads
         cpu.poll = 0  # no busy-waiting between batches: the sandboxed suites share these cores
     p.warmup = False  # a warm-up decode costs seconds under load and changes no answer
+    # No prompt cache: a request whose prompt a slot still held was decoded from it and, at temperature 0, replied
+    # otherwise than the same request from scratch (wordfreq's one-shot prompt: 4 runs of 4; semver's: 1 of 1), so
+    # a trial's reply hung on the server's state. Reproducible replies cost each trial its prompt again (wordfreq's
+    # 1,472 tokens: about 8 s more at load average 3 to 5).
+    p.cache_prompt = False
     p.ctx_shift = False  # a full context ends the reply (finish_reason "length") rather than dropping its start
     return p
 

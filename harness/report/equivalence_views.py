@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 UNKNOWN = -1  # behaviour class of an implementation that could not be recorded entirely
+NO_LATER_GENERATION = "no chain has a generation past 0 with code\nto compare with its parent"
 
 
 def generation_matrix(equivalence: pd.DataFrame, chain_root: str) -> pd.DataFrame:
@@ -64,9 +65,9 @@ def plot_matrices(equivalence: pd.DataFrame, limit: int = 6):
         ax.set_yticks(range(len(grid)), grid.index)
         ax.set_title(f"chain {root[:8]}", fontsize=9)
         ax.set_xlabel("generation")
-    if not roots:
+    if not roots:  # chains may exist, but none has a later generation with code (every SmolLM2 chain)
         axes[0][0].set_axis_off()
-        axes[0][0].text(0.5, 0.5, "no chains", ha="center")
+        axes[0][0].text(0.5, 0.5, NO_LATER_GENERATION, ha="center", wrap=True)
     fig.suptitle("same behaviour (dark) by generation pair", fontsize=10)
     fig.tight_layout()
     return fig
@@ -91,5 +92,7 @@ def plot_similarity(equivalence: pd.DataFrame, similarity: pd.DataFrame):
     ax.set_ylabel("similarity to parent")
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=7, loc="lower left")
+    if children.empty:  # empty axes alone read as a figure that failed to draw
+        ax.text(0.5, 0.5, NO_LATER_GENERATION, ha="center", va="center", transform=ax.transAxes)
     fig.tight_layout()
     return fig

@@ -121,7 +121,9 @@ def cost_figure(cells: pd.DataFrame, title: str = "Cost against success per cell
     the same cost (to 3 significant digits) are spread sideways a little, so that no point or error bar hides
     another.
     Cells whose every model call the cache served are left out (their spend was paid by an earlier trial, so
-    their 0 is not free) and named under the title; partly cached ones say how much. None when no cell is left.
+    their 0 is not free) and named under the title; partly cached ones say how much. None when no cell is left,
+    and None when every cell left cost nothing (a local model, such as SmolLM2): the points would all sit at 0,
+    spread sideways into negative dollars on an axis of millionths, a chart of nothing.
 
     `cells` is `pass_rate_table(...).reset_index()`."""
     priced = cells.dropna(subset=["cost_usd"])
@@ -129,7 +131,7 @@ def cost_figure(cells: pd.DataFrame, title: str = "Cost against success per cell
     shown = [k for k in ("spec", "temperature") if priced[k].nunique() > 1] + varying(priced)
     left_out = [label(shown, tuple(r[shown])) for _, r in priced[cached].iterrows()]
     priced = priced[~cached].reset_index(drop=True)
-    if priced.empty:
+    if priced.empty or not (priced["cost_usd"] > 0).any():
         return None
     spot = [f"{c:.3g}" for c in priced["cost_usd"]]
     rank = pd.Series(spot).groupby(spot).cumcount().to_numpy()

@@ -28,6 +28,7 @@ from nbclient import NotebookClient
 from nbconvert import HTMLExporter
 from traitlets.config import Config
 
+from harness.analysis.cells import CHAIN_PREFIX
 from harness.config.schema import PROJECT_ROOT
 from harness.errors import ConfigError, command
 from harness.records.tables import results_table
@@ -74,13 +75,19 @@ OFFLINE_TEMPLATE = """{%- extends "lab/index.html.j2" -%}
 
 
 def default_notebooks(results: pd.DataFrame, run_dir: Path | None = None) -> list[str]:
-    """results and spec always; bootstrap (after results) only when the table holds chains (generation > 0);
+    """results and spec always; bootstrap (after results) only when the table holds chains (`has_chains`);
     generations when the experiment has an equivalence table (harness/equivalence/classes.py); ladder when it
     holds LADDER_SPECS specs or more."""
-    chains = "generation" in results.columns and (results["generation"] > 0).any()
+    chains = has_chains(results)
     compared = ["generations"] if run_dir is not None and (run_dir / "equivalence.parquet").is_file() else []
     ladder = ["ladder"] if "spec" in results.columns and results["spec"].nunique() >= LADDER_SPECS else []
     return (["results", "bootstrap", "spec"] if chains else ["results", "spec"]) + compared + ladder
+
+
+def has_chains(results: pd.DataFrame) -> bool:
+    """Whether any trial belongs to a bootstrap chain: by its generator (`chain:<kind>`), not by a generation
+    past 0, since a chain whose generation 0 left no code (every SmolLM2 chain) is still a chain to report."""
+    return "generator" in results.columns and results["generator"].astype(str).str.startswith(CHAIN_PREFIX).any()
 
 
 def execute(name: str, results_path: Path, tests_path: Path, timeout: float) -> nbformat.NotebookNode:
@@ -184,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
                                      description="Render an experiment's notebooks to self-contained HTML.")
     parser.add_argument("experiment_dir", type=Path, help="runs/<experiment>, holding results.parquet")
     parser.add_argument("--notebooks", nargs="+", choices=sorted(NOTEBOOKS), default=None,
-                        help="default: results spec, bootstrap when the table has generation > 0, and "
+                        help="default: results spec, bootstrap when the table has chains, and "
                              "generations when there is an equivalence table")
     parser.add_argument("--timeout", type=float, default=600, help="seconds allowed per cell")
     args = parser.parse_args(argv)
@@ -193,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     results = results_table(run_dir)  # rebuilt from the records when it cannot be read
     names = args.notebooks or default_notebooks(results, run_dir)
     problems = [line for name in names for line in missing(run_dir, NEEDS[name])]
-    if "bootstrap" in names and not ("generation" in results and (results["generation"] > 0).any()):
+    if "bootstrap" in names and not has_chains(results):
         problems.append(f"no bootstrap chain in {results_path}: `harness experiment=paper` runs some")
     if problems:
         raise ConfigError("; ".join(dict.fromkeys(problems)) + " (nothing written)")

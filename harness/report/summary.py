@@ -48,6 +48,7 @@ def summarize(results: pd.DataFrame) -> str:
         text += "\n" + MADE_UP
     text += _reasons(endings[excluded], "excluded from every rate (retried on the next run)")
     text += _reasons(endings[other], "ended without a score, counted as failures")
+    text += _cut_off(endings[~excluded])
     if (results["gen0"] != "").any():
         text += "\n\n" + chains_text(results)
     return text
@@ -145,6 +146,21 @@ def _reasons(ended: pd.DataFrame, heading: str) -> str:
         where = f" gen {int(first['generation'])}" if first.get("gen0", "") else ""
         lines.append(f"  {ending} x{len(rows)} ({first['status']}): [{first.get('trial_id', '?')}{where}] {detail}")
     return "\n".join(line.rstrip() for line in lines)
+
+
+def _cut_off(counted: pd.DataFrame) -> str:
+    """How many counted trials had a reply cut off at max_tokens. Such a trial is judged on what the cap left, so
+    its score says as much about the cap as about the model; the record counts it (`truncated_replies`) and each
+    trial's detail says so, but a sweep in which every reply was cut (SmolLM2 at 256 tokens: 8 of 8) read like
+    any other until this line."""
+    cut_counts = pd.to_numeric(counted.get("truncated_replies", pd.Series(dtype=float)), errors="coerce")
+    cut = counted.loc[cut_counts.reindex(counted.index).fillna(0) > 0]
+    if cut.empty:
+        return ""
+    first = cut.iloc[0]
+    return (f"\n\ncut off at max_tokens: {len(cut)} of {len(counted)} counted trials had a reply cut off, "
+            f"each judged on what the cap left (a larger `model.max_tokens` may end otherwise); first: "
+            f"[{first.get('trial_id', '?')}] {' '.join(str(first.get('detail', '') or '').split())[:DETAIL_CHARS]}")
 
 
 def _rates(results: pd.DataFrame) -> pd.DataFrame:

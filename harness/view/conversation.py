@@ -148,6 +148,14 @@ def _meta(event: dict) -> str:
 def _note(event: Any) -> Note:
     if isinstance(event, dict) and event.get("event") == "retry":
         return Note(f"retry after attempt {event.get('attempt')}: {event.get('error')}: {event.get('message')}")
+    # The gateway's other endings of a call: said in words, since the JSON cut at 300 characters ended inside the
+    # request and never reached why (llama.cpp's 400 'Cannot have 2 or more assistant messages at the end').
+    if isinstance(event, dict) and event.get("event") == "rejected":
+        return Note(f"request refused by the provider (HTTP {event.get('status')} {event.get('error')}, cache "
+                    f"{event.get('cache')}): {event.get('message')}")
+    if isinstance(event, dict) and event.get("event") == "context_full":
+        return Note(f"the request did not fit the model's context (attempt {event.get('attempt')}): "
+                    f"{event.get('message')}")
     return Note(f"another event: {json.dumps(event, default=str)[:300]}")
 
 

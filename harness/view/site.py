@@ -32,6 +32,9 @@ from harness.view.trial_page import TrialView, agent_outputs, trial_page
 from harness.view.trials import cell_href, index_page, trial_rows
 
 STAMPS = ".stamps.json"  # page name -> what its pages were written from
+# The viewer's own code is part of what a page is made from: pages written by an older harness are written
+# again after an upgrade (they kept, say, '0 of 4 tests passed' without the note that the modules never imported).
+VIEWER_CODE = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(Path(__file__).parent.glob("*.py")))).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -102,12 +105,13 @@ def _write_trial(out: Path, record: dict, cell: str, kin: Optional[chain.Kin], s
 
 def _stamp(store: RecordStore, tid: str, kin: Optional[chain.Kin], run_dir: Path) -> str:
     """What a trial's pages are made from, as sizes and modification times: its record and transcript, its
-    kin (and the parent's record, whose implementation its diff reads), the equivalence table."""
+    kin (and the parent's record, whose implementation its diff reads), the equivalence table; and the code
+    that writes them (`VIEWER_CODE`)."""
     paths = [store.path(tid), store.artifacts(tid) / "transcript.jsonl", run_dir / "equivalence.parquet"]
     if kin is not None and kin.parent is not None:
         paths.append(store.path(kin.parent[0]))
     seen = [(p.stat().st_mtime_ns, p.stat().st_size) if p.exists() else None for p in paths]
-    return hashlib.sha256(json.dumps([seen, repr(kin)]).encode()).hexdigest()[:20]
+    return hashlib.sha256(json.dumps([seen, repr(kin), VIEWER_CODE]).encode()).hexdigest()[:20]
 
 
 def _equivalence(run_dir: Path) -> dict[str, dict]:

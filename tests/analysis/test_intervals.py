@@ -115,6 +115,16 @@ def test_arrays_and_groups_agree_with_one_interval_at_a_time():
     assert grouped["total"].tolist() == sums.sum(axis=1).tolist()
 
 
+def test_no_rows_give_an_empty_table_not_an_error():
+    """A sweep in which no trial was scored (SmolLM2's chains all end at generation 0) has no per-test rows: the
+    spec notebook's failure table is then empty; it raised IndexError."""
+    empty = pd.DataFrame({"spec": [], "test_id": [], "seed": [], "failed": []})
+    table = clustered_intervals(empty, ["spec", "test_id"], "failed", "seed")
+    assert table.empty and list(table.columns) == ["total", "mean", "low", "high", "n", "clusters"]
+    mean, low, high = clustered_interval_arrays(np.empty((0, 3)), np.empty((0, 3)))
+    assert mean.shape == low.shape == high.shape == (0,)
+
+
 def grid_coverage(confidence: float = NOMINAL, per_seed_values: tuple[int, ...] = PER_SEED) -> pd.DataFrame:
     """Coverage and mean width of `confidence` intervals in every cell of the grid, over SWEEPS simulated sweeps
     a cell (beta-binomial seeds), each cell from its own fixed random stream."""

@@ -8,6 +8,7 @@ import pytest
 
 from harness.analysis.cells import pass_rate_table
 from harness.analysis.intervals import clopper_pearson
+from harness.report.equivalence_views import plot_matrices, plot_similarity
 from harness.report.figures import cost_figure, failure_figure, pass_rate_figure, temperature_limits
 from harness.report.formatting import readable, spend
 
@@ -129,6 +130,17 @@ def test_a_cell_served_by_the_cache_is_named_not_drawn_as_free():
     assert cost_figure(pass_rate_table(rows[rows["temperature"] == 1.0]).reset_index()) is None
 
 
+def test_cells_that_all_cost_nothing_get_no_cost_figure():
+    """A local model's trials cost a known 0 (SmolLM2): every point at 0, spread sideways into negative dollars
+    on an axis of millionths, said nothing. A free cell beside a paid one is still drawn, at 0."""
+    rows = sweep([0.0, 1.0]).assign(cost_usd=0.0, model_calls=1, cache_hits=0)
+    assert cost_figure(pass_rate_table(rows).reset_index()) is None
+    rows.loc[rows["temperature"] == 1.0, "cost_usd"] = 0.01
+    fig = cost_figure(pass_rate_table(rows).reset_index())
+    assert len(fig.axes[0].get_legend().get_texts()) == 2 and fig.axes[0].get_xlim()[0] < 0 < fig.axes[0].get_xlim()[1]
+    plt.close(fig)
+
+
 def test_spend_says_cached_rather_than_free():
     assert spend(float("nan"), 0.0) == "-" and spend(0.0, 1.0) == "cached" and spend(0.0123, 0.0) == "0.0123"
     assert spend(0.0123, 0.4) == "0.0123 (40 % cached)" and spend(0.0123, float("nan")) == "0.0123"
@@ -168,3 +180,15 @@ def test_a_readable_table_escapes_the_text_it_shows():
     shown = readable(pd.DataFrame({"message": ["<img src=x onerror=alert(1)> & 'q'"], "failures": [2]}))
     page = shown._repr_html_()
     assert "<img" not in page and "&lt;img src=x onerror=alert(1)&gt; &amp; &#39;q&#39;" in page
+
+
+def test_a_chain_with_no_later_generation_is_said_so_not_drawn_as_nothing():
+    """SmolLM2 driving the reference agent: generation 1 wrote no code, so the equivalence table holds the chain's
+    generation 0 alone. The heatmap said 'no chains' beside a chain, and the similarity plot was empty axes."""
+    equivalence = pd.DataFrame({"trial_id": ["r"], "spec": ["s"], "generation": [0], "chain_root": ["r"],
+                                "show_parent": [False], "behaviour_class": [0], "similarity_to_parent": [float("nan")]})
+    similarity = pd.DataFrame(columns=["spec", "trial_a", "trial_b", "pair", "similarity"])
+    for fig in (plot_matrices(equivalence), plot_similarity(equivalence, similarity)):
+        texts = [t.get_text() for ax in fig.axes for t in ax.texts]
+        assert texts == ["no chain has a generation past 0 with code\nto compare with its parent"]
+        plt.close(fig)

@@ -195,6 +195,23 @@ def test_bootstrap_counts_a_dead_chain_at_every_generation_it_never_reached(tmp_
     assert "nothing here is conditioned on survival" in text
 
 
+def test_a_report_on_chains_that_all_ended_at_generation_0_has_every_page_and_no_cell_error(tmp_path):
+    """As every chain on SmolLM2 does: generation 0 answered in text, so no trial was scored and no test ran.
+    The report left the bootstrap page out (it looked for a generation past 0), and its spec page raised
+    IndexError in two cells (a per-test table of no rows)."""
+    row = dead_chain_results().iloc[0].to_dict() | {"status": "no_tool_calls", "pass_rate": 0.0, "passed_all": False,
+                                                    "impl_lines": 0}
+    pd.DataFrame([row]).to_parquet(tmp_path / "results.parquet")
+    pd.DataFrame({column: pd.Series(dtype=object) for column in
+                  ("trial_id", "test_id", "clause", "outcome", "seconds", "message")}).to_parquet(
+        tmp_path / "tests.parquet")
+    proc = report_on(tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "cell error" not in proc.stdout and (tmp_path / "report" / "bootstrap.html").is_file()
+    for name in ("results", "bootstrap", "spec"):
+        assert errors(nbformat.read(tmp_path / "report" / f"{name}.ipynb", as_version=4)) == [], name
+
+
 def test_a_notebook_opened_on_a_missing_table_says_which_command_writes_it(tmp_path, monkeypatch):
     # As "Run all" in Jupyter: the first error stops the notebook (harness-report refuses before running it).
     monkeypatch.setenv("HARNESS_EQUIVALENCE", str(tmp_path / "equivalence.parquet"))

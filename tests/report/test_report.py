@@ -23,8 +23,12 @@ import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 
 
 def test_default_notebooks_add_bootstrap_only_for_chains():
-    assert default_notebooks(pd.DataFrame({"generation": [0, 0]})) == ["results", "spec"]
-    assert default_notebooks(pd.DataFrame({"generation": [0, 1]})) == ["results", "bootstrap", "spec"]
+    assert default_notebooks(pd.DataFrame({"generation": [0, 0], "generator": "oneshot"})) == ["results", "spec"]
+    assert default_notebooks(pd.DataFrame({"generation": [0, 1], "generator": "chain:agent"})) == \
+        ["results", "bootstrap", "spec"]
+    # A chain whose generation 0 left no code (every chain on SmolLM2) is still a chain: its page says 0 of 1.
+    assert default_notebooks(pd.DataFrame({"generation": [0], "generator": "chain:agent"})) == \
+        ["results", "bootstrap", "spec"]
 
 
 def test_default_notebooks_add_generations_when_there_is_an_equivalence_table(tmp_path):
@@ -105,6 +109,17 @@ def test_cli_refuses_a_folder_without_a_results_table(tmp_path, capsys):
     with pytest.raises(SystemExit) as stop:
         main([str(tmp_path)])
     assert stop.value.code == 2 and "no results table" in capsys.readouterr().err
+
+
+def test_cli_refuses_the_bootstrap_page_only_without_chains(tmp_path, capsys):
+    """Asked for the bootstrap page, a table of one-shot trials is refused before any kernel starts; a table
+    whose only chain ended at generation 0 is not (it was, and told the user to run the preset they had run)."""
+    pd.DataFrame({"trial_id": ["a"], "generation": [0], "generator": ["oneshot"]}).to_parquet(
+        tmp_path / "results.parquet")
+    with pytest.raises(SystemExit) as stop:
+        main([str(tmp_path), "--notebooks", "bootstrap"])
+    assert stop.value.code == 2 and "no bootstrap chain" in capsys.readouterr().err
+    assert not (tmp_path / "report").exists()
 
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="no chromium to open pages in")

@@ -131,6 +131,21 @@ def test_unscored_endings_are_named_with_the_first_trials_reason():
     assert reasons[1] == "  timeout x1 (timeout): [t2] the suite ran past 60 s"
 
 
+def test_replies_cut_off_at_max_tokens_are_counted_after_the_endings():
+    """SmolLM2 at 256 tokens: every reply cut off, most of them scored; the summary said nothing of it."""
+    results = trials(status=["scored", "scored", "no_code", "infra_error"], seed=range(4),
+                     pass_rate=[0.0, 1.0, 0, 0], passed_all=[False, True, False, False],
+                     truncated_replies=[1, 0, 2, 1], trial_id=["t0", "t1", "t2", "t3"],
+                     detail=["reply cut off at max_tokens (256 tokens)", "", "reply cut off; no code block",
+                             "RateLimitError: 429"])
+    text = summarize(results)
+    assert ("cut off at max_tokens: 2 of 3 counted trials had a reply cut off, each judged on what the cap left "
+            "(a larger `model.max_tokens` may end otherwise); first: [t0] reply cut off at max_tokens (256 tokens)"
+            ) in text
+    assert "cut off at max_tokens" not in summarize(results.assign(truncated_replies=0))
+    assert "cut off at max_tokens" not in summarize(results.drop(columns="truncated_replies"))  # older tables
+
+
 def test_the_next_step_names_the_commands_that_apply(tmp_path):
     few = trials(status="scored", seed=[0, 1], pass_rate=1.0, passed_all=True)
     line = next_steps(tmp_path, few)

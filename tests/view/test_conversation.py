@@ -39,6 +39,21 @@ def test_each_call_shows_what_its_request_adds_and_a_side_request_starts_anew():
     assert "US$ 0.0001," in render(items)  # costs to 6 significant digits
 
 
+def test_a_refused_request_and_a_full_context_say_why():
+    """llama.cpp refused the reference agent's third request (two assistant messages at the end): the page showed
+    300 characters of JSON that ended inside the request, before the status and the reason."""
+    rejected = {"event": "rejected", "wire": "chat", "cache": "miss", "key": "k",
+                "request": {"messages": [SYSTEM, TASK] * 40}, "status": 400, "error": "BadRequestError",
+                "message": "smollm2: Cannot have 2 or more assistant messages at the end of the list."}
+    full = {"event": "context_full", "attempt": 1, "message": "context_length_exceeded: 7724 > 4096"}
+    refused, overflow = read_calls([json.dumps(rejected), json.dumps(full)])
+    assert refused.text == ("request refused by the provider (HTTP 400 BadRequestError, cache miss): smollm2: Cannot "
+                            "have 2 or more assistant messages at the end of the list.")
+    assert overflow.text == ("the request did not fit the model's context (attempt 1): context_length_exceeded: "
+                             "7724 > 4096")
+    assert "Cannot have 2 or more" in render([refused])
+
+
 def test_messages_wire_content_parts_read_as_text_and_unknown_parts_are_named():
     parts = [{"type": "text", "text": "implement the spec"}, {"type": "image_url", "image_url": {"url": "x"}}]
     items = read_calls([completion([{"role": "user", "content": parts}], {"role": "assistant", "content": "ok"},

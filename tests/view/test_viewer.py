@@ -144,6 +144,21 @@ def test_records_from_before_messages_still_show(tmp_path):
     assert "t::a" in page and "no message recorded" in page and "no transcript" in page
 
 
+def test_a_suite_module_that_did_not_import_is_said_to_be_one_not_its_tests(tmp_path):
+    """SmolLM2's semver fails to import: pytest reports one error per suite module (4), not the 253 tests."""
+    store = RecordStore(tmp_path / "exp")
+    tests = [{"test_id": f"test_{m}::<collection>", "clause": "", "outcome": "errored", "seconds": 0.0,
+              "message": "E   IndentationError: expected an indented block"} for m in ("bump", "parse")]
+    store.write(record("c3", seed=0, tests=tests, passed_all=False, pass_rate=0.0))
+    store.write(record("c4", seed=1, tests=[{"test_id": "t::a", "clause": "", "outcome": "failed", "seconds": 0.1}],
+                       passed_all=False))
+    write_viewer(store.run_dir)
+    out = store.run_dir / "report" / "trials"
+    assert ("(2 suite module(s) could not be imported, so their tests never ran: each counts here as one failed "
+            "test)") in (out / "c3.html").read_text()
+    assert "could not be imported" not in (out / "c4.html").read_text()
+
+
 def test_the_pages_of_a_deleted_record_go_and_the_others_stay(tmp_path):
     store = RecordStore(tmp_path / "exp")
     for tid in ("a1", "b2"):
@@ -153,3 +168,16 @@ def test_the_pages_of_a_deleted_record_go_and_the_others_stay(tmp_path):
     written = write_viewer(store.run_dir)
     out = store.run_dir / "report" / "trials"
     assert written.pages == 0 and sorted(p.name for p in out.glob("*.html")) == ["a1.html", "index.html"]
+
+
+def test_pages_written_by_other_viewer_code_are_written_again(tmp_path, monkeypatch):
+    """A second run with the same records writes nothing; after the viewer's code changes (an upgrade of the
+    harness), every page is written again, not kept as the old code drew it."""
+    from harness.view import site
+    store = RecordStore(tmp_path / "exp")
+    for tid in ("a1", "b2"):
+        store.write(record(tid, seed=0, tests=[]))
+    assert write_viewer(store.run_dir).pages == 2
+    assert write_viewer(store.run_dir).pages == 0
+    monkeypatch.setattr(site, "VIEWER_CODE", "the code of another harness version")
+    assert write_viewer(store.run_dir).pages == 2
