@@ -116,6 +116,13 @@ def open_loopback():
         fcntl.ioctl(sock, 0x8914, struct.pack("16sH14x", b"lo", 0x1 | 0x8 | 0x40))  # SIOCSIFFLAGS: up
 
 
+def python_under_tmp():
+    """The interpreter's and the venv's folders that lie under /tmp, outermost only."""
+    found = sorted({os.path.realpath(p) for p in (sys.prefix, sys.base_prefix)})
+    found = [p for p in found if p.startswith("/tmp/")]
+    return [p for p in found if not any(p.startswith(q + "/") for q in found)]
+
+
 def confine(request):
     """A mount namespace of the child's own, in which it sees what a cold suite room sees: a private /tmp capped
     at `tmp_bytes`, and under it only its own run's folder (the cwd), with the folders in `hide` covered. The
@@ -137,10 +144,17 @@ def confine(request):
     check(libc.unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWNET), "unshare")
     open_loopback()
     mount(None, "/", None, MS_REC | MS_SLAVE)  # nothing the child mounts reaches the template
+    # Python's own folders may lie under /tmp (a venv in a CI checkout there): held open across the new /tmp and
+    # bound back, read-only as the template's bwrap mounted them, or pytest's later imports would find nothing.
+    held = [(path, os.open(path, os.O_PATH)) for path in python_under_tmp()]
     mount(cwd, HOLD, None, MS_BIND | MS_REC)
     mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={request['tmp_bytes']},mode=1777")
     os.makedirs(cwd, 0o755)
     mount(HOLD, cwd, None, MS_MOVE)
+    for path, fd in held:
+        os.makedirs(path, 0o755, exist_ok=True)
+        mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
+        os.close(fd)
     for folder in request["hide"]:
         mount("tmpfs", folder, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "size=4k,mode=0755")
 
