@@ -33,8 +33,9 @@ def spec_sizes(texts: Mapping[str, str], results: pd.DataFrame, tests: Optional[
         clauses   its suite's clauses, as collected; else distinct clauses its tests name in the per-test table,
                   or its tests where none names one
 
-    What the trials ran is only a lower bound: code that fails to import fails its suite at collection, one error
-    per test file (SmolLM2's four semver trials 'ran' 4 of semver's 253 tests), so the suite's own count comes first.
+    What the trials ran is only a lower bound: in records made before the scorer counted the tests of a module that
+    did not import (harness/scoring/expected.py), such a module is one error (SmolLM2's four semver trials 'ran' 4
+    of semver's 253 tests), so the suite's own count comes first.
     """
     named = pd.Series(dtype=int)
     if tests is not None and len(tests):  # the per-test table names trials; their spec is in the results table

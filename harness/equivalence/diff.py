@@ -29,7 +29,8 @@ from harness.equivalence.observations import Difference, fingerprint, first_diff
 from harness.errors import ConfigError, command
 from harness.sandbox.backends import make_sandbox
 from harness.sandbox.removal import remove_tree
-from harness.scoring.rooms import IMPL_ROOM_FILES, SUITE_ROOM_FILES, lay_out, room_argv, shadowing
+from harness.scoring.room_files import IMPL_ROOM_FILES, SUITE_ROOM_FILES
+from harness.scoring.rooms import lay_out, room_argv, shadowing
 from harness.seams import Sandbox
 from harness.specs.loading import Spec, load_spec, sha256_tree
 

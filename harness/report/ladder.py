@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 
 from harness.errors import ConfigError
 from harness.report.figures import label, varying
-from harness.specs.clauses import collect
+from harness.scoring.expected import collect
 from harness.specs.loading import load_spec, sha256_text
 
 AXES = {"words": "words of the spec's text (log scale)",

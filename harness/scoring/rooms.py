@@ -19,23 +19,16 @@ import tempfile
 from pathlib import Path
 from typing import Optional
 
-from harness.config.schema import INSIDE
 from harness.sandbox.copies import copy_tree
 from harness.sandbox.removal import remove_tree
 from harness.sandbox.walk import OWN_TREES
 from harness.sandbox.warm import WarmLost
 from harness.scoring import bytecode
+from harness.scoring.expected import count_uncollected
 from harness.scoring.judge import judge
+from harness.scoring.room_files import IMPL_ROOM_FILES, PLUGIN, PYTEST_INI, SUITE_ROOM_FILES
 from harness.seams import ExecResult, Sandbox, Score, ScoreStatus
 from harness.specs.loading import Spec
-
-# Our own pytest configuration, passed with -c, so files in the implementation cannot reconfigure the run.
-PYTEST_INI = "[pytest]\naddopts =\n"
-PLUGIN = INSIDE / "harness_report.py"
-# Our standalone files in each room (the suite imports `harness_room`).
-SUITE_ROOM_FILES = {name: INSIDE / name for name in ("harness_report.py", "harness_room.py", "harness_room_wire.py")}
-IMPL_ROOM_FILES = {name: INSIDE / name
-                   for name in ("harness_room_server.py", "harness_room_programs.py", "harness_room_wire.py")}
 
 
 def score(spec: Spec, impl_dir: Path, sandbox: Sandbox, fail_fast: bool = False) -> Score:
@@ -48,9 +41,10 @@ def score(spec: Spec, impl_dir: Path, sandbox: Sandbox, fail_fast: bool = False)
     if shadowed:
         return Score(ScoreStatus.tampered, (), 0.0, shadowed)
     try:
-        return _score(spec, impl_dir, sandbox, fail_fast, warm=True)
+        result = _score(spec, impl_dir, sandbox, fail_fast, warm=True)
     except WarmLost:  # the suite's warm template died under it: that run's end was not seen, so run it again cold
-        return _score(spec, impl_dir, sandbox, fail_fast, warm=False)
+        result = _score(spec, impl_dir, sandbox, fail_fast, warm=False)
+    return result if fail_fast else count_uncollected(result, spec)
 
 
 def _score(spec: Spec, impl_dir: Path, sandbox: Sandbox, fail_fast: bool, warm: bool) -> Score:
@@ -134,12 +128,14 @@ def room_argv(work: Path, door: Path, sandbox: Sandbox) -> list[str]:
 
 def _pytest_argv(work: Path, spec: Spec, fail_fast: bool) -> list[str]:
     # -s: output reaches the sandbox's capped pipes, where a flood is seen and stopped, not pytest's files.
+    # --continue-on-collection-errors: the modules that import run when one does not (harness/scoring/expected.py
+    # counts that one's tests).
     # --basetemp: pytest's temp folders (tmp_path_factory's) go to the shared dir, under a random name in its
     # `tmp`, which neither room can list; each test's tmp_path is our plugin's, beside it ($HARNESS_SCRATCH).
     return [
         sys.executable, "-m", "pytest", str(work / "suite"), "-q", "-s", "--tb=short", "-p", "no:cacheprovider",
         "-p", "harness_report", "-c", str(work / "pytest.ini"), "--rootdir", str(work / "suite"),
-        "--basetemp", str(work / "shared" / "tmp" / secrets.token_hex(16)),
+        "--continue-on-collection-errors", "--basetemp", str(work / "shared" / "tmp" / secrets.token_hex(16)),
     ] + (["-x"] if fail_fast else []) + (["--harness-select", ",".join(spec.judged_by)] if spec.judged_by else [])
 
 

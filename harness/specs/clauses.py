@@ -10,21 +10,14 @@ from the tests; a test checks that the README holds the current table.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import shutil
-import site
-import subprocess
-import sys
-import tempfile
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
 from harness.config.schema import PROJECT_ROOT
-from harness.errors import SpecError, command
-from harness.scoring.rooms import IMPL_ROOM_FILES, PYTEST_INI, SUITE_ROOM_FILES
-from harness.specs.loading import Spec, load_spec
+from harness.errors import command
+from harness.scoring.expected import collect
+from harness.specs.loading import load_spec
 
 
 @dataclass(frozen=True)
@@ -34,44 +27,6 @@ class Clause:
     what: str
     tests: tuple[str, ...]  # test function names (a parametrised test once), in suite order
     count: int  # collected tests, parameters counted
-
-
-def collect(spec: Spec) -> list[dict]:
-    """Every test of the spec's suite with its clause id, texts and description, as our plugin lists them.
-
-    Collection imports our own suite; a suite that imports the implementation when it is collected (`from
-    fizzbuzz import fizzbuzz`) reaches it through the implementation's room, as when it is scored, so the spec's
-    own reference is served by our room server beside it. The reference is the spec's, not code under test: it
-    runs unsandboxed, as the reference's own tests run it."""
-    with tempfile.TemporaryDirectory(prefix="harness-clauses-") as tmp:
-        work = Path(tmp)
-        (work / "pytest.ini").write_text(PYTEST_INI)
-        for name, source in {**SUITE_ROOM_FILES, **IMPL_ROOM_FILES}.items():
-            shutil.copy(source, work / name)
-        door = work / "room.sock"
-        room = subprocess.Popen([sys.executable, "-S", str(work / "harness_room_server.py"), str(door),
-                                 str(spec.reference_dir), *(a for f in site.getsitepackages() for a in ("--site", f))],
-                                cwd=work, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
-        try:
-            return _listed(spec, work, door)
-        finally:
-            room.kill()
-            room.wait()
-
-
-def _listed(spec: Spec, work: Path, door: Path) -> list[dict]:
-    """pytest's collection of the suite in `work`, reaching the room on `door`, as our plugin lists it."""
-    listing = work / "tests.json"
-    argv = [sys.executable, "-m", "pytest", str(spec.suite_dir), "--collect-only", "-q", "-p", "no:cacheprovider",
-            "-p", "harness_report", "-c", str(work / "pytest.ini"), "--rootdir", str(spec.suite_dir),
-            "--harness-list", str(listing)]
-    env = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "HARNESS_IMPL_DIR": str(spec.reference_dir),
-           "PYTHONPATH": str(work), "PYTHONDONTWRITEBYTECODE": "1", "HARNESS_ROOM": str(door)}
-    done = subprocess.run(argv, cwd=work, env=env, capture_output=True, text=True, timeout=120)
-    if done.returncode != 0 or not listing.exists():
-        raise SpecError(f"spec '{spec.name}': its suite did not collect: {(done.stdout + done.stderr)[-500:]}")
-    return json.loads(listing.read_text(encoding="utf-8"))
 
 
 def clauses(tests: list[dict]) -> list[Clause]:

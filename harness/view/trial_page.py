@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Optional
 
 from harness.sandbox.untrusted import Tree
+from harness.scoring.expected import NOT_RUN, UNCOLLECTED
 from harness.seams import counts_against_model, passes
 from harness.view.chain import Kin, render_chain
 from harness.view.markup import capped, esc, folded, link, page, page_name, pre, status_badge, table
@@ -79,13 +80,19 @@ def trial_page(view: TrialView) -> str:
 
 
 def _uncollected(tests: list) -> str:
-    """A note when suite modules failed to import: pytest then reports one error per module, not its tests, so
-    '0 of 4 tests passed' was SmolLM2's semver, whose 4 modules hold 253 tests that never ran."""
-    modules = sum(1 for t in tests if isinstance(t, dict) and str(t.get("test_id", "")).endswith("::<collection>"))
+    """A note when suite modules did not import. The scorer counts each of their tests as errored, with the
+    import's error (harness/scoring/expected.py); records made before it did hold one error per module, so '0 of
+    4 tests passed' was SmolLM2's semver, whose 4 modules hold 253 tests that never ran."""
+    rows = [t for t in tests if isinstance(t, dict)]
+    counted = sum(1 for t in rows if str(t.get("message", "")).startswith(NOT_RUN))
+    if counted:
+        return (f' <span class="note">({counted} test(s) never ran: their suite module did not import, and each '
+                'counts as errored)</span>')
+    modules = sum(1 for t in rows if str(t.get("test_id", "")).endswith(UNCOLLECTED))
     if not modules:
         return ""
     return (f' <span class="note">({modules} suite module(s) could not be imported, so their tests never ran: each '
-            'counts here as one failed test)</span>')
+            'counts here as one failed test; this record predates counting their tests)</span>')
 
 
 def group_of(test: dict) -> str:

@@ -10,7 +10,8 @@ import pytest
 from harness.config.schema import SandboxConfig
 from harness.sandbox.backends import make_sandbox
 from harness.scoring import rooms
-from harness.specs.clauses import clauses, collect, table
+from harness.scoring.expected import collect
+from harness.specs.clauses import clauses, table
 from harness.specs.loading import load_spec
 from tests.conftest import ROOT
 

@@ -17,6 +17,7 @@ from harness.records.atomic import write_json_atomic
 from harness.records.store import RecordStore
 from harness.records.tables import build_tables
 from harness.report.notebooks import index_page
+from harness.scoring.expected import NOT_RUN
 from harness.view.markup import page_name
 from harness.view.site import main, write_viewer
 from tests.browser import Chromium
@@ -144,19 +145,25 @@ def test_records_from_before_messages_still_show(tmp_path):
     assert "t::a" in page and "no message recorded" in page and "no transcript" in page
 
 
-def test_a_suite_module_that_did_not_import_is_said_to_be_one_not_its_tests(tmp_path):
-    """SmolLM2's semver fails to import: pytest reports one error per suite module (4), not the 253 tests."""
+def test_tests_whose_module_did_not_import_are_said_to_have_never_run(tmp_path):
+    """Records from before the scorer counted them hold one error per suite module (SmolLM2's semver: 4, not its
+    253 tests); since, each test is errored with NOT_RUN and its module's import error. The page says which."""
     store = RecordStore(tmp_path / "exp")
     tests = [{"test_id": f"test_{m}::<collection>", "clause": "", "outcome": "errored", "seconds": 0.0,
               "message": "E   IndentationError: expected an indented block"} for m in ("bump", "parse")]
     store.write(record("c3", seed=0, tests=tests, passed_all=False, pass_rate=0.0))
+    counted = [{"test_id": f"test_bump::test_{n}", "clause": "", "outcome": "errored", "seconds": 0.0,
+                "message": NOT_RUN + "E   ImportError: cannot import name 'bump'"} for n in range(3)]
+    store.write(record("c5", seed=2, tests=counted, passed_all=False, pass_rate=0.0))
     store.write(record("c4", seed=1, tests=[{"test_id": "t::a", "clause": "", "outcome": "failed", "seconds": 0.1}],
                        passed_all=False))
     write_viewer(store.run_dir)
     out = store.run_dir / "report" / "trials"
     assert ("(2 suite module(s) could not be imported, so their tests never ran: each counts here as one failed "
-            "test)") in (out / "c3.html").read_text()
-    assert "could not be imported" not in (out / "c4.html").read_text()
+            "test; this record predates counting their tests)") in (out / "c3.html").read_text()
+    assert ("(3 test(s) never ran: their suite module did not import, and each counts as errored)"
+            in (out / "c5.html").read_text())
+    assert "never ran" not in (out / "c4.html").read_text()
 
 
 def test_the_pages_of_a_deleted_record_go_and_the_others_stay(tmp_path):
