@@ -30,6 +30,16 @@ def parse(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+# Our settings of llama.cpp's that change what it answers: part of a local model's identity (local.describe), in
+# every trial id and cached reply of it, so replies made under other settings are never taken for these.
+# No prompt cache: a request whose prompt a slot still held was decoded from it and, at temperature 0, replied
+# otherwise than the same request from scratch (wordfreq's one-shot prompt: 4 runs of 4; semver's: 1 of 1), so
+# a trial's reply hung on the server's state. Reproducible replies cost each trial its prompt again (wordfreq's
+# 1,472 tokens: about 8 s more at load average 3 to 5).
+# No context shift: a full context ends the reply (finish_reason "length") rather than dropping its start.
+ANSWERING = {"cache_prompt": False, "ctx_shift": False}
+
+
 def params(args: argparse.Namespace):
     """llama.cpp's server settings. The context is given per slot: llama.cpp splits its total among the slots."""
     import xllamacpp
@@ -46,12 +56,8 @@ def params(args: argparse.Namespace):
         cpu.n_threads = args.threads
         cpu.poll = 0  # no busy-waiting between batches: the sandboxed suites share these cores
     p.warmup = False  # a warm-up decode costs seconds under load and changes no answer
-    # No prompt cache: a request whose prompt a slot still held was decoded from it and, at temperature 0, replied
-    # otherwise than the same request from scratch (wordfreq's one-shot prompt: 4 runs of 4; semver's: 1 of 1), so
-    # a trial's reply hung on the server's state. Reproducible replies cost each trial its prompt again (wordfreq's
-    # 1,472 tokens: about 8 s more at load average 3 to 5).
-    p.cache_prompt = False
-    p.ctx_shift = False  # a full context ends the reply (finish_reason "length") rather than dropping its start
+    for name, value in ANSWERING.items():
+        setattr(p, name, value)
     return p
 
 

@@ -37,6 +37,7 @@ from typing import Callable, ContextManager, Iterator, Optional
 from harness.config.schema import LocalParams, ModelConfig
 from harness.errors import ConfigError, ProviderError
 from harness.models import weights
+from harness.models.llama_server import ANSWERING
 from harness.sweep import interrupt
 
 log = logging.getLogger(__name__)
@@ -194,5 +195,8 @@ def running() -> list[LocalServer]:
 
 
 def describe(local: LocalParams) -> dict:
-    """What identifies a local model besides its config: its weights' sha256 and the server that runs them."""
-    return {"weights_sha256": weights.sha256(local), "server": weights.server_version()}
+    """What identifies a local model besides its config: its weights' sha256, the server that runs them and our
+    settings of it that change its answers (trials and cached replies made before the prompt cache was turned
+    off are not these)."""
+    return {"weights_sha256": weights.sha256(local), "server": weights.server_version(),
+            "settings": dict(sorted(ANSWERING.items()))}

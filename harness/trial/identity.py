@@ -41,7 +41,8 @@ def define_trial(cfg: HarnessConfig, spec: Spec, sandbox: str, plain: Optional[d
     but CALL_CAP at its default; for a chain, its generation 0's config and its own settings but CHAIN_EXTENT), the
     content of what it reads (an imported folder, the reference tree, its prompt template), the model's settings
     but MODEL_MECHANICS, the sandbox's limits and the backend that runs (`sandbox`), and temperature, seed and
-    sample. A model the harness serves itself (`model.local`) adds its weights' sha256 and the server's version.
+    sample. A model the harness serves itself (`model.local`) adds its weights' sha256, the server's version and
+    the server settings that change its answers.
     `plain` is `to_plain(cfg)` when the caller has it already."""
     plain = copy.deepcopy(plain) if plain is not None else to_plain(cfg)
     chained = isinstance(cfg.generator, ChainConfig)

@@ -201,3 +201,16 @@ def _running(pid: int) -> bool:
         return (Path(f"/proc/{pid}") / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def test_the_servers_answer_changing_settings_are_applied_and_are_part_of_the_models_identity():
+    """Replies made with llama.cpp's prompt cache on (not reproducible at temperature 0) must not be taken for
+    replies made without it: the settings the server runs with are the ones in every trial id and cache key."""
+    from harness.models import llama_server
+
+    applied = llama_server.params(llama_server.parse(["m.gguf", "--alias", "a", "--ctx", "512", "--parallel", "1",
+                                                      "--threads", "1"]))
+    assert (applied.cache_prompt, applied.ctx_shift) == (False, False)
+    described = local.describe(LocalParams(n_ctx=4096, n_parallel=2))["settings"]
+    assert described == {name: getattr(applied, name) for name in llama_server.ANSWERING}
+    assert set(described) == {"cache_prompt", "ctx_shift"}
