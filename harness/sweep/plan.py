@@ -6,21 +6,26 @@ of a re-run's time, so the plan composes once per value of each swept key (a *va
 values, with that one key changed) and builds every combination from them. That is exact when each key is
 *local*: its variants differ from the first only under the key's own path (`spec=wordfreq` changes `spec.*`,
 `temperature=0.5` changes `temperature`). A key that reaches further (a preset under `experiment=`, or a value
-another setting interpolates) is found so, and then every combination is composed as Hydra would.
+another setting interpolates) is found so, and then every combination is composed as Hydra would. A variant
+that only sets plain keys (`temperature`, `seed`, `spec.text`) or picks the group option already chosen is not
+composed at all: the key is set on the first composition as Hydra sets it (`_assigned`), so the demo's re-run
+composes twice, not seven times.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Optional
 
 from hydra import compose
+from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.types import RunMode
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
 from harness.config.generators import ChainConfig
 from harness.config.schema import HarnessConfig, SpecText, to_plain, to_typed
@@ -75,9 +80,12 @@ def variants(overrides: list[str], extra: tuple[str, ...] = ()) -> Variants:
     sweeps = {o.get_key_element(): _values(o) for o in parser.parse_overrides([f"{k}={v}" for k, v in swept.items()])}
     sweeps.update(cli)  # the command line wins over the preset, as in Hydra
     firsts = {k: v[0] for k, v in sweeps.items()}
+    groups: dict[str, bool] = {}
 
     def composed(key: Optional[str] = None, value: Optional[str] = None) -> tuple[HarnessConfig, dict]:
-        cfg = to_typed(compose("config", overrides=[*_assign({**firsts, **({key: value} if key else {})}), *extra]))
+        picks = {**firsts, **({key: value} if key else {})}
+        cfg = _assigned(base, {k: v for k, v in picks.items() if not (k in cli and v == cli[k][0])}, parser, groups)
+        cfg = cfg or to_typed(compose("config", overrides=[*_assign(picks), *extra]))
         return cfg, to_plain(cfg)
 
     by_value = {key: {value: composed(key, value) for value in values[1:]} for key, values in sweeps.items()}
@@ -88,6 +96,39 @@ def variants(overrides: list[str], extra: tuple[str, ...] = ()) -> Variants:
         typed = to_typed(base)
         first = (typed, to_plain(typed))
     return Variants(sweeps, first, by_value, single, launcher)
+
+
+# A key Hydra would set on the composed config, not a config group to choose (`temperature`, `spec.text`).
+PLAIN_KEY = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
+
+
+def _assigned(base: DictConfig, picks: dict[str, str], parser: OverridesParser,
+              groups: dict[str, bool]) -> Optional[HarnessConfig]:
+    """The config `compose` would give for `base`'s overrides and `picks`, made from `base` without composing
+    again, where it can be: each pick sets a plain key (as Hydra applies `key=value` once the defaults are
+    merged: `OmegaConf.update`, interpolations resolved after) or names the group option `base` chose already.
+    None where it cannot (a group to choose anew, a key `base` does not have): the caller composes. `groups`
+    remembers which keys are groups: Hydra lists a group's options by reading its folders, some 30 ms a key."""
+    loader = GlobalHydra.instance().config_loader()
+    choices = base.hydra.runtime.choices
+    plain = {}
+    for key, value in picks.items():
+        if not PLAIN_KEY.fullmatch(key) or key.startswith("hydra."):
+            return None
+        if key not in groups:
+            groups[key] = bool(loader.get_group_options(key.replace(".", "/")))
+        if groups[key]:
+            if choices.get(key) != value:
+                return None
+        else:
+            plain[key] = parser.parse_override(f"{key}={value}").value()
+    cfg = OmegaConf.masked_copy(base, [k for k in base.keys() if k != "hydra"])
+    try:
+        for key, value in plain.items():
+            OmegaConf.update(cfg, key, value, merge=True)
+        return to_typed(cfg)
+    except Exception:  # noqa: BLE001 -- a value the schema refuses, say: composing raises it as Hydra words it
+        return None
 
 
 def combinations(found: Variants, compose_one: Callable[[dict[str, str]], tuple[HarnessConfig, dict]]

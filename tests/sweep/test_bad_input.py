@@ -153,8 +153,9 @@ def test_ctrl_c_records_the_interrupted_trial_and_exits_130(tmp_path):
             "spec=semver", "spec.name=adder", "temperature=0.0", "seed=0"]
     sweep = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
-    while not list((runs / "adhoc" / "trials").glob("*/transcript.jsonl")) and time.monotonic() < deadline:
-        time.sleep(0.2)  # the trial has called the model: it is spending
+    while not _scoring(sweep.pid) and time.monotonic() < deadline:
+        time.sleep(0.2)  # until the trial has called the model and its suite's rooms run: however loaded the host
+    assert list((runs / "adhoc" / "trials").glob("*/transcript.jsonl")), "the trial should have called the model"
     time.sleep(1.0)
     children = _descendants(sweep.pid)
     assert children, "the suite should be running"
@@ -210,6 +211,18 @@ def _state(pid: int) -> str:
             return stat.read().rsplit(")", 1)[1].split()[0]
     except (OSError, IndexError):
         return ""
+
+
+def _scoring(root: int) -> bool:
+    """Whether the implementation's room (our room server) runs below `root`: the trial is being scored."""
+    for pid in _descendants(root):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+                if b"harness_room_server" in cmdline.read():
+                    return True
+        except OSError:
+            continue
+    return False
 
 
 def _descendants(root: int) -> list[int]:

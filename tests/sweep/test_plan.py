@@ -21,6 +21,8 @@ SWEEPS = [
     ["experiment=demo,controls", "temperature=0.0,0.5"],  # a preset reaches outside its path: composed whole
     ["generator=oneshot,agent", "spec=semver"],
     ["experiment=paper-sweep"],
+    # plain keys, nested ones too, set on the composed config without composing again (harness/sweep/plan.py)
+    ["spec=minimal-coding-agent", "spec.text=ours,upstream", "sandbox.memory_mb=512,1024", "seed=3"],
 ]
 
 
