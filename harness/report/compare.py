@@ -99,10 +99,13 @@ def summary_lines(rows: pd.DataFrame, apart: dict, names: tuple[str, str]) -> li
     shared = _shared(rows)
     if shared:
         lines.append("every row: " + ", ".join(f"{k} {rows[k].iloc[0]}" for k in shared))
-    lines.append("all pass: share of trials passing every test; pass rate: mean fraction of tests passed; "
-                 "b-a: the difference with its 95 % interval (MOVER over the intervals clustered by seed, "
-                 "harness.analysis.difference); * the interval excludes 0")
-    return lines
+    legend = ("all pass: share of trials passing every test; pass rate: mean fraction of tests passed; "
+              "b-a: the difference with its 95 % interval (MOVER over the intervals clustered by seed, "
+              "harness.analysis.difference); * the interval excludes 0; - no trial of that side in the cell")
+    if "generation" in rows and (pd.to_numeric(rows["generation"], errors="coerce") > 0).any():
+        legend += ("; a generation g > 0 holds only the chains that reached it (conditioned on surviving: a side "
+                   "whose chains stopped earlier shows - there, and its rate there is over its survivors only)")
+    return [*lines, legend]
 
 
 @command("harness-compare")

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from harness.records.tables import build_tables
-from harness.report.compare import compare, compare_view, main
+from harness.report.compare import compare, compare_view, main, summary_lines
 from tests.conftest import sweep
 
 
@@ -33,6 +33,16 @@ def test_what_tells_the_experiments_apart_is_left_out_of_the_alignment():
     view = compare_view(rows).set_index("spec")
     assert view.loc["s", "all pass b-a"].startswith("-1.00 [") and view.loc["s", "all pass b-a"].endswith(" *")
     assert view.loc["only-a", "all pass b-a"] == "-" and view.loc["only-a", "all pass a"] == "1.00"
+
+
+def test_chains_that_did_not_reach_a_generation_are_shown_missing_and_the_legend_says_rates_condition_on_it():
+    a = pd.concat([table("m1", [True] * 10), table("m1", [True] * 6).assign(generation=1)])
+    b = table("m2", [False] * 10)  # its chains ended at generation 0
+    rows, apart = compare(a, b)
+    view, lines = compare_view(rows).set_index("generation"), summary_lines(rows, apart, ("a", "b"))
+    assert view.loc["1", "all pass b"] == "-" and view.loc["1", "trials b"] == "0"
+    assert "- no trial of that side in the cell" in lines[-1] and "only the chains that reached it" in lines[-1]
+    assert "reached it" not in summary_lines(*compare(table("m1", [True] * 4), b), ("a", "b"))[-1]
 
 
 def test_two_models_in_both_experiments_are_aligned_model_by_model():
