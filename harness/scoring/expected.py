@@ -107,19 +107,21 @@ def count_uncollected(score: Score, spec: Spec) -> Score:
         if error is not None:
             kept.append(TestResult(test["id"], TestOutcome.errored, 0.0, NOT_RUN + error.message, test["clause"]))
             counted += 1
-    kept += [t for module, t in failed.items() if not any(x["id"].startswith(module) for x in listed)]
+    kept += [t for prefix, t in failed.items() if not any(_holds(prefix, x["id"]) for x in listed)]
     note = (f"{len(failed)} suite module(s) did not import: their {counted} test(s) are counted as errored, "
             "with the import's error")
     return dataclasses.replace(score, tests=tuple(kept), detail=_joined(score.detail, note))
 
 
 def _error_for(test_id: str, failed: dict[str, TestResult]) -> TestResult | None:
-    """The collection error of the module holding `test_id`, or of a folder above it ("" is the suite's root)."""
+    """The collection error of the module holding `test_id`, or of a folder above it."""
+    return next((error for prefix, error in failed.items() if _holds(prefix, test_id)), None)
+
+
+def _holds(prefix: str, test_id: str) -> bool:
+    """Whether the module or folder `prefix` ("" is the suite's root) holds the test `test_id`."""
     module = test_id.split("::")[0]
-    for prefix, error in failed.items():
-        if module == prefix or not prefix or module.startswith(prefix + "."):
-            return error
-    return None
+    return not prefix or module == prefix or module.startswith(prefix + ".")
 
 
 def _joined(detail: str, note: str) -> str:
