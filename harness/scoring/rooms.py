@@ -126,6 +126,15 @@ def room_argv(work: Path, door: Path, sandbox: Sandbox) -> list[str]:
             *(arg for folder in site.getsitepackages() for arg in ("--site", folder))]
 
 
+# pytest's plugins a hidden suite never uses (no suite asks for caplog, tmpdir, recwarn's filters or junit XML),
+# each of which costs every test hooks of its own; their loss changes no outcome and no message. `warnings`,
+# `unraisableexception` and `threadexception` only turn what Python would print to stderr into pytest warnings
+# (and the last two a garbage collection at the end of a run); `logging` keeps each test's log records for a
+# report nobody reads. Our plugin's stream carries the outcomes, and the terminal's output stays as it was.
+UNUSED_PLUGINS = ("cacheprovider", "logging", "warnings", "unraisableexception", "threadexception", "junitxml",
+                  "doctest", "pastebin", "stepwise", "setuponly", "setupplan", "legacypath")
+
+
 def _pytest_argv(work: Path, spec: Spec, fail_fast: bool) -> list[str]:
     # -s: output reaches the sandbox's capped pipes, where a flood is seen and stopped, not pytest's files.
     # --continue-on-collection-errors: the modules that import run when one does not (harness/scoring/expected.py
@@ -133,8 +142,9 @@ def _pytest_argv(work: Path, spec: Spec, fail_fast: bool) -> list[str]:
     # --basetemp: pytest's temp folders (tmp_path_factory's) go to the shared dir, under a random name in its
     # `tmp`, which neither room can list; each test's tmp_path is our plugin's, beside it ($HARNESS_SCRATCH).
     return [
-        sys.executable, "-m", "pytest", str(work / "suite"), "-q", "-s", "--tb=short", "-p", "no:cacheprovider",
-        "-p", "harness_report", "-c", str(work / "pytest.ini"), "--rootdir", str(work / "suite"),
+        sys.executable, "-m", "pytest", str(work / "suite"), "-q", "-s", "--tb=short",
+        *(arg for name in UNUSED_PLUGINS for arg in ("-p", f"no:{name}")), "-p", "harness_report",
+        "-c", str(work / "pytest.ini"), "--rootdir", str(work / "suite"),
         "--continue-on-collection-errors", "--basetemp", str(work / "shared" / "tmp" / secrets.token_hex(16)),
     ] + (["-x"] if fail_fast else []) + (["--harness-select", ",".join(spec.judged_by)] if spec.judged_by else [])
 

@@ -257,3 +257,55 @@ def test_a_folder_dug_deeper_than_pythons_recursion_limit_is_cleaned_up_not_an_e
     """Under the process backend the code's writes land in the scorer's temp dir, which is removed after."""
     result = score(load_spec(tiny_specs, "adder"), impl(deep_ok, DIGS_DEEP), ProcessSandbox())
     assert result.status is ScoreStatus.scored and result.passed
+
+
+# What the plugins the scorer leaves out (rooms.UNUSED_PLUGINS) would have caught: a warning, a log record, an
+# exception in a thread and one no caller can see; none of them decides a test, with or without those plugins.
+NOISY_SUITE = '''
+import gc, logging, threading, warnings
+import harness_room
+
+add = harness_room.import_module("adder").add
+
+def test_warns():
+    warnings.warn("noisy", UserWarning)
+    assert add(1, 2) == 3
+
+def test_logs():
+    logging.getLogger("noisy").error("a record")
+    assert add(0, 0) == 0
+
+def test_thread_raises():
+    thread = threading.Thread(target=lambda: 1 / 0)
+    thread.start()
+    thread.join()
+    assert add(2, 2) == 4
+
+class Broken:
+    def __del__(self):
+        raise RuntimeError("unraisable")
+
+def test_unraisable():
+    Broken()
+    gc.collect()
+    assert add(-1, 1) == 0
+
+def test_fails():
+    assert add(1, 2) == 4
+'''
+
+
+@pytest.mark.parametrize("backend", BACKENDS, ids=lambda b: b.name)
+def test_warnings_logs_and_stray_exceptions_decide_nothing_and_a_failure_keeps_its_message(tmp_path, backend):
+    make_spec(tmp_path, suite=NOISY_SUITE)
+    spec = load_spec(tmp_path, "adder")
+    runs = [score(spec, spec.reference_dir, backend(warm=warm)) for warm in (True, False)]
+    for result in runs:
+        outcomes = {t.test_id.split("::")[1]: t.outcome for t in result.tests}
+        assert result.status is ScoreStatus.scored, result.detail
+        assert outcomes == {"test_warns": TestOutcome.passed, "test_logs": TestOutcome.passed,
+                            "test_thread_raises": TestOutcome.passed, "test_unraisable": TestOutcome.passed,
+                            "test_fails": TestOutcome.failed}
+        assert "assert 3 == 4" in next(t.message for t in result.tests if t.outcome is TestOutcome.failed)
+    assert [(t.test_id, t.outcome, t.message) for t in runs[0].tests] == [
+        (t.test_id, t.outcome, t.message) for t in runs[1].tests]
