@@ -18,6 +18,7 @@ would. The template reaps it and writes its wait status on the connection: the e
 not from the child.
 """
 
+import gc
 import importlib
 import json
 import os
@@ -29,7 +30,13 @@ import sys
 # _pytest.config), and the standard library of our plugin and of harness_room(_wire). Our own files are not:
 # each run loads them from its own copy, with their module state fresh.
 STDLIB = ("base64", "builtins", "collections", "itertools", "json", "operator", "secrets", "socket", "struct",
-          "threading", "time", "runpy", "atexit", "ctypes", "traceback")
+          "threading", "time", "runpy", "atexit", "ctypes", "traceback",
+          # What pytest imports only once a run has begun: its debugging plugin's pdb (and what pdb pulls in),
+          # faulthandler's, the argument parser's completion hook.
+          "pdb", "readline", "faulthandler", "_pytest._argcomplete",
+          # The agent suite's fakes and servers (specs/minimal-coding-agent/suite), standard library all.
+          "http.server", "http.client", "socketserver", "queue", "concurrent.futures", "ssl", "mimetypes",
+          "email.parser", "encodings.idna", "encodings.unicode_escape")
 
 
 def warm_up():
@@ -42,6 +49,10 @@ def warm_up():
             pass
     for name in STDLIB:
         importlib.import_module(name)
+    # What the template holds now is never garbage: frozen, a child's collections walk only what its run made
+    # (pytest's collect at the end of a run among them), and never write to these pages, shared with the template.
+    gc.collect()
+    gc.freeze()
 
 
 def child(conn, request, fds, uid):

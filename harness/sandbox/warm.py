@@ -162,9 +162,9 @@ class Warm:
         folder = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-", dir="/tmp"))
         argv, env, fds = self._launch(folder)
         try:
-            with open(folder / "template.log", "wb") as log:  # its own errors, if it fails to start
+            with open(folder / "template.log", "wb") as errors:  # its own errors, if it fails to start
                 # stdin a pipe the template watches: it ends when the harness does, however the harness ends.
-                proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, env=env,
+                proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors, env=env,
                                         start_new_session=True, pass_fds=fds)
         finally:
             for fd in fds:
