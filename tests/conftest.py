@@ -13,6 +13,9 @@ import pytest
 from hydra import compose, initialize_config_dir
 
 from harness.config.schema import PROJECT_ROOT, HarnessConfig, LaunchConfig, register_configs, to_typed
+from harness.scoring.rooms import score
+from harness.seams import Score
+from harness.specs.loading import Spec
 from harness.sweep.plan import unique
 from harness.sweep.pool import run_batch
 from harness.sweep.preflight import preflight
@@ -46,6 +49,23 @@ def run_harness(*overrides: str, env: dict | None = None, timeout: float = 600) 
         [sys.executable, "-c", "from harness.run.app import main; main()", *overrides],
         cwd=ROOT, capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})},
     )
+
+
+# The tests that read a run of score_once carry this mark: under `pytest -n` (pytest-xdist, --dist loadgroup) they
+# all go to one worker, which scores each (spec, implementation, backend) once for all of them.
+SHARED_SCORES = pytest.mark.xdist_group("shared-scores")
+_scores: dict[tuple, Score] = {}
+
+
+def score_once(spec: Spec, impl: Path, backend: type, warm: bool = True) -> Score:
+    """`score(spec, impl, backend(warm=warm))`, run once per test process and shared by the tests that only read
+    its outcomes: the agent's suite takes half a minute a run under load, and test_scoring (every reference
+    passes), test_warm (warm and cold agree) and test_cleanroom (a clean-room agent passes) each scored the same
+    references and agents. The result is immutable (a frozen Score)."""
+    key = (spec.root, spec.suite_sha256, spec.text_name, spec.judged_by, Path(impl), backend.name, warm)
+    if key not in _scores:
+        _scores[key] = score(spec, impl, backend(warm=warm))
+    return _scores[key]
 
 
 @pytest.fixture(scope="session")

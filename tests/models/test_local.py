@@ -26,7 +26,9 @@ from harness.run.archive import main as archive_main
 from harness.seams import EXCLUDED_STATUSES, TrialStatus
 from tests.conftest import ROOT, make_spec, sweep
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+# One worker under pytest-xdist: the preset's server is started once per process and shared by these tests, and
+# two servers decoding at once on two cores would slow both.
+pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning"), pytest.mark.xdist_group("local-model")]
 SHORT = ["model=smollm2", "model.max_tokens=48", "generator=oneshot", "spec=semver", "spec.name=adder",
          "experiment.name=real-smoke"]
 PROMPT = [{"role": "user", "content": "Write a Python function add(a, b) that returns a + b."}]

@@ -214,6 +214,7 @@ def markers(tmp_path: Path, name: str) -> list[Path]:
 
 
 @needs_warm_bwrap
+@pytest.mark.xdist_group("warm-root-markers")  # markers() reads other runs' folders too: see test_warm.py
 @pytest.mark.parametrize("warm", [False, True], ids=["cold", "warm"])
 def test_a_suite_room_beside_another_trials_has_a_loopback_of_its_own(tmp_path, warm):
     """Two trials scored at once (launch.concurrency > 1), each suite on 127.0.0.1 (a suite may serve a test

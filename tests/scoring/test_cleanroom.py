@@ -24,7 +24,7 @@ from harness.specs.loading import load_spec
 from harness.specs.pins import Pin, cached_path
 from harness.sweep.end import end_of_sweep
 from harness.trial.front_door import run_trials
-from tests.conftest import ROOT, config
+from tests.conftest import ROOT, SHARED_SCORES, config, score_once
 
 FIXTURES = ROOT / "tests" / "fixtures" / "cleanroom"
 SPEC = "minimal-coding-agent"
@@ -69,9 +69,10 @@ def test_the_paper_text_implementation_passes_every_paper_clause(tmp_path, capsy
     assert "upstream/paper" in printed  # the summary names the text and the tests that judged it
 
 
+@SHARED_SCORES  # the warm run test_warm.py compares with a cold one
 def test_the_ours_text_implementation_passes_our_suite():
     spec = load_spec(ROOT / "specs", SPEC)
-    result = score(spec, FIXTURES / "ours", make_sandbox(SandboxConfig()))
+    result = score_once(spec, FIXTURES / "ours", type(make_sandbox(SandboxConfig())))
     assert result.status is ScoreStatus.scored, result.detail
     failed = {t.test_id: t.message for t in result.tests if not t.ok}
     assert set(failed) == set(OURS_TEXT_DEVIATIONS), failed

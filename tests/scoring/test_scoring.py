@@ -15,7 +15,7 @@ from harness.scoring.judge import MESSAGE_CHARS, judge, read_stream
 from harness.scoring.rooms import score
 from harness.seams import Events, ExecResult, ScoreStatus, TestOutcome
 from harness.specs.loading import load_spec
-from tests.conftest import ROOT, make_spec
+from tests.conftest import ROOT, SHARED_SCORES, make_spec, score_once
 
 
 def impl(tmp_path, source: str):
@@ -182,11 +182,12 @@ def test_a_generated_conftest_or_helper_cannot_shadow_the_suite(tiny_specs, tmp_
 BACKENDS = [ProcessSandbox] + ([BwrapSandbox] if bwrap_available() else [])
 
 
+@SHARED_SCORES  # the same runs test_warm.py compares warm against cold
 @pytest.mark.parametrize("backend", BACKENDS, ids=lambda b: b.name)
 @pytest.mark.parametrize("name", sorted(p.parent.name for p in (ROOT / "specs").glob("*/manifest.yaml")))
 def test_every_shipped_reference_passes_its_suite(name, backend):
     spec = load_spec(ROOT / "specs", name)
-    result = score(spec, spec.reference_dir, backend())
+    result = score_once(spec, spec.reference_dir, backend)
     failed = [t.test_id for t in result.tests if t.outcome is not TestOutcome.passed]
     assert result.status is ScoreStatus.scored and len(result.tests) >= 15 and not failed, (result.detail, failed)
 

@@ -19,7 +19,7 @@ from harness.sandbox.backends import BwrapSandbox, ProcessSandbox, bwrap_availab
 from harness.scoring.rooms import score
 from harness.seams import ScoreStatus, TestOutcome
 from harness.specs.loading import load_spec
-from tests.conftest import ROOT, make_spec
+from tests.conftest import ROOT, SHARED_SCORES, make_spec, score_once
 
 BACKENDS = [ProcessSandbox] + ([BwrapSandbox] if bwrap_available() else [])
 
@@ -147,14 +147,15 @@ LADDER = sorted(p.name for p in (ROOT / "tests" / "fixtures" / "cleanroom" / "la
 
 
 def same_outcomes(spec, impl: Path, backend) -> None:
-    warm, cold = backend(), backend(warm=False)
-    assert warm.warm is not None and cold.warm is None
-    runs = {name: score(spec, impl, sandbox) for name, sandbox in (("warm", warm), ("cold", cold))}
+    assert backend().warm is not None and backend(warm=False).warm is None
+    # each run shared with the other tests that score this implementation so (tests/conftest.py score_once)
+    runs = {name: score_once(spec, impl, backend, warm) for name, warm in (("warm", True), ("cold", False))}
     got = {name: (r.status, {t.test_id: t.outcome for t in r.tests}) for name, r in runs.items()}
     assert got["warm"] == got["cold"] and got["warm"][1]
 
 
 # The agent's suite takes half a minute a run: it is compared under the default backend (bwrap, here) only.
+@SHARED_SCORES
 @pytest.mark.parametrize("backend, name", [(b, n) for b in BACKENDS for n in REFERENCES
                                            if n != "minimal-coding-agent" or b is BACKENDS[-1]],
                          ids=lambda x: getattr(x, "name", x))
@@ -170,6 +171,7 @@ def test_warm_and_cold_agree_on_the_clean_room_ladder(backend, name):
                   backend)
 
 
+@SHARED_SCORES
 @pytest.mark.parametrize("text", ["ours", "paper"])
 def test_warm_and_cold_agree_on_the_clean_room_agents(text):
     same_outcomes(load_spec(ROOT / "specs", "minimal-coding-agent"), ROOT / "tests" / "fixtures" / "cleanroom" / text,
@@ -193,6 +195,9 @@ def test_other():
 """
 
 
+# It looks for held runs in every bwrap template's folders under /tmp: with a run of test_warm_attacks.py that does
+# so too, it must not overlap on another pytest-xdist worker (one group: one worker, one test at a time).
+@pytest.mark.xdist_group("warm-root-markers")
 @pytest.mark.parametrize("backend", BACKENDS, ids=lambda b: b.name)
 def test_a_template_killed_under_a_run_costs_time_never_an_outcome(tmp_path, backend):
     sandbox = backend()
