@@ -42,9 +42,13 @@ def scored(tmp_path: Path, source: str, sandbox, time_limit_s: float = 30):
 
 
 @pytest.fixture(autouse=True)
-def scoring_dirs_under_tmp_path(tmp_path, monkeypatch):
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "scratch"))
-    (tmp_path / "scratch").mkdir()
+def scratch(tmp_path_factory, monkeypatch) -> Path:
+    """The scorer's and the agents' temporary dirs, this test's own. Beside tmp_path, not in it: an agent's gateway
+    socket is bound in one, and a socket's path ends at 107 bytes, which tmp_path's long name (longer still under
+    pytest-xdist, by its worker's folder) left too few of."""
+    folder = tmp_path_factory.mktemp("scratch")
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
 
 
 def mounts_under(folder: Path) -> list[str]:
@@ -54,7 +58,7 @@ def mounts_under(folder: Path) -> list[str]:
 
 @needs_mount
 @pytest.mark.parametrize("backend", BACKENDS, ids=lambda b: b.name)
-def test_holes_in_every_writable_place_of_a_room_cost_the_host_no_disk_and_end_as_disk(backend, tmp_path):
+def test_holes_in_every_writable_place_of_a_room_cost_the_host_no_disk_and_end_as_disk(backend, tmp_path, scratch):
     places = "[os.getcwd(), os.environ['TMPDIR'], os.environ['HOME'], os.path.dirname(sys.argv[1])]"
     if backend is BwrapSandbox:  # under process, /tmp is the host's own, where no cap holds (docs/sandbox.md)
         places += " + ['/tmp']"
@@ -66,11 +70,12 @@ def test_holes_in_every_writable_place_of_a_room_cost_the_host_no_disk_and_end_a
         result = scored(tmp_path, textwrap.dedent(attack) + CORRECT, backend(limits=Limits(disk_mb=128)))
     assert result.status is ScoreStatus.disk, (result.status, result.detail)
     assert disk.grown < 128 * MB, disk.grown
-    assert os.listdir(tmp_path / "scratch") == [] and mounts_under(tmp_path) == []
+    assert os.listdir(scratch) == [] and mounts_under(tmp_path) == mounts_under(scratch) == []
 
 
 @pytest.mark.parametrize("backend", BACKENDS, ids=lambda b: b.name)
-def test_a_folder_past_path_max_left_in_the_shared_dir_is_removed_and_not_an_error(backend, tmp_path):
+def test_a_folder_past_path_max_left_in_the_shared_dir_is_removed_and_not_an_error(backend, tmp_path,
+                                                                                  scratch):
     attack = """
         import os, sys
         here = os.open(os.path.dirname(sys.argv[1]), os.O_RDONLY | os.O_DIRECTORY)
@@ -82,7 +87,7 @@ def test_a_folder_past_path_max_left_in_the_shared_dir_is_removed_and_not_an_err
         """
     result = scored(tmp_path, textwrap.dedent(attack) + CORRECT, backend())
     assert result.status is ScoreStatus.scored and result.passed, result.detail
-    assert os.listdir(tmp_path / "scratch") == [] and mounts_under(tmp_path) == []
+    assert os.listdir(scratch) == [] and mounts_under(tmp_path) == mounts_under(scratch) == []
 
 
 @pytest.fixture
