@@ -22,6 +22,7 @@ from hypothesis import seed as seeded
 from hypothesis import strategies as st
 from hypothesis.internal.conjecture import providers
 
+from harness import pyast
 from harness.equivalence.plan import DiffPlan, read_plan
 from harness.equivalence.strategies import Strategies, b64
 from harness.errors import ConfigError
@@ -80,7 +81,7 @@ def suite_scenarios(suite_dir: Path) -> list[str]:
     reading the files: the suite is never imported into the harness."""
     found = []
     for path in sorted(suite_dir.glob("test_*.py")):
-        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        for node in pyast.parse(path.read_text(encoding="utf-8")).body:
             if isinstance(node, ast.FunctionDef) and any(
                     isinstance(d, ast.Name) and d.id == "scenario" for d in node.decorator_list):
                 found.append(node.name)
@@ -159,7 +160,7 @@ def _placeholders(text: str, plan: DiffPlan) -> list[str]:
 
 def _parse(text: str, plan: DiffPlan) -> ast.expr:
     try:
-        return ast.parse(text, mode="eval").body
+        return pyast.parse(text, mode="eval").body
     except SyntaxError as exc:
         raise ConfigError(f"spec '{plan.spec}': diff call {text!r} is not an expression ({exc.msg})") from None
 

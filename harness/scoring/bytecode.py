@@ -12,8 +12,9 @@ import ast
 import functools
 import importlib.util
 import marshal
-import threading
 from pathlib import Path
+
+from harness import pyast
 
 # PEP 552 flags: hash-based; checked (the source is hashed and compared on load) or not.
 UNCHECKED, CHECKED = (0b01).to_bytes(4, "little"), (0b11).to_bytes(4, "little")
@@ -59,15 +60,9 @@ def _pytest_tail():
     return PYC_TAIL
 
 
-# CPython 3.11's AST constructor keeps its recursion depth per interpreter, not per thread: two threads parsing at
-# once (concurrent trials scoring, harness-diff's runs) raised "SystemError: AST constructor recursion depth
-# mismatch" in the suite. One parse and compile at a time.
-_AST_LOCK = threading.Lock()
-
-
 @functools.lru_cache(maxsize=256)
 def _checked(data: bytes, rewrite: bool) -> bytes:
-    with _AST_LOCK:
+    with pyast.LOCK:  # the parse, the rewrite and the compile of the tree (harness/pyast.py says why)
         return _compiled(data, rewrite)
 
 

@@ -11,6 +11,8 @@ import copy
 from dataclasses import dataclass
 from typing import Callable, Iterator, Optional
 
+from harness import pyast
+
 _SWAPS: dict[type, type] = {
     ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt, ast.Eq: ast.NotEq, ast.NotEq: ast.Eq,
     ast.In: ast.NotIn, ast.NotIn: ast.In, ast.Is: ast.IsNot, ast.IsNot: ast.Is,
@@ -88,7 +90,7 @@ OPERATORS: dict[str, Callable[[ast.AST], Optional[ast.AST]]] = {
 
 def mutants(path: str, source: str) -> Iterator[Mutant]:
     """Every first-order mutant of `source`, in a stable order (by position, then operator)."""
-    tree = ast.parse(source)
+    tree = pyast.parse(source)
     offsets = _line_offsets(source)
     for node in ast.walk(tree):
         if not hasattr(node, "lineno"):
