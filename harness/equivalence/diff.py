@@ -106,8 +106,10 @@ def record_cached(spec: Spec, impl: Path, battery: Battery, sandbox: Sandbox, ca
 def _play(work: Path, spec: Spec, sandbox: Sandbox, limit: float) -> Any:
     """The implementation's room started, our recorder played against it where the suite would be."""
     shared, door = work / "shared", work / "shared" / "room.sock"
-    with sandbox.start(room_argv(work, door, sandbox), cwd=work, env={}, timeout_s=limit + 5, keep_writes=False,
-                       shared=[shared], read_only=[work / "impl", *(work / n for n in IMPL_ROOM_FILES)]) as room:
+    warm_imports = spec.warm_imports if sandbox.warm is not None else ()
+    with sandbox.start(room_argv(work, door, sandbox, warm_imports), cwd=work, env={}, timeout_s=limit + 5,
+                       keep_writes=False, shared=[shared],
+                       read_only=[work / "impl", *(work / n for n in IMPL_ROOM_FILES)]) as room:
         result = sandbox.exec(
             [sys.executable, str(work / "harness_diff_recorder.py"), str(work / "battery.json"),
              str(shared / "diff")], cwd=work, timeout_s=limit, keep_writes=False, report=True, shared=[shared],

@@ -2,7 +2,7 @@
 Standalone: the scorer copies it as `harness_room_server.py`, beside `harness_room_wire.py`, into a sandbox that
 shows the implementation and a shared dir, never the suite, and runs
 
-    python -S harness_room_server.py SOCKET IMPL_DIR [--private-net] [--site DIR]...
+    python -S harness_room_server.py SOCKET IMPL_DIR [--private-net] [--site DIR]... [--warm-import MODULE]...
 
 It runs with `python -S` (site-packages without the cost of .pth files: the scorer passes them as --site DIR).
 A supervisor listens on SOCKET and forks one worker per connection, each in a session of its own. When the
@@ -13,15 +13,19 @@ imports the implementation; a worker imports it on first use and answers, one me
   plain (a copy of an object whose type derives from a builtin one, for the suite to judge on its own side);
   run_script (a script as __main__, with argv, streams and cwd swapped in);
   spawn, then wait / kill (a subprocess the suite watches). Those two are in harness/inside/harness_room_programs.py.
+With --warm-import, a spawned `python SCRIPT.py` is forked from a warm interpreter that has imported the MODULEs
+(harness/inside/harness_room_zygote.py): the supervisor starts one per environment a program asks for.
 """
 
 import builtins
 import importlib
+import json
 import operator
 import os
 import select
 import signal
 import socket
+import subprocess
 import sys
 
 import harness_room_programs  # here, not in each worker that runs a program: each would import it afresh
@@ -42,8 +46,8 @@ OPERATORS = {
 class Worker:
     """Serves one connection: the implementation's objects it handed out stay alive here, by number."""
 
-    def __init__(self, conn, relays_in):
-        self.conn, self.relays_in, self.pid = conn, relays_in, os.getpid()
+    def __init__(self, conn, relays_in, zygotes=None):
+        self.conn, self.relays_in, self.pid, self.zygotes = conn, relays_in, os.getpid(), zygotes
         self.objects = {}  # number -> object
         self.numbers = {}  # id(object) -> number, so one object is one handle
 
@@ -54,7 +58,8 @@ class Worker:
             except (EOFError, OSError, ValueError):
                 return
             if request.get("op") == "spawn":
-                harness_room_programs.serve_process(self.conn, request, self.relays_in, self.answer, self.reply)
+                harness_room_programs.serve_process(self.conn, request, self.relays_in, self.answer, self.reply,
+                                                    self.zygotes)
                 return
             self.reply(self.answer(lambda: self.perform(request), path=self.path_of(request)))
 
@@ -166,15 +171,26 @@ def describe_exception(exc):
     return {"class": describe_class(type(exc)), "message": message[:20000], "args": args}
 
 
+MAX_ZYGOTES = 4  # warm interpreters a room starts (one per environment its programs are given); then cold
+ZYGOTE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "harness_room_zygote.py")
+
+
 class Supervisor:
     """Accepts connections, forks a worker for each, and kills a worker's session when either side ends."""
 
-    def __init__(self, listener, relays_in):
-        self.listener, self.relays_in = listener, relays_in
+    def __init__(self, listener, relays_in, warm_imports=()):
+        self.listener, self.relays_in, self.warm_imports = listener, relays_in, list(warm_imports)
         self.poller = select.poll()
         self.poller.register(listener, select.POLLIN)
         self.ends = {}  # fd of a connection or of a worker's pidfd -> (pid, connection, pidfd)
         self.parent = os.getppid()
+        # Workers ask for a warm interpreter on one end; the other is read here. Only a worker holds that end.
+        self.asks, self.zygote_asks = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET) if warm_imports \
+            else (None, None)
+        if self.asks is not None:
+            self.poller.register(self.asks, select.POLLIN)
+        self.zygotes = {}  # (python, environment) -> (its process, the supervisor's end of its socket)
+        self.asked = {}  # (python, environment) -> how many programs asked for it
 
     def run(self):
         # Under bwrap the room dies with the harness; without it, it must notice being orphaned itself.
@@ -182,10 +198,52 @@ class Supervisor:
             for fd, _ in self.poller.poll(1000):
                 if fd == self.listener.fileno():
                     self.accept()
+                elif self.asks is not None and fd == self.asks.fileno():
+                    self.hand_out_zygote()
                 elif fd in self.ends:
                     self.end(*self.ends[fd])
         for pid, conn, pidfd in set(self.ends.values()):
             kill_session(pid)
+        for process, _ in self.zygotes.values():
+            kill_session(process.pid)
+
+    def hand_out_zygote(self):
+        """Answer a worker's ask: the socket of the zygote for exactly its python and environment, started at the
+        second ask for them (it imports while the worker waits for its program); nothing at the first ask,
+        past MAX_ZYGOTES, or if the interpreter cannot be started."""
+        try:
+            data, fds, _, _ = socket.recv_fds(self.asks, 1 << 20, 1)
+        except OSError:
+            return
+        if not fds:
+            return
+        reply = socket.socket(fileno=fds[0])
+        try:
+            ask = json.loads(data)
+            key = json.dumps([ask["python"], sorted(ask["env"].items())])
+            self.asked[key] = self.asked.get(key, 0) + 1
+            # The first program of an environment starts cold: a zygote costs more than one cold start.
+            if key not in self.zygotes and self.asked[key] > 1 and len(self.zygotes) < MAX_ZYGOTES:
+                ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+                try:
+                    process = subprocess.Popen(
+                        [ask["python"], ZYGOTE, str(theirs.fileno()), *self.warm_imports], env=ask["env"],
+                        pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                        start_new_session=True)
+                except (OSError, ValueError, TypeError):
+                    ours.close()
+                else:
+                    self.zygotes[key] = (process, ours)
+                finally:
+                    theirs.close()
+            if key in self.zygotes:
+                socket.send_fds(reply, [b"{}"], [self.zygotes[key][1].fileno()])
+            else:
+                reply.send(b"{}")
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            pass
+        finally:
+            reply.close()
 
     def accept(self):
         try:
@@ -222,7 +280,11 @@ class Supervisor:
                 other.close()
                 os.close(pidfd)
             os.setsid()
-            Worker(conn, self.relays_in).serve()
+            if self.asks is not None:
+                self.asks.close()
+            for _, zygote in self.zygotes.values():
+                zygote.close()
+            Worker(conn, self.relays_in, self.zygote_asks).serve()
         except BaseException as exc:  # the worker's own failure (the implementation's are answers)
             print(f"room: a worker failed: {exc!r}", file=sys.stderr)
         finally:
@@ -252,13 +314,14 @@ def main(argv):
     # The implementation's modules first, then the standard library, then site-packages (not this folder).
     sys.path[0] = impl_dir
     sys.path += [argv[i + 1] for i, arg in enumerate(argv[:-1]) if arg == "--site"]
+    warm_imports = [argv[i + 1] for i, arg in enumerate(argv[:-1]) if arg == "--warm-import"]
     shared, name = os.path.split(socket_path)
     listener = socket.socket(socket.AF_UNIX)
     listener.bind(in_folder(shared, name + ".new"))
     listener.listen(64)
     os.rename(os.path.join(shared, name + ".new"), socket_path)  # published only once it listens
     # Where the room's network is its own, the suite's servers are reached through relays in the shared dir.
-    Supervisor(listener, shared if private_net else None).run()
+    Supervisor(listener, shared if private_net else None, warm_imports).run()
 
 
 if __name__ == "__main__":

@@ -11,4 +11,5 @@ PLUGIN = INSIDE / "harness_report.py"
 # Our standalone files in each room (the suite imports `harness_room`).
 SUITE_ROOM_FILES = {name: INSIDE / name for name in ("harness_report.py", "harness_room.py", "harness_room_wire.py")}
 IMPL_ROOM_FILES = {name: INSIDE / name
-                   for name in ("harness_room_server.py", "harness_room_programs.py", "harness_room_wire.py")}
+                   for name in ("harness_room_server.py", "harness_room_programs.py", "harness_room_wire.py",
+                                "harness_room_zygote.py")}

@@ -17,7 +17,7 @@ import site
 import sys
 import tempfile
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Sequence
 
 from harness.sandbox.copies import copy_tree
 from harness.sandbox.removal import remove_tree
@@ -101,11 +101,14 @@ def _run_rooms(work: Path, spec: Spec, sandbox: Sandbox, fail_fast: bool,
                warm: bool) -> tuple[ExecResult, ExecResult]:
     """The implementation's room started, the suite run against it, the room stopped: both results. The suite's
     room, which runs only our code and the hidden suite, may be forked from a warm template (`warm`); the
-    implementation's room always starts cold, so nothing of the code under test outlives its run."""
+    implementation's room always starts cold, so nothing of the code under test outlives its run (with `warm`,
+    the programs it starts may be forked from a warm interpreter of its own, which ends with it)."""
     shared, door = work / "shared", work / "shared" / "room.sock"
     # Everything is read-only in both rooms under bwrap; the code's own writes land in a capped, discarded
     # tmpfs, or in the shared dir, which holds the room's socket and the suite's tmp_path folders.
-    with sandbox.start(room_argv(work, door, sandbox), cwd=work, env={}, timeout_s=spec.time_limit_s + 5,
+    warm_imports = spec.warm_imports if warm and sandbox.warm is not None else ()  # sandbox.warm=false: all cold
+    with sandbox.start(room_argv(work, door, sandbox, warm_imports), cwd=work, env={},
+                       timeout_s=spec.time_limit_s + 5,
                        keep_writes=False, shared=[shared],
                        read_only=[work / "impl", work / "__pycache__", *(work / n for n in IMPL_ROOM_FILES)]) as room:
         result = sandbox.exec(_pytest_argv(work, spec, fail_fast), cwd=work, timeout_s=spec.time_limit_s,
@@ -119,11 +122,13 @@ def _run_rooms(work: Path, spec: Spec, sandbox: Sandbox, fail_fast: bool,
     return result, served
 
 
-def room_argv(work: Path, door: Path, sandbox: Sandbox) -> list[str]:
-    """The implementation's room: our server on `door`, serving the implementation in `work/impl`."""
+def room_argv(work: Path, door: Path, sandbox: Sandbox, warm_imports: Sequence[str] = ()) -> list[str]:
+    """The implementation's room: our server on `door`, serving the implementation in `work/impl`; its Python
+    programs forked from a warm interpreter that imported `warm_imports` (harness/inside/harness_room_zygote.py)."""
     return [sys.executable, "-S", str(work / "harness_room_server.py"), str(door), str(work / "impl"),
             *(["--private-net"] if sandbox.isolates_network else []),
-            *(arg for folder in site.getsitepackages() for arg in ("--site", folder))]
+            *(arg for folder in site.getsitepackages() for arg in ("--site", folder)),
+            *(arg for module in warm_imports for arg in ("--warm-import", module))]
 
 
 # pytest's plugins a hidden suite never uses (no suite asks for caplog, tmpdir, recwarn's filters or junit XML),

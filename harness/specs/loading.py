@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -36,6 +37,9 @@ class Spec:
     manifest_sha256: str = ""  # the manifest decides time limits, entry files and how an agent is run
     text_name: str = "ours"  # which text `text` is: "ours" or "upstream"
     judged_by: tuple[str, ...] = ()  # clause tags whose tests judge this text; () means every test
+    # Libraries (from site-packages) a warm interpreter in the implementation's room imports once, for the
+    # Python programs the suite starts there (harness/inside/harness_room_zygote.py); () starts each one cold.
+    warm_imports: tuple[str, ...] = ()
 
     @property
     def selection(self) -> str:
@@ -114,7 +118,17 @@ def load_spec(specs_dir: Path, name: str, *, upstream: bool = False, cache_dir: 
         manifest_sha256=hashlib.sha256((root / "manifest.yaml").read_bytes()).hexdigest(),
         text_name=text_name,
         judged_by=texts[text_name][1],
+        warm_imports=_warm_imports(name, manifest),
     )
+
+
+def _warm_imports(name: str, manifest: dict) -> tuple[str, ...]:
+    modules = manifest.get("warm_imports", [])
+    if not (isinstance(modules, list) and all(isinstance(m, str) and re.fullmatch(r"\w+(\.\w+)*", m, re.ASCII)
+                                              for m in modules)):
+        raise SpecError(f"spec '{name}': manifest warm_imports must be a list of module names (e.g. [openai]), "
+                        f"got {modules!r}")
+    return tuple(modules)
 
 
 def _checked_fields(name: str, manifest: dict) -> tuple[tuple[str, ...], float, Optional[tuple[str, ...]]]:
