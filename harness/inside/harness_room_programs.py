@@ -251,7 +251,9 @@ class _Closing:
 
 # ---------------------------------------------------------------- a program forked from a warm interpreter
 
-WARM_ANSWER_S = 30  # a zygote still importing answers within this; past it the program starts cold
+# A zygote still importing past this, the program starts cold: well within the 10 s the suite gives a spawn.
+WARM_ANSWER_S = 3
+CALL_S = 5  # a zygote that has answered forks the program at once
 
 
 def _warm_start(zygotes, request, piped):
@@ -275,8 +277,12 @@ def _warm_start(zygotes, request, piped):
         socket.send_fds(zygote, [json.dumps({"argv": argv[1:], "cwd": request["cwd"]}).encode()],
                         [stdin[0], out[1], err[1], theirs.fileno()])
         lines = _Lines(answer)
-        first = lines.next(WARM_ANSWER_S)
-        if not (first and "pid" in first):  # declined (`cold`), or no answer
+        ready = lines.next(WARM_ANSWER_S)
+        if not (ready and "ready" in ready):  # declined (`cold`), or still importing: closing says so
+            return None
+        answer.sendall(b"g")
+        first = lines.next(CALL_S)
+        if not (first and "pid" in first):
             return None
         sockets.remove(answer)
         for kept in (stdin[1], out[0], err[0]):

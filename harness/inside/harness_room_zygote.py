@@ -4,16 +4,17 @@ per scenario). Standalone: copied beside the room's server, which starts it as t
     <the program's python> harness_room_zygote.py FD MODULE...
 
 with the program's exact environment, once per environment, and only where the spec names MODULEs (trusted
-libraries from site-packages, e.g. `openai`, whose import is most of an agent's start-up: 0.6 s of 0.7 s).
+libraries from site-packages, e.g. `openai`, whose imports are most of an agent run: 1.1 s of its 1.2 s of CPU).
 It imports them, never from the implementation's folder, then waits on the socket FD (the room's end of a
 socketpair; no name another process could find). Each job (a script, its arguments and folder, its three
 streams and a socket for the answer) is forked twice: a monitor, which tells the room the program's pid and
 then how it ended, and under it the program, run as `python SCRIPT ARGS...` would run it. The zygote itself runs
 no code of the implementation, and it ends with its room, so nothing of one trial reaches the next.
 
-What a cold start would do and the program does not see differ: the program's hash seed is the zygote's, and
-modules the zygote imported are already in sys.modules. A job is sent back cold (`{"cold": why}`) when the
-implementation's folder holds a module of one of those names, which a cold start would have imported instead.
+What a program can still tell from a cold start (the modules already imported, a shared hash seed, the frames
+below its own, its command line in /proc, a session of its own) is listed in specs/README.md. A job is sent
+back cold (`{"cold": why}`) when the implementation's folder holds a module of a name already imported here,
+which a cold start would have imported from there instead.
 """
 
 import builtins
@@ -33,14 +34,13 @@ MAX_MESSAGE = 1 << 20
 
 def main(argv):
     channel = socket.socket(fileno=int(argv[0]))
-    del sys.path[0]  # this file's folder: nothing of ours or the implementation's is imported from it
+    if not sys.flags.safe_path:  # (-P, PYTHONSAFEPATH: Python did not put it there)
+        del sys.path[0]  # this file's folder: nothing of ours or the implementation's is imported from it
     for name in argv[1:]:
         try:
             importlib.import_module(name)
-        except Exception as exc:  # not installed here, or broken: the programs start cold
-            print(f"room: no warm interpreter ({name} does not import: {exc!r}); programs start cold",
-                  file=sys.stderr)
-            return
+        except Exception as exc:  # not installed here, or broken: each program imports it itself, as it would cold
+            print(f"room: the warm interpreter goes on without {name} ({exc!r})", file=sys.stderr)
     loaded = {name.partition(".")[0] for name in sys.modules}
     # What is imported stays out of every collection: a program's first full collection would otherwise touch
     # each object, and copy each page of them from the zygote (most of a warm program's start, unfrozen).
@@ -76,13 +76,21 @@ def monitor(job, fds, loaded):
         if clash:
             _send(answer, {"cold": f"the implementation's folder holds {clash!r}, already imported warm"})
             os._exit(0)
+        # The room may have given up waiting while this zygote imported: the program runs only on its word.
+        _send(answer, {"ready": True})
+        if answer.recv(1) != b"g":
+            os._exit(0)
         pid = os.fork()
         if pid == 0:
             answer.close()
             return become_program(job, fds[:3])
         _close(fds[:3])
-        _send(answer, {"pid": pid})
-        _send(answer, {"code": watch(pid, answer)})
+        try:
+            _send(answer, {"pid": pid})
+        except OSError:  # the room is gone: watch() kills the program
+            pass
+        code = watch(pid, answer)
+        _send(answer, {"code": code})
     except BaseException:
         pass
     os._exit(0)
@@ -132,12 +140,14 @@ def become_program(job, streams):
 
 def _stdio(fd, old):
     """A standard stream over `fd` as the interpreter makes one at start-up (Python/pylifecycle.c, create_stdio):
-    the encoding and errors it chose for this environment, line-buffered on a terminal, and always for stderr."""
+    the encoding and errors it chose for this environment, no newline translation, unbuffered writes under -u
+    (PYTHONUNBUFFERED), else line-buffered on a terminal and always for stderr."""
     write = fd != 0
-    buffered = io.open(fd, "wb" if write else "rb", buffering=-1, closefd=False)
-    raw = buffered.raw
+    unbuffered = write and old.write_through
+    opened = io.open(fd, "wb" if write else "rb", buffering=0 if unbuffered else -1, closefd=False)
+    raw = opened if unbuffered else opened.raw
     raw.name = ("<stdin>", "<stdout>", "<stderr>")[fd]
-    stream = io.TextIOWrapper(buffered, encoding=old.encoding, errors=old.errors, newline="\n" if write else None,
+    stream = io.TextIOWrapper(opened, encoding=old.encoding, errors=old.errors, newline="\n",
                               line_buffering=bool(raw.isatty() or fd == 2) and not old.write_through,
                               write_through=old.write_through)
     stream.mode = "w" if write else "r"
@@ -145,17 +155,18 @@ def _stdio(fd, old):
 
 
 def run(argv):
-    """`python SCRIPT ARGS...`: the script's folder first on sys.path, a fresh __main__, its end as the
-    interpreter's (an uncaught exception through sys.excepthook and status 1; SystemExit as it says)."""
-    script = argv[0]
+    """`python SCRIPT ARGS...`: the script's folder first on sys.path (unless -P), a fresh __main__ named by the
+    script's absolute path, its end as the interpreter's (an uncaught exception through sys.excepthook and
+    status 1; SystemExit as it says; KeyboardInterrupt by the signal, after threads and exit handlers)."""
+    script = os.path.abspath(argv[0])
     sys.argv = list(argv)
-    sys.path.insert(0, os.path.dirname(os.path.realpath(script)))
+    if not sys.flags.safe_path:
+        sys.path.insert(0, os.path.dirname(os.path.realpath(script)))
     try:
         with open(script, "rb") as source:
             text = source.read()
     except OSError as exc:
-        print(f"{sys.executable}: can't open file {os.path.abspath(script)!r}: [Errno {exc.errno}] {exc.strerror}",
-              file=sys.stderr)
+        print(f"{sys.executable}: can't open file {script!r}: [Errno {exc.errno}] {exc.strerror}", file=sys.stderr)
         sys.exit(2)
     main = type(sys)("__main__")
     main.__file__, main.__builtins__, main.__cached__ = script, builtins, None
@@ -170,9 +181,11 @@ def run(argv):
         exec(code, main.__dict__)
     except SystemExit:
         raise
-    except KeyboardInterrupt as exc:  # a cold interpreter ends by the signal itself, after its exit handlers
+    except KeyboardInterrupt as exc:
         _excepthook(exc, exc.__traceback__.tb_next)
         import atexit
+        import threading
+        threading._shutdown()
         atexit._run_exitfuncs()
         for stream in (sys.stdout, sys.stderr):
             stream.flush()

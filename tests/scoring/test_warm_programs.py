@@ -29,7 +29,8 @@ if mode == "report":
         "buffering": [sys.stdout.line_buffering, sys.stderr.line_buffering, sys.stdout.write_through],
         "encodings": [sys.stdin.encoding, sys.stdout.encoding, sys.stderr.errors, sys.stdout.errors],
         "names": [sys.stdin.name, sys.stdout.name, sys.stderr.name], "main": sys.modules["__main__"].__dict__.get("mode"),
-        "flags": [sys.flags.no_site, sys.flags.isolated, sys.flags.dont_write_bytecode], "site": "site" in sys.modules,
+        "flags": [sys.flags.no_site, sys.flags.isolated, sys.flags.dont_write_bytecode, sys.flags.safe_path],
+        "site": "site" in sys.modules, "stdout": type(sys.stdout.buffer).__name__,
     }, sort_keys=True))
 elif mode == "exit":
     sys.exit(int(sys.argv[2]))
@@ -48,6 +49,15 @@ elif mode == "ending":
     atexit.register(lambda: print("atexit ran", flush=True))
     threading.Thread(target=lambda: (__import__("time").sleep(0.2), print("thread finished"))).start()
     print("main returned")
+elif mode == "raw":
+    sys.stdout.buffer.write(b"raw bytes")  # under PYTHONUNBUFFERED, written before the abrupt end
+    os._exit(0)
+elif mode == "interrupt":
+    threading.Thread(target=lambda: (__import__("time").sleep(0.2), print("thread finished", flush=True))).start()
+    raise KeyboardInterrupt
+elif mode == "log":
+    with open(sys.argv[2], "a") as log:
+        log.write("ran\n")
 elif mode == "patch":
     import email.mime.text
     email.mime.text.MIMEText = None  # in the warm interpreter's module: the next program must not see it
@@ -66,21 +76,29 @@ import harness_room
 IMPL = os.environ["HARNESS_IMPL_DIR"]
 
 
-def run(*args, tmp, stdin=None, cold=False, script="program.py"):
-    env = dict(os.environ)
-    env.pop("PYTEST_CURRENT_TEST", None)  # the same environment for every test's programs
+def run(*args, tmp, stdin=None, cold=False, script="program.py", env=(), relative=False):
+    environment = {**os.environ, **dict(env)}
+    environment.pop("PYTEST_CURRENT_TEST", None)  # the same environment for every test's programs
     if cold:
-        env["RUN"] = uuid.uuid4().hex  # an environment never seen before: its first program starts cold
-    with harness_room.spawn([sys.executable, os.path.join(IMPL, script), *args], cwd=tmp, env=env,
-                            stdin=stdin) as proc:
+        environment["RUN"] = uuid.uuid4().hex  # an environment never seen before: its first program starts cold
+    path, cwd = (script, IMPL) if relative else (os.path.join(IMPL, script), tmp)
+    with harness_room.spawn([sys.executable, path, *args], cwd=cwd, env=environment, stdin=stdin) as proc:
         done = proc.wait(60)
     return done.code, done.stdout.decode(), done.stderr.decode()
 
 
-def warm_and_cold(*args, tmp, **options):
+def warm_and_cold(*args, tmp, env=(), **options):
     for _ in range(2):  # the environment asked for twice: its zygote is started
-        run("warm", tmp=tmp)
-    return run(*args, tmp=tmp, **options), run(*args, tmp=tmp, cold=True, **options)
+        run("warm", tmp=tmp, env=env)
+    return run(*args, tmp=tmp, env=env, **options), run(*args, tmp=tmp, cold=True, env=env, **options)
+
+
+def differences(warm, cold):
+    """What differs between two runs of `report`, key by key."""
+    if warm[0] or cold[0] or warm[2] or cold[2]:
+        return [warm, cold]
+    seen = [json.loads(out) for out in (warm[1], cold[1])]
+    return {key: (seen[0].get(key), seen[1].get(key)) for key in seen[0] if seen[0].get(key) != seen[1].get(key)}
 
 
 def test_the_warm_program_was_forked_warm(tmp_path):
@@ -89,12 +107,15 @@ def test_the_warm_program_was_forked_warm(tmp_path):
 
 
 def test_a_report_of_everything_a_program_sees(tmp_path):
-    warm, cold = warm_and_cold("report", "x y", tmp=tmp_path, stdin="typed\nlines\n")
-    assert warm == cold and warm[0] == 0
+    for options in ({"stdin": "typed\r\nlines\r"}, {"relative": True},  # `python program.py` in its folder
+                    {"env": {"PYTHONUNBUFFERED": "1", "PYTHONSAFEPATH": "1"}}):
+        assert differences(*warm_and_cold("report", "x y", tmp=tmp_path, **options)) == {}, options
+    warm, cold = warm_and_cold("raw", tmp=tmp_path, env={"PYTHONUNBUFFERED": "1"})
+    assert warm == cold == (0, "raw bytes", "")
 
 
 def test_exit_codes(tmp_path):
-    for args in (["exit", "0"], ["exit", "3"], ["exit", "300"], ["message"], ["raise"], ["kill"]):
+    for args in (["exit", "0"], ["exit", "3"], ["exit", "300"], ["message"], ["raise"], ["kill"], ["interrupt"]):
         warm, cold = warm_and_cold(*args, tmp=tmp_path)
         assert warm == cold, args
 
@@ -110,13 +131,26 @@ def test_a_syntax_error_and_a_missing_script(tmp_path):
     assert warm == cold and warm[0] == 2
 
 
+def test_a_zygote_slow_to_import_starts_programs_cold_and_never_runs_them_late(tmp_path):
+    # slowmod, on this environment's PYTHONPATH, is among the spec's warm imports: the zygote takes 6 s to start,
+    # past the 3 s a program waits for it, and the suite gives a spawn 10 s.
+    (tmp_path / "slowmod.py").write_text("import time\ntime.sleep(6)\n")
+    env = {"PYTHONPATH": f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    for _ in range(3):
+        assert run("log", str(tmp_path / "log"), tmp=tmp_path, env=env)[0] == 0
+    import time
+    time.sleep(8)  # the zygote has imported, and found no one waiting for the programs it was asked for
+    assert (tmp_path / "log").read_text() == "ran\n" * 3
+
+
 def test_a_patch_in_one_program_is_not_seen_by_the_next(tmp_path):
     warm_and_cold("patch", tmp=tmp_path)
     assert run("patched", tmp=tmp_path)[1] == "True\n"
 '''
 
 
-def warm_spec(root: Path, extra_impl: dict[str, str] | None = None, warm_imports: str = "email.mime.text") -> Path:
+def warm_spec(root: Path, extra_impl: dict[str, str] | None = None,
+              warm_imports: str = "email.mime.text, slowmod") -> Path:
     folder = root / "programs"
     (folder / "suite").mkdir(parents=True)
     (folder / "reference").mkdir()
@@ -144,7 +178,7 @@ def test_a_warm_program_sees_what_a_cold_one_sees(tmp_path, kind):
     spec = load_spec(tmp_path, warm_spec(tmp_path).name)
     result = score(spec, spec.reference_dir, make_sandbox(SandboxConfig(kind=kind)))
     assert set(outcomes(result).values()) == {"passed"}, [(t.test_id, t.message) for t in result.tests]
-    assert len(result.tests) == 6
+    assert len(result.tests) == 7
 
 
 def test_sandbox_warm_false_starts_every_program_cold(tmp_path):
