@@ -22,10 +22,10 @@ from hypothesis import seed as seeded
 from hypothesis import strategies as st
 from hypothesis.internal.conjecture import providers
 
-from harness import pyast
 from harness.equivalence.plan import DiffPlan, read_plan
 from harness.equivalence.strategies import Strategies, b64
 from harness.errors import ConfigError
+from harness.scoring import pyast
 from harness.specs.loading import Spec
 
 BUILTINS = ("str", "repr", "hash", "bool", "len", "int")  # calls a template may make besides the module's names

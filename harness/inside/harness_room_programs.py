@@ -5,7 +5,6 @@ Standalone: copied as `harness_room_programs.py` beside the room's server (harne
 import base64
 import builtins
 import io
-import json
 import os
 import select
 import signal
@@ -16,6 +15,7 @@ import threading
 import time
 
 from harness_room_wire import bridge, in_folder, recv
+from harness_room_zygotes import WarmProcess, warm_start
 
 # Kept of each stream of a program; past it, what the program writes goes to the room's own stream, where the
 # sandbox's output limit counts it: a flood is charged as `output` whether a subprocess or a script made it.
@@ -137,7 +137,7 @@ class _Child:
     def __init__(self, request, shared, zygotes=None):
         self.relays = [_listen(port, in_folder(shared, name)) for port, name in request["forward"]] if shared else []
         feed, hold = request["stdin"], request["hold_stdin"]
-        self.proc = zygotes and _warm_start(zygotes, request, piped=feed is not None or hold)
+        self.proc = zygotes and warm_start(zygotes, request, piped=feed is not None or hold)
         self.proc = self.proc or subprocess.Popen(
             request["argv"], cwd=request["cwd"], env=request["env"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             stdin=subprocess.PIPE if feed is not None or hold else subprocess.DEVNULL, **_NEW_GROUP)
@@ -190,7 +190,7 @@ def _ended(proc, timeout):
     that much per run. Not reaped here, so the pid stays this child's until kill or wait reaps it."""
     if proc.returncode is not None:
         return True
-    if isinstance(proc, _WarmProcess):
+    if isinstance(proc, WarmProcess):
         return proc.ended(timeout)
     pidfd = os.pidfd_open(proc.pid)
     try:
@@ -247,110 +247,3 @@ class _Closing:
         except OSError:
             pass
         self.listener.close()
-
-
-# ---------------------------------------------------------------- a program forked from a warm interpreter
-
-# A zygote still importing past this, the program starts cold: well within the 10 s the suite gives a spawn.
-WARM_ANSWER_S = 3
-CALL_S = 5  # a zygote that has answered forks the program at once
-
-
-def _warm_start(zygotes, request, piped):
-    """The program started from a warm interpreter of the room's, as a Popen-like _WarmProcess; None where it
-    must start cold: not `python SCRIPT.py ...`, no zygote for its environment, or one that declined it."""
-    argv = request["argv"]
-    if len(argv) < 2 or argv[0] != sys.executable or not argv[1].endswith(".py") or argv[1].startswith("-"):
-        return None
-    sockets, fds = [], []  # closed here, but for those the process keeps
-    try:
-        env = dict(os.environ) if request["env"] is None else request["env"]  # None: this room's, as Popen does
-        zygote = _ask(zygotes, {"python": argv[0], "env": env})
-        if zygote is None:
-            return None
-        answer, theirs = socket.socketpair()
-        sockets += [zygote, answer, theirs]
-        stdin = os.pipe() if piped else (os.open(os.devnull, os.O_RDONLY), None)
-        fds += [fd for fd in stdin if fd is not None]
-        out, err = os.pipe(), os.pipe()
-        fds += [*out, *err]
-        socket.send_fds(zygote, [json.dumps({"argv": argv[1:], "cwd": request["cwd"]}).encode()],
-                        [stdin[0], out[1], err[1], theirs.fileno()])
-        lines = _Lines(answer)
-        ready = lines.next(WARM_ANSWER_S)
-        if not (ready and "ready" in ready):  # declined (`cold`), or still importing: closing says so
-            return None
-        answer.sendall(b"g")
-        first = lines.next(CALL_S)
-        if not (first and "pid" in first):
-            return None
-        sockets.remove(answer)
-        for kept in (stdin[1], out[0], err[0]):
-            kept is None or fds.remove(kept)
-        return _WarmProcess(first["pid"], lines, stdin[1], out[0], err[0])
-    except (OSError, ValueError):
-        return None
-    finally:
-        for sock in sockets:
-            sock.close()
-        for fd in fds:
-            os.close(fd)
-
-
-def _ask(zygotes, request):
-    """The supervisor's socket to a zygote started with exactly this interpreter and environment, or None."""
-    mine, theirs = socket.socketpair()
-    try:
-        socket.send_fds(zygotes, [json.dumps(request).encode()], [theirs.fileno()])
-        theirs.close()
-        mine.settimeout(WARM_ANSWER_S)
-        _, fds, _, _ = socket.recv_fds(mine, 4096, 1)
-        return socket.socket(fileno=fds[0]) if fds else None
-    finally:
-        mine.close()
-        theirs.close()
-
-
-class _Lines:
-    """JSON lines from a zygote's monitor, read with a timeout."""
-
-    def __init__(self, sock):
-        self.sock, self.buffer = sock, b""
-
-    def next(self, timeout):
-        """The next message; None at the end of the stream; "" if none came within `timeout` seconds."""
-        deadline = time.monotonic() + timeout
-        while b"\n" not in self.buffer:
-            ready = select.select([self.sock], [], [], max(0.0, deadline - time.monotonic()))[0]
-            if not ready:
-                return ""
-            chunk = self.sock.recv(4096)
-            if not chunk:
-                return None
-            self.buffer += chunk
-        line, _, self.buffer = self.buffer.partition(b"\n")
-        return json.loads(line)
-
-
-class _WarmProcess:
-    """What _Child uses of a Popen, for a program a zygote forked: its monitor reports how it ended."""
-
-    def __init__(self, pid, lines, stdin, stdout, stderr):
-        self.pid, self.lines, self.returncode = pid, lines, None
-        self.stdin = os.fdopen(stdin, "wb") if stdin is not None else None
-        self.stdout, self.stderr = os.fdopen(stdout, "rb"), os.fdopen(stderr, "rb")
-
-    def ended(self, timeout):
-        if self.returncode is None:
-            message = self.lines.next(timeout)
-            if message == "":
-                return False
-            # a monitor that ended without a word was killed with the room, and its program with it
-            self.returncode = message["code"] if message else -signal.SIGKILL
-            self.lines.sock.close()
-        return True
-
-    def wait(self):
-        while not self.ended(3600):
-            pass
-        return self.returncode

@@ -19,17 +19,16 @@ With --warm-import, a spawned `python SCRIPT.py` is forked from a warm interpret
 
 import builtins
 import importlib
-import json
 import operator
 import os
 import select
 import signal
 import socket
-import subprocess
 import sys
 
 import harness_room_programs  # here, not in each worker that runs a program: each would import it afresh
 from harness_room_wire import decode, encode, in_folder, recv, send
+from harness_room_zygotes import Zygotes
 
 OPERATORS = {
     "hash": hash, "str": str, "repr": repr, "bool": bool, "len": len, "iter": iter, "next": next, "int": int,
@@ -171,26 +170,18 @@ def describe_exception(exc):
     return {"class": describe_class(type(exc)), "message": message[:20000], "args": args}
 
 
-MAX_ZYGOTES = 4  # warm interpreters a room starts (one per environment its programs are given); then cold
-ZYGOTE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "harness_room_zygote.py")
-
-
 class Supervisor:
     """Accepts connections, forks a worker for each, and kills a worker's session when either side ends."""
 
     def __init__(self, listener, relays_in, warm_imports=()):
-        self.listener, self.relays_in, self.warm_imports = listener, relays_in, list(warm_imports)
+        self.listener, self.relays_in = listener, relays_in
         self.poller = select.poll()
         self.poller.register(listener, select.POLLIN)
         self.ends = {}  # fd of a connection or of a worker's pidfd -> (pid, connection, pidfd)
         self.parent = os.getppid()
-        # Workers ask for a warm interpreter on one end; the other is read here. Only a worker holds that end.
-        self.asks, self.zygote_asks = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET) if warm_imports \
-            else (None, None)
-        if self.asks is not None:
-            self.poller.register(self.asks, select.POLLIN)
-        self.zygotes = {}  # (python, environment) -> (its process, the supervisor's end of its socket)
-        self.asked = {}  # (python, environment) -> how many programs asked for it
+        self.zygotes = Zygotes(warm_imports) if warm_imports else None
+        if self.zygotes:
+            self.poller.register(self.zygotes.asks, select.POLLIN)
 
     def run(self):
         # Under bwrap the room dies with the harness; without it, it must notice being orphaned itself.
@@ -198,52 +189,14 @@ class Supervisor:
             for fd, _ in self.poller.poll(1000):
                 if fd == self.listener.fileno():
                     self.accept()
-                elif self.asks is not None and fd == self.asks.fileno():
-                    self.hand_out_zygote()
+                elif self.zygotes and fd == self.zygotes.asks.fileno():
+                    self.zygotes.hand_out()
                 elif fd in self.ends:
                     self.end(*self.ends[fd])
         for pid, conn, pidfd in set(self.ends.values()):
             kill_session(pid)
-        for process, _ in self.zygotes.values():
-            kill_session(process.pid)
-
-    def hand_out_zygote(self):
-        """Answer a worker's ask: the socket of the zygote for exactly its python and environment, started at the
-        second ask for them (it imports while the worker waits for its program); nothing at the first ask,
-        past MAX_ZYGOTES, or if the interpreter cannot be started."""
-        try:
-            data, fds, _, _ = socket.recv_fds(self.asks, 1 << 20, 1)
-        except OSError:
-            return
-        if not fds:
-            return
-        reply = socket.socket(fileno=fds[0])
-        try:
-            ask = json.loads(data)
-            key = json.dumps([ask["python"], sorted(ask["env"].items())])
-            self.asked[key] = self.asked.get(key, 0) + 1
-            # The first program of an environment starts cold: a zygote costs more than one cold start.
-            if key not in self.zygotes and self.asked[key] > 1 and len(self.zygotes) < MAX_ZYGOTES:
-                ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-                try:
-                    process = subprocess.Popen(
-                        [ask["python"], ZYGOTE, str(theirs.fileno()), *self.warm_imports], env=ask["env"],
-                        pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                        start_new_session=True)
-                except (OSError, ValueError, TypeError):
-                    ours.close()
-                else:
-                    self.zygotes[key] = (process, ours)
-                finally:
-                    theirs.close()
-            if key in self.zygotes:
-                socket.send_fds(reply, [b"{}"], [self.zygotes[key][1].fileno()])
-            else:
-                reply.send(b"{}")
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            pass
-        finally:
-            reply.close()
+        for pid in self.zygotes.pids() if self.zygotes else ():
+            kill_session(pid)
 
     def accept(self):
         try:
@@ -280,11 +233,7 @@ class Supervisor:
                 other.close()
                 os.close(pidfd)
             os.setsid()
-            if self.asks is not None:
-                self.asks.close()
-            for _, zygote in self.zygotes.values():
-                zygote.close()
-            Worker(conn, self.relays_in, self.zygote_asks).serve()
+            Worker(conn, self.relays_in, self.zygotes and self.zygotes.for_worker()).serve()
         except BaseException as exc:  # the worker's own failure (the implementation's are answers)
             print(f"room: a worker failed: {exc!r}", file=sys.stderr)
         finally:

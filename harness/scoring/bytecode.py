@@ -14,7 +14,7 @@ import importlib.util
 import marshal
 from pathlib import Path
 
-from harness import pyast
+from harness.scoring import pyast
 
 # PEP 552 flags: hash-based; checked (the source is hashed and compared on load) or not.
 UNCHECKED, CHECKED = (0b01).to_bytes(4, "little"), (0b11).to_bytes(4, "little")
@@ -62,7 +62,7 @@ def _pytest_tail():
 
 @functools.lru_cache(maxsize=256)
 def _checked(data: bytes, rewrite: bool) -> bytes:
-    with pyast.LOCK:  # the parse, the rewrite and the compile of the tree (harness/pyast.py says why)
+    with pyast.LOCK:  # the parse, the rewrite and the compile of the tree (harness/scoring/pyast.py says why)
         return _compiled(data, rewrite)
 
 

@@ -12,4 +12,4 @@ PLUGIN = INSIDE / "harness_report.py"
 SUITE_ROOM_FILES = {name: INSIDE / name for name in ("harness_report.py", "harness_room.py", "harness_room_wire.py")}
 IMPL_ROOM_FILES = {name: INSIDE / name
                    for name in ("harness_room_server.py", "harness_room_programs.py", "harness_room_wire.py",
-                                "harness_room_zygote.py")}
+                                "harness_room_zygotes.py", "harness_room_zygote.py")}

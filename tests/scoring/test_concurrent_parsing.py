@@ -1,6 +1,6 @@
 """Trials run in threads, and CPython 3.11's AST converters keep their recursion depth per interpreter: the
 harness's parses (the synthetic model's mutants, the suite's assert rewrite, an agent suite's scenarios) take
-one lock (harness/pyast.py). A sweep once lost a trial to "AST constructor recursion depth mismatch"."""
+one lock (harness/scoring/pyast.py). A sweep once lost a trial to "AST constructor recursion depth mismatch"."""
 
 from __future__ import annotations
 

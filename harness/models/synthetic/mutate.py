@@ -11,7 +11,7 @@ import copy
 from dataclasses import dataclass
 from typing import Callable, Iterator, Optional
 
-from harness import pyast
+from harness.scoring import pyast
 
 _SWAPS: dict[type, type] = {
     ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt, ast.Eq: ast.NotEq, ast.NotEq: ast.Eq,
