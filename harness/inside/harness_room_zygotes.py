@@ -143,9 +143,10 @@ class _Lines:
     def next(self, timeout):
         """The next message; None at the end of the stream; "" if none came within `timeout` seconds."""
         deadline = time.monotonic() + timeout
+        readable = select.poll()  # not select(): a worker's descriptors may pass FD_SETSIZE
+        readable.register(self.sock, select.POLLIN)
         while b"\n" not in self.buffer:
-            ready = select.select([self.sock], [], [], max(0.0, deadline - time.monotonic()))[0]
-            if not ready:
+            if not readable.poll(max(0.0, deadline - time.monotonic()) * 1000):
                 return ""
             chunk = self.sock.recv(4096)
             if not chunk:
