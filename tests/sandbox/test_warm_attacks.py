@@ -209,8 +209,9 @@ def test_takes_the_same_port():
 
 
 def markers(tmp_path: Path, name: str) -> list[Path]:
-    """Files a suite left in its run's shared dir, wherever that run's folder is (see test_warm.py)."""
-    return [*tmp_path.rglob(name), *Path("/tmp").glob(f"harness-warm-root-*/*/*/*/*/{name}")]
+    """Files a suite left in its run's shared dir, wherever that run's folder is (see test_warm.py): in this
+    process's warm roots only, never another pytest-xdist worker's, which may vanish while they are read."""
+    return [*tmp_path.rglob(name), *Path("/tmp").glob(f"harness-warm-root-{os.getpid()}-*/*/*/*/*/{name}")]
 
 
 @needs_warm_bwrap

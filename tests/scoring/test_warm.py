@@ -207,7 +207,9 @@ def test_a_template_killed_under_a_run_costs_time_never_an_outcome(tmp_path, bac
     def release():
         """Let every held run go on; the first one held once `armed`, after killing the template under it."""
         while not stop.is_set():
-            for held in [*tmp_path.rglob("started"), *Path("/tmp").glob("harness-warm-root-*/*/*/*/*/started")]:
+            # in this process's warm roots only: another worker's may vanish while they are read
+            for held in [*tmp_path.rglob("started"),
+                         *Path("/tmp").glob(f"harness-warm-root-{os.getpid()}-*/*/*/*/*/started")]:
                 if armed.is_set() and not killed:
                     killed.append(sandbox.warm.pid())
                     os.killpg(killed[0], signal.SIGKILL)
