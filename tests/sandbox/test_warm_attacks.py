@@ -28,7 +28,7 @@ from harness.sandbox.warm import Warm, WarmProc
 from harness.scoring.rooms import score
 from harness.seams import ScoreStatus, TestOutcome
 from harness.specs.loading import load_spec
-from tests.conftest import make_spec
+from tests.conftest import make_spec, run_markers
 
 BACKENDS = [ProcessSandbox] + ([BwrapSandbox] if bwrap_available() else [])
 needs_warm_bwrap = pytest.mark.skipif(not bwrap_available() or os.geteuid() != 0 or BwrapSandbox().warm is None,
@@ -208,14 +208,8 @@ def test_takes_the_same_port():
 """
 
 
-def markers(tmp_path: Path, name: str) -> list[Path]:
-    """Files a suite left in its run's shared dir, wherever that run's folder is (see test_warm.py): in this
-    process's warm roots only, never another pytest-xdist worker's, which may vanish while they are read."""
-    return [*tmp_path.rglob(name), *Path("/tmp").glob(f"harness-warm-root-{os.getpid()}-*/*/*/*/*/{name}")]
-
-
 @needs_warm_bwrap
-@pytest.mark.xdist_group("warm-root-markers")  # markers() reads other runs' folders too: see test_warm.py
+@pytest.mark.xdist_group("warm-root-markers")  # run_markers() reads other runs' folders too: see test_warm.py
 @pytest.mark.parametrize("warm", [False, True], ids=["cold", "warm"])
 def test_a_suite_room_beside_another_trials_has_a_loopback_of_its_own(tmp_path, warm):
     """Two trials scored at once (launch.concurrency > 1), each suite on 127.0.0.1 (a suite may serve a test
@@ -231,12 +225,12 @@ def test_a_suite_room_beside_another_trials_has_a_loopback_of_its_own(tmp_path, 
     first.start()
     try:
         deadline = time.monotonic() + 60
-        while not markers(tmp_path, "bound") and time.monotonic() < deadline:
+        while not run_markers(tmp_path, "bound") and time.monotonic() < deadline:
             time.sleep(0.01)
-        assert markers(tmp_path, "bound"), "the first trial's suite never bound its port"
+        assert run_markers(tmp_path, "bound"), "the first trial's suite never bound its port"
         results["taker"] = score(taker, taker.reference_dir, sandbox)
     finally:
-        for bound in markers(tmp_path, "bound"):
+        for bound in run_markers(tmp_path, "bound"):
             (bound.parent / "resume").touch()
         first.join()
     assert all(outcomes(results["holder"]).values()), messages(results["holder"])

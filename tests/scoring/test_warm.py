@@ -19,7 +19,7 @@ from harness.sandbox.backends import BwrapSandbox, ProcessSandbox, bwrap_availab
 from harness.scoring.rooms import score
 from harness.seams import ScoreStatus, TestOutcome
 from harness.specs.loading import load_spec
-from tests.conftest import ROOT, SHARED_SCORES, make_spec, score_once
+from tests.conftest import ROOT, SHARED_SCORES, make_spec, run_markers, score_once
 
 BACKENDS = [ProcessSandbox] + ([BwrapSandbox] if bwrap_available() else [])
 
@@ -207,9 +207,7 @@ def test_a_template_killed_under_a_run_costs_time_never_an_outcome(tmp_path, bac
     def release():
         """Let every held run go on; the first one held once `armed`, after killing the template under it."""
         while not stop.is_set():
-            # in this process's warm roots only: another worker's may vanish while they are read
-            for held in [*tmp_path.rglob("started"),
-                         *Path("/tmp").glob(f"harness-warm-root-{os.getpid()}-*/*/*/*/*/started")]:
+            for held in run_markers(tmp_path, "started"):
                 if armed.is_set() and not killed:
                     killed.append(sandbox.warm.pid())
                     os.killpg(killed[0], signal.SIGKILL)

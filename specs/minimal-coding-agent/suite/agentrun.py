@@ -95,7 +95,8 @@ def run_agent(workspace, steps, *, fallback=None, task=DEFAULT_TASK, omit=(), ex
     `stdin`: text fed to the agent then closed (default: /dev/null). `hold_stdin_open`: give the agent a pipe that
     stays open until it exits. `until`: a predicate on the server; once true the agent is killed (for runs that
     would otherwise wait through back-off). `proxy`: make the server the agent's HTTPS proxy. `timeout` (the
-    whole run) and `stall_s` (no new request for that long) kill the agent; the Run's `stopped` says which.
+    whole run) and `stall_s` (no new request for that long, counted from the first) kill the agent; the Run's
+    `stopped` says which.
     test_secrets.py checks every run's output for its API key.
     """
     workspace = Path(workspace)
@@ -155,7 +156,11 @@ class _Watch:
         self.server, self.until, self.stall_s = server, until, stall_s
         self.deadline = time.monotonic() + timeout
         self.reason = ""
-        self._seen, self._since = 0, time.monotonic()
+        # The stall clock starts at the first request, never at the spawn: start-up (importing the client
+        # library) is CPU-bound, and MAX_PARALLEL_RUNS cold starts beside another trial's on a small machine
+        # take longer than a stall; counting them made a correct agent's outcome depend on the host's load.
+        # Start-up is bounded by the whole run's timeout.
+        self._seen, self._since = 0, None
 
     def stop(self):
         now = time.monotonic()
@@ -165,7 +170,7 @@ class _Watch:
             self.reason = "until"
         elif now > self.deadline:
             self.reason = "timeout"
-        elif self.stall_s and now - self._since > self.stall_s:
+        elif self.stall_s and self._since is not None and now - self._since > self.stall_s:
             self.reason = "stall"
         return bool(self.reason)
 
