@@ -74,9 +74,13 @@ class Zygotes:
             reply.close()
 
 
-# A zygote still importing past this, the program starts cold: well within the 10 s the suite gives a spawn.
-WARM_ANSWER_S = 3
-CALL_S = 5  # a zygote that has answered forks the program at once
+# A program waits this long in all for its zygote to be ready, then starts cold; with CALL_S, within the 10 s the
+# suite gives a spawn. Waiting is nearly always cheaper than giving up: a cold start makes the same imports, and
+# when a suite starts many programs at once (the agent's starts eight) while their zygote imports, all of them
+# going cold at once cost a cold import each on every core (measured: 11 s for the first eight agent runs of a
+# scoring run, against 1 to 3 s once warm).
+WARM_WAIT_S = 6
+CALL_S = 3  # a zygote that has answered forks the program at once
 
 
 def warm_start(zygotes, request, piped):
@@ -88,7 +92,8 @@ def warm_start(zygotes, request, piped):
     sockets, fds = [], []  # closed here, but for those the process keeps
     try:
         env = dict(os.environ) if request["env"] is None else request["env"]  # None: this room's, as Popen does
-        zygote = _ask(zygotes, {"python": argv[0], "env": env})
+        deadline = time.monotonic() + WARM_WAIT_S
+        zygote = _ask(zygotes, {"python": argv[0], "env": env}, WARM_WAIT_S)
         if zygote is None:
             return None
         answer, theirs = socket.socketpair()
@@ -100,7 +105,7 @@ def warm_start(zygotes, request, piped):
         socket.send_fds(zygote, [json.dumps({"argv": argv[1:], "cwd": request["cwd"]}).encode()],
                         [stdin[0], out[1], err[1], theirs.fileno()])
         lines = _Lines(answer)
-        ready = lines.next(WARM_ANSWER_S)
+        ready = lines.next(deadline - time.monotonic())
         if not (ready and "ready" in ready):  # declined (`cold`), or still importing: closing says so
             return None
         answer.sendall(b"g")
@@ -120,13 +125,13 @@ def warm_start(zygotes, request, piped):
             os.close(fd)
 
 
-def _ask(zygotes, request):
+def _ask(zygotes, request, timeout):
     """The supervisor's socket to a zygote started with exactly this interpreter and environment, or None."""
     mine, theirs = socket.socketpair()
     try:
         socket.send_fds(zygotes, [json.dumps(request).encode()], [theirs.fileno()])
         theirs.close()
-        mine.settimeout(WARM_ANSWER_S)
+        mine.settimeout(timeout)
         _, fds, _, _ = socket.recv_fds(mine, 4096, 1)
         return socket.socket(fileno=fds[0]) if fds else None
     finally:
