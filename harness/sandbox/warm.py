@@ -17,12 +17,14 @@ import dataclasses
 import json
 import logging
 import os
+import select
 import socket
 import struct
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional, Sequence
@@ -169,7 +171,7 @@ class Warm:
         finally:
             for fd in fds:
                 os.close(fd)
-        if proc.stdout.readline() != b"ready\n":
+        if not _says_ready(proc.stdout.fileno()):
             kill_group(proc.pid)
             proc.wait()
             why = (folder / "template.log").read_text(errors="replace").strip().splitlines()[-1:]
@@ -199,6 +201,21 @@ class Warm:
 
 
 _made = threading.Lock()
+
+
+def _says_ready(fd: int) -> bool:
+    """Whether a starting template wrote "ready" within PATIENCE_S. One that hangs on its way (an import, a mount)
+    is given up on, so the run starts cold instead of waiting under the lock that every other run needs."""
+    deadline, said = time.monotonic() + PATIENCE_S, b""
+    while not said.endswith(b"\n") and len(said) < 64:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            return False
+        part = os.read(fd, 64)
+        if not part:  # it ended first
+            return False
+        said += part
+    return said == b"ready\n"
 
 
 def _request(path: Path, request: bytes, pass_fds: Sequence[int]) -> tuple[socket.socket, int]:
