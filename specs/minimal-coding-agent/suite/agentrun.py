@@ -9,8 +9,10 @@ different directory, so a run only passes if the agent really honours --cwd.
 import os
 import secrets
 import sys
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +22,9 @@ from scripted_server import ScriptedServer, answer, tool_reply
 DEFAULT_TASK = "Complete the scripted task."
 RUN_TIMEOUT_S = 60
 MAX_PARALLEL_RUNS = 8
+# Set when the suite ends before reading every run (pytest -x after a failure): runs not begun are not begun, and
+# agents still running are killed at their next poll.
+_abandoned = threading.Event()
 
 
 def new_key():
@@ -43,7 +48,7 @@ class Run:
     process_cwd: Path  # where the agent process was started
     key: str
     elapsed: float
-    stopped: str = ""  # why the suite killed the agent: "until", "timeout" or "stall"; "" when it exited itself
+    stopped: str = ""  # why the suite killed the agent: "until", "timeout", "stall" or "abandoned"; "" if it exited
     early: bool = False  # set by run_cases: the run ended before all its calls were answered
 
     @property
@@ -99,6 +104,8 @@ def run_agent(workspace, steps, *, fallback=None, task=DEFAULT_TASK, omit=(), ex
     `stopped` says which.
     test_secrets.py checks every run's output for its API key.
     """
+    if _abandoned.is_set():
+        raise RuntimeError("not run: the suite ended before it needed this run")
     workspace = Path(workspace)
     workspace.mkdir(parents=True, exist_ok=True)
     key = key or new_key()
@@ -117,30 +124,47 @@ def run_agent(workspace, steps, *, fallback=None, task=DEFAULT_TASK, omit=(), ex
 
 
 class Runs(dict):
-    """name -> Run; a scenario that raised re-raises its exception when a test asks for it."""
+    """name -> Run; a run still playing is waited for when a test asks for it, and a scenario that raised
+    re-raises its exception there."""
 
     def __getitem__(self, name):
         value = super().__getitem__(name)
+        if isinstance(value, Future):
+            value = value.result()
         if isinstance(value, BaseException):
             # A fresh exception per test: re-raising one instance would pile up tracebacks across tests.
             raise AssertionError(f"scenario {name!r} failed: {value}") from value
         return value
 
 
-def run_many(jobs, max_workers=MAX_PARALLEL_RUNS):
-    """Run `name -> zero-argument callable` jobs concurrently, each starting its own agent.
+def _guarded(job):
+    try:
+        return job()
+    except Exception as exc:  # reported by the test that reads this run, not by the whole module
+        return exc
+
+
+@contextmanager
+def playing(jobs, max_workers=MAX_PARALLEL_RUNS):
+    """Start `name -> zero-argument callable` jobs concurrently, each starting its own agent, and yield their
+    Runs at once: a test waits for its own runs only. On leaving, every run the suite did not wait for is
+    dropped (a fail-fast suite that stopped at its first failure does not play the rest).
 
     Agent start-up (importing the client library) dominates a run, so overlapping runs keeps the suite fast.
     """
-    def guarded(job):
-        try:
-            return job()
-        except Exception as exc:  # reported by the test that reads this run, not by the whole module
-            return exc
+    pool = ThreadPoolExecutor(max_workers=max_workers)
+    try:
+        yield Runs({name: pool.submit(_guarded, job) for name, job in jobs.items()})
+    finally:
+        _abandoned.set()
+        pool.shutdown(wait=True, cancel_futures=True)
+        _abandoned.clear()
 
-    with ThreadPoolExecutor(max_workers=max_workers) as pool:
-        futures = {name: pool.submit(guarded, job) for name, job in jobs.items()}
-        return Runs({name: future.result() for name, future in futures.items()})
+
+def run_many(jobs, max_workers=MAX_PARALLEL_RUNS):
+    """Every job played to its end, concurrently: name -> Run, or the exception its job raised."""
+    with playing(jobs, max_workers) as runs:
+        return Runs({name: future.result() for name, future in dict.items(runs)})
 
 
 def _scratch_dir(workspace):
@@ -166,7 +190,9 @@ class _Watch:
         now = time.monotonic()
         if len(self.server.requests) != self._seen:
             self._seen, self._since = len(self.server.requests), now
-        if self.until and self.until(self.server):
+        if _abandoned.is_set():
+            self.reason = "abandoned"
+        elif self.until and self.until(self.server):
             self.reason = "until"
         elif now > self.deadline:
             self.reason = "timeout"

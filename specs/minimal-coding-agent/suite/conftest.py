@@ -1,16 +1,17 @@
 """Fixtures for the minimal-coding-agent acceptance suite.
 
-Test modules declare their agent runs as scenarios (see `scenarios.py`). The session-scoped `runs` fixture plays
-every scenario of the selected modules concurrently, each with its own scripted server and workspace, and tests
-then assert on the recorded results. Starting the agent (importing the client library) costs about a second of
-CPU, so the suite keeps the number of runs small and lets back-off waits overlap with other runs.
+Test modules declare their agent runs as scenarios (see `scenarios.py`). The session-scoped `runs` fixture starts
+every scenario of the selected modules concurrently, each with its own scripted server and workspace, and a test
+waits for the runs it reads, then asserts on the recorded results. Starting the agent (importing the client
+library) costs about a second of CPU, so the suite keeps the number of runs small and lets back-off waits overlap
+with other runs.
 """
 import os
 from functools import partial
 
 import pytest
 
-from agentrun import run_many
+from agentrun import playing
 
 
 def pytest_configure(config):
@@ -32,6 +33,8 @@ def _selected_scenarios(session):
 
 @pytest.fixture(scope="session")
 def runs(request, tmp_path_factory):
-    """name -> Run for every scenario registered in a module that has selected tests."""
+    """name -> Run for every scenario registered in a module that has selected tests, all started at once."""
     base = tmp_path_factory.mktemp("runs")
-    return run_many({name: partial(build, base / name) for name, build in _selected_scenarios(request.session).items()})
+    with playing({name: partial(build, base / name)
+                  for name, build in _selected_scenarios(request.session).items()}) as runs:
+        yield runs
