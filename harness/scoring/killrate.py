@@ -18,7 +18,9 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
+import sys
 import tempfile
+import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,12 +110,17 @@ def main(argv: list[str] | None = None) -> None:
     if args.sample and args.sample < len(mutants):
         mutants = random.Random(args.seed).sample(mutants, args.sample)
     sandbox = ProcessSandbox()
-    scored = [score_mutant(spec, files, m, sandbox, fail_fast=not args.blast_radius) for m in mutants]
+    began, scored = time.monotonic(), []
+    for number, mutant in enumerate(mutants, 1):  # an agent's mutant takes seconds: say where the audit is
+        scored.append(score_mutant(spec, files, mutant, sandbox, fail_fast=not args.blast_radius))
+        print(f"[{number}/{len(mutants)}] {mutant.label}: {'killed' if scored[-1].killed else 'survived'} "
+              f"({scored[-1].score.seconds:.1f} s)", file=sys.stderr, flush=True)
     survivors = [s.mutant for s in scored if not s.killed]
     n = len(mutants)
     print(f"{spec.name}: {n - len(survivors)}/{n} mutants killed ({(n - len(survivors)) / max(n, 1):.1%})")
     for m in survivors:
         print(f"  survived: {m.label}")
+    print(f"scored {n} mutants in {time.monotonic() - began:.1f} s")
     if args.blast_radius:
         suite_size = max((len(s.score.tests) for s in scored), default=0)
         print("\n".join(blast_report(scored, suite_size)))

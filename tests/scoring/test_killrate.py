@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 from harness.scoring.killrate import main
 from tests.conftest import make_spec
 
@@ -10,10 +12,16 @@ REFERENCE = "def add(a, b):\n    unused = 0\n    return a + b\n"
 def test_counts_killed_and_lists_survivors(tmp_path, capsys):
     make_spec(tmp_path / "specs", reference=REFERENCE)
     main(["adder", "--specs-dir", str(tmp_path / "specs")])
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     # mutants: delete `unused = 0`, bump it, drop the return value, swap + for -; the last two are killed.
     assert out.splitlines()[0] == "adder: 2/4 mutants killed (50.0%)"
     assert "survived: adder.py:2:delete_statement" in out and "survived: adder.py:2:bump_constant" in out
+    assert re.fullmatch(r"scored 4 mutants in \d+\.\d s", out.splitlines()[-1]), out
+    # progress, one line a mutant as it is scored, on stderr
+    progress = err.splitlines()
+    assert [line.split(":")[0] for line in progress] == ["[1/4] adder.py", "[2/4] adder.py", "[3/4] adder.py",
+                                                          "[4/4] adder.py"], err
+    assert sum(": killed (" in line for line in progress) == 2 and sum(": survived (" in line for line in progress) == 2
 
 
 def test_the_blast_radius_names_what_a_wide_mutant_broke_and_why(tmp_path, capsys):
