@@ -49,7 +49,7 @@ def main() -> None:
     if args.sample and args.sample < len(mutants):
         mutants = random.Random(args.seed).sample(mutants, args.sample)
     counts = {"killed, diverges": 0, "killed, EQUIVALENT": 0, "survived, diverges": 0, "survived, equivalent": 0}
-    seconds = []
+    seconds, audit_began = [], time.monotonic()
     for mutant in mutants:
         with tempfile.TemporaryDirectory(prefix="harness-mutant-") as tmp:
             impl = Path(tmp)
@@ -68,6 +68,7 @@ def main() -> None:
             print(f"  {mutant.label}: {key}")
             print("\n".join("    " + line for line in verdict.lines()))
     print(f"{len(mutants)} mutants: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    print(f"scored and recorded {len(mutants)} mutants in {time.monotonic() - audit_began:.1f} s")
     if seconds:
         print(f"recording a mutant: median {sorted(seconds)[len(seconds) // 2]:.1f} s, max {max(seconds):.1f} s")
     sys.exit(1 if counts["killed, EQUIVALENT"] else 0)
