@@ -22,7 +22,7 @@ from scripted_server import ScriptedServer, answer, tool_reply
 DEFAULT_TASK = "Complete the scripted task."
 RUN_TIMEOUT_S = 60
 MAX_PARALLEL_RUNS = 8
-# Set when the suite ends before reading every run (pytest -x after a failure): runs not begun are not begun, and
+# Set when the suite ends before reading every run (pytest -x after a failure): runs not yet begun never begin, and
 # agents still running are killed at their next poll.
 _abandoned = threading.Event()
 
