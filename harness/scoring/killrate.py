@@ -20,8 +20,10 @@ import random
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,20 +103,33 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--blast-radius", action="store_true",
                         help="run the whole suite on each mutant and report how many tests each one fails")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="mutants scored at once (default 1). A suite that times what it runs (the agent's "
+                             "stall and run limits) can fail a mutant only because the machine is busy: give it "
+                             "idle cores")
     args = parser.parse_args(argv)
     if args.sample < 0:
         raise ConfigError(f"--sample {args.sample}: give a number of mutants to score, or 0 for all of them")
+    if args.jobs < 1:
+        raise ConfigError(f"--jobs {args.jobs}: give the number of mutants to score at once, 1 or more")
     spec = load_spec(args.specs_dir, args.spec)  # an unknown or broken spec: one line, exit 2
     files = reference_files(spec.root)
     mutants = all_mutants(files)
     if args.sample and args.sample < len(mutants):
         mutants = random.Random(args.seed).sample(mutants, args.sample)
     sandbox = ProcessSandbox()
-    began, scored = time.monotonic(), []
-    for number, mutant in enumerate(mutants, 1):  # an agent's mutant takes seconds: say where the audit is
-        scored.append(score_mutant(spec, files, mutant, sandbox, fail_fast=not args.blast_radius))
-        print(f"[{number}/{len(mutants)}] {mutant.label}: {'killed' if scored[-1].killed else 'survived'} "
-              f"({scored[-1].score.seconds:.1f} s)", file=sys.stderr, flush=True)
+    began, done, lock = time.monotonic(), [0], threading.Lock()
+
+    def one(mutant: Mutant) -> MutantScore:
+        scored = score_mutant(spec, files, mutant, sandbox, fail_fast=not args.blast_radius)
+        with lock:  # an agent's mutant takes seconds: say where the audit is
+            done[0] += 1
+            print(f"[{done[0]}/{len(mutants)}] {mutant.label}: {'killed' if scored.killed else 'survived'} "
+                  f"({scored.score.seconds:.1f} s)", file=sys.stderr, flush=True)
+        return scored
+
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        scored = list(pool.map(one, mutants))
     survivors = [s.mutant for s in scored if not s.killed]
     n = len(mutants)
     print(f"{spec.name}: {n - len(survivors)}/{n} mutants killed ({(n - len(survivors)) / max(n, 1):.1%})")

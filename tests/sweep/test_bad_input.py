@@ -585,6 +585,7 @@ def test_a_folder_or_fifo_named_like_a_record_is_no_record_and_blocks_nothing(ke
 
 @pytest.mark.parametrize("module, argv, needle", [
     ("harness.scoring.killrate", ["semver", "--sample", "-1"], "--sample -1: give a number of mutants"),
+    ("harness.scoring.killrate", ["semver", "--jobs", "0"], "--jobs 0: give the number of mutants to score"),
     ("harness.equivalence.diff", ["{tmp}", "{tmp}", "--spec", "semver", "--size", "0"], "--size 0: give at least 1"),
     ("harness.equivalence.classes", ["{tmp}", "--size", "-3"], "--size -3: give at least 1"),
 ])
