@@ -16,6 +16,7 @@ import ctypes
 import functools
 import logging
 import os
+import re
 import secrets
 import tempfile
 import threading
@@ -121,17 +122,33 @@ def writable(path: os.PathLike | str, disk_bytes: int, keep: Optional[TreeCaps] 
 
 
 def clear(path: Path) -> None:
-    """Take whatever is at `path` out of the way: a tmpfs left mounted there is detached, the rest moved aside."""
+    """Take whatever is at `path` out of the way: a mount left there (a run's tmpfs, a warm template's root) is
+    detached with every mount under it, the rest moved aside."""
     if mount_point(path):
         _unmount(path)
     move_aside(path)
 
 
 def mount_point(path: Path) -> bool:
+    """Whether something is mounted at `path` itself (a link there is not followed)."""
     try:
-        return os.path.ismount(path) and not os.path.islink(path)
+        if not os.path.lexists(path) or os.path.islink(path):
+            return False
+        if os.path.ismount(path):
+            return True
     except OSError:
         return False
+    # os.path.ismount compares devices and inodes with the parent's, so it misses a folder bind-mounted on itself
+    # (a warm template's root, harness/sandbox/warm_root.py): the kernel's own list says.
+    here = os.path.join(os.path.realpath(os.path.dirname(os.path.abspath(path))), os.path.basename(path))
+    return os.fsencode(here) in _mount_points()
+
+
+def _mount_points() -> set[bytes]:
+    # /proc/self/mountinfo: the mount point is the fifth field, with space, tab, newline and backslash as \ooo.
+    with open("/proc/self/mountinfo", "rb") as info:
+        points = [line.split(b" ")[4] for line in info if line.count(b" ") >= 5]
+    return {re.sub(rb"\\([0-7]{3})", lambda m: bytes([int(m.group(1), 8)]), p) for p in points}
 
 
 def _release(path: Path, mounted: bool) -> None:

@@ -7,6 +7,7 @@ import os
 import stat
 import subprocess
 import sys
+import tempfile
 import threading
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import pytest
 from harness.errors import ConfigError
 from harness.sandbox.backends import BwrapSandbox, Limits, ProcessSandbox, bwrap_available
 from harness.sandbox.keys import provider_keys
+from harness.sandbox.warm import remove_stale
 from harness.sandbox.writable import can_mount, mount_point
 from tests.conftest import PLANTED_KEY, deep, run_harness
 
@@ -200,3 +202,27 @@ def test_asked_for_by_name_beside_a_key_the_process_backend_is_one_line_and_exit
                        timeout=120)
     assert proc.returncode == 2 and "beside OPENAI_API_KEY" in proc.stderr, proc.stderr[-2000:]
     assert len(proc.stderr.strip().splitlines()) == 1 and PLANTED_KEY not in proc.stderr and not runs.exists()
+
+
+@needs_mount
+def test_a_killed_harnesss_warm_root_is_removed_with_the_mounts_on_it():
+    """A harness killed before its exit leaves its bwrap template's root in /tmp: a folder bind-mounted on itself,
+    runs' tmpfs mounted on folders in it. The next harness removes it (warm.remove_stale, the root's pid gone).
+    os.path.ismount does not see a folder bind-mounted on itself (same device), so each such root and its
+    mounts had stayed, three or four more after every run of this suite."""
+    prefix = f"harness-test-stale-{os.getpid()}x{threading.get_ident() % 10000}-"
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # a pid no process has now, as a killed harness's
+    root = Path(tempfile.mkdtemp(prefix=f"{prefix}{gone.pid}-", dir="/tmp"))  # where remove_stale looks
+    try:
+        subprocess.run(["mount", "--bind", str(root), str(root)], check=True)
+        (root / "run").mkdir()
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "harness-test", str(root / "run")], check=True)
+        assert not os.path.ismount(root) and mount_point(root) and mount_point(root / "run")
+        remove_stale(prefix)
+        assert not root.exists() and not list(Path("/tmp").glob(f".{prefix}*"))
+        assert prefix not in Path("/proc/self/mountinfo").read_text()
+    finally:
+        if root.exists():
+            subprocess.run(["umount", "--lazy", "--recursive", str(root)], check=False)
+            subprocess.run(["rm", "-rf", "--one-file-system", str(root)], check=False)
