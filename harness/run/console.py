@@ -1,11 +1,12 @@
 """The console scripts (pyproject's [project.scripts]): each loads its command only once it is running, so that
 Ctrl-C while Python imports it (a second or more: Hydra, pandas, litellm) ends like Ctrl-C anywhere else in a
-command, with one line and exit 130, not a traceback. Bad input is each command's own: one line, exit 2
+command, with one line and exit 130, not a traceback; so does SIGTERM. Bad input is each command's own: one line, exit 2
 (`harness.errors.command`)."""
 
 from __future__ import annotations
 
 import importlib
+import signal
 import sys
 
 from harness.errors import INTERRUPTED_EXIT
@@ -21,6 +22,10 @@ COMMANDS = {
 
 
 def _run(name: str) -> None:
+    # SIGTERM (`kill`, a scheduler ending the job, a container stopping) ends a command as Ctrl-C does: records
+    # of trials in flight marked `interrupted`, servers and sandboxes stopped, one line and exit 130. Its default,
+    # an exit on the spot, skipped all of that.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         main = importlib.import_module(COMMANDS[name]).main
     except KeyboardInterrupt:

@@ -129,12 +129,13 @@ def test_an_archived_real_sweep_replays_in_a_new_process_with_the_same_summary(r
     assert not (elsewhere / "real-smoke" / "server").exists() and SERVER not in proc.stderr
 
 
-@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "SIGINT"])
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT, signal.SIGTERM], ids=["SIGKILL", "SIGINT", "SIGTERM"])
 def test_a_sweep_stopped_mid_way_leaves_no_server_running(tmp_path, how):
     """The `harness` command, on a sweep far longer than the test waits, is stopped once its server serves: the
-    server process it started is gone soon after, whether the harness could clean up (Ctrl-C) or not (SIGKILL)."""
+    server process it started is gone soon after, whether the harness could clean up (Ctrl-C, and SIGTERM as
+    `kill` or a scheduler sends it, which ends the same way) or not (SIGKILL)."""
     make_spec(tmp_path / "specs")
-    argv = [sys.executable, "-c", "from harness.run.app import main; main()", f"runs_dir={tmp_path / 'runs'}",
+    argv = [sys.executable, "-c", "from harness.run.console import harness; harness()", f"runs_dir={tmp_path / 'runs'}",
             f"specs_dir={tmp_path / 'specs'}", "model=smollm2", "model.max_tokens=2000", "spec=semver",
             "spec.name=adder", "experiment.name=killed", "seed=0,1,2,3,4,5,6,7", "temperature=0.5,1.0"]
     harness = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -145,12 +146,12 @@ def test_a_sweep_stopped_mid_way_leaves_no_server_running(tmp_path, how):
     finally:
         if harness.poll() is None:
             harness.kill()
-    assert code == (130 if how == signal.SIGINT else -signal.SIGKILL)
+    assert code == (-signal.SIGKILL if how == signal.SIGKILL else 130), harness.stderr.read()[-2000:]
     deadline = time.monotonic() + 60
     while _running(server) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not _running(server), f"the server (pid {server}) outlived the harness"
-    if how == signal.SIGINT:
+    if how != signal.SIGKILL:
         statuses = {r["status"] for r in records(tmp_path / "runs" / "killed")}
         assert statuses <= {"interrupted", *(s.value for s in TrialStatus if s.value not in EXCLUDED_STATUSES)}
 
