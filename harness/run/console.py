@@ -1,6 +1,6 @@
-"""The console scripts (pyproject's [project.scripts]): each loads its command only once it is running, so that
-Ctrl-C while Python imports it (a second or more: Hydra, pandas, litellm) ends like Ctrl-C anywhere else in a
-command, with one line and exit 130, not a traceback; so does SIGTERM. Bad input is each command's own: one line, exit 2
+"""The console scripts (pyproject's [project.scripts]): each loads its command only once it is running, so that Ctrl-C
+while Python imports it (a second or more: Hydra, pandas, litellm) ends like Ctrl-C anywhere else in a command,
+with one line and exit 130, not a traceback; so does SIGTERM. Bad input is each command's own: one line, exit 2
 (`harness.errors.command`)."""
 
 from __future__ import annotations
