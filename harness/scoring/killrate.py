@@ -16,6 +16,7 @@ that share a fate they should not. The wide mutants are listed with the clauses 
 from __future__ import annotations
 
 import argparse
+import itertools
 import random
 import statistics
 import sys
@@ -118,13 +119,12 @@ def main(argv: list[str] | None = None) -> None:
     if args.sample and args.sample < len(mutants):
         mutants = random.Random(args.seed).sample(mutants, args.sample)
     sandbox = ProcessSandbox()
-    began, done, lock = time.monotonic(), [0], threading.Lock()
+    began, finished, lock = time.monotonic(), itertools.count(1), threading.Lock()
 
     def one(mutant: Mutant) -> MutantScore:
         scored = score_mutant(spec, files, mutant, sandbox, fail_fast=not args.blast_radius)
         with lock:  # an agent's mutant takes seconds: say where the audit is
-            done[0] += 1
-            print(f"[{done[0]}/{len(mutants)}] {mutant.label}: {'killed' if scored.killed else 'survived'} "
+            print(f"[{next(finished)}/{len(mutants)}] {mutant.label}: {'killed' if scored.killed else 'survived'} "
                   f"({scored.score.seconds:.1f} s)", file=sys.stderr, flush=True)
         return scored
 
