@@ -8,17 +8,8 @@ the hanging one held the whole scoring until the spec's time limit.
 """
 from __future__ import annotations
 
-import shutil
-
-from harness.config.schema import SandboxConfig
-from harness.sandbox.backends import make_sandbox
-from harness.scoring.rooms import score
 from harness.seams import ScoreStatus
-from harness.specs.loading import load_spec
-from tests.conftest import ROOT
-
-SPEC = "minimal-coding-agent"
-REFERENCE = ROOT / "specs" / SPEC / "reference" / "agent.py"
+from tests.scoring.agent_suites import score_under_suite
 
 SUITE = '''
 from agentrun import run_agent
@@ -52,18 +43,8 @@ def test_reads_the_endless_run(runs):
 
 
 def test_a_fail_fast_score_does_not_wait_for_runs_no_test_will_read(tmp_path):
-    specs = tmp_path / "specs"
-    shutil.copytree(ROOT / "specs" / SPEC, specs / SPEC, ignore=shutil.ignore_patterns("__pycache__"))
-    for module in (specs / SPEC / "suite").glob("test_*.py"):
-        module.unlink()
-    (specs / SPEC / "suite" / "test_fail_fast.py").write_text(SUITE)
-    source = REFERENCE.read_text()
-    assert source.count("import openai\n") == 1
     hang = 'import openai\nif sys.argv[-1] == "HANG":\n    time.sleep(3600)\n'
-    (tmp_path / "impl").mkdir()
-    (tmp_path / "impl" / "agent.py").write_text(source.replace("import openai\n", hang))
-    spec = load_spec(specs, SPEC)
-    result = score(spec, tmp_path / "impl", make_sandbox(SandboxConfig(warm=False)), fail_fast=True)
+    result = score_under_suite(tmp_path, SUITE, "import openai\n", hang, fail_fast=True)
     # Waiting for the endless run would end in the spec's time limit (180 s), with no outcome kept.
     assert result.status is ScoreStatus.scored, result.detail
     got = {t.test_id.split("::")[-1]: (t.ok, t.message) for t in result.tests}

@@ -8,17 +8,8 @@ pass, and one that hangs on a call must still be stopped there.
 """
 from __future__ import annotations
 
-import shutil
-
-from harness.config.schema import SandboxConfig
-from harness.sandbox.backends import make_sandbox
-from harness.scoring.rooms import score
 from harness.seams import ScoreStatus
-from harness.specs.loading import load_spec
-from tests.conftest import ROOT
-
-SPEC = "minimal-coding-agent"
-REFERENCE = ROOT / "specs" / SPEC / "reference" / "agent.py"
+from tests.scoring.agent_suites import score_under_suite
 
 SUITE = '''
 from agentrun import run_cases
@@ -38,16 +29,7 @@ def test_both_calls_answered(tmp_path):
 
 
 def scored(tmp_path, old: str, new: str) -> dict[str, tuple]:
-    specs = tmp_path / "specs"
-    shutil.copytree(ROOT / "specs" / SPEC, specs / SPEC, ignore=shutil.ignore_patterns("__pycache__"))
-    for module in (specs / SPEC / "suite").glob("test_*.py"):
-        module.unlink()
-    (specs / SPEC / "suite" / "test_stall.py").write_text(SUITE)
-    source = REFERENCE.read_text()
-    assert source.count(old) == 1
-    (tmp_path / "impl").mkdir()
-    (tmp_path / "impl" / "agent.py").write_text(source.replace(old, new))
-    result = score(load_spec(specs, SPEC), tmp_path / "impl", make_sandbox(SandboxConfig(warm=False)))
+    result = score_under_suite(tmp_path, SUITE, old, new)
     assert result.status is ScoreStatus.scored, result.detail
     return {t.test_id.split("::")[-1]: (t.ok, t.message) for t in result.tests}
 
