@@ -77,13 +77,14 @@ def build_battery(spec: Spec, seed: int = 0, per_template: Optional[int] = None)
 
 
 def suite_scenarios(suite_dir: Path) -> list[str]:
-    """The scenarios an agent suite registers (functions decorated `@scenario` in its test modules), found by
-    reading the files: the suite is never imported into the harness."""
+    """The scenarios an agent suite registers (functions decorated `@scenario`, or `@waiting` for those that wait
+    through a back-off or a timeout, in its test modules), found by reading the files: the suite is never
+    imported into the harness."""
     found = []
     for path in sorted(suite_dir.glob("test_*.py")):
         for node in pyast.parse(path.read_text(encoding="utf-8")).body:
             if isinstance(node, ast.FunctionDef) and any(
-                    isinstance(d, ast.Name) and d.id == "scenario" for d in node.decorator_list):
+                    isinstance(d, ast.Name) and d.id in ("scenario", "waiting") for d in node.decorator_list):
                 found.append(node.name)
     return found
 

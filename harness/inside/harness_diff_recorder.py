@@ -157,17 +157,19 @@ def play_agent(battery, scratch):
     from scripted_server import call
 
     scenarios = _suite_scenarios(suite)
-    jobs = {}
+    jobs, waiting = {}, set()
     for number, scenario in enumerate(battery["scenarios"]):
         workspace = os.path.join(scratch, f"s{number}")
         if "suite" in scenario:
             build = scenarios[scenario["suite"]]
             jobs[scenario["name"]] = (lambda b, w: lambda: b(Path(w)))(build, workspace)
+            if getattr(build, "waits", False):  # through a back-off or a timeout: started at once, as the suite does
+                waiting.add(scenario["name"])
         else:
             calls = [call(c["name"], c["arguments"], id=f"g{k}") for k, c in enumerate(scenario["calls"])]
             jobs[scenario["name"]] = (lambda c, w, s: lambda: _generated(agentrun, c, w, s))(
                 calls, workspace, scenario.get("setup", {}))
-    done = agentrun.run_many(jobs)
+    done = agentrun.run_many(jobs, waiting=waiting)
     for scenario in battery["scenarios"]:
         outcome = dict.__getitem__(done, scenario["name"])  # the suite's Runs re-raises a failed scenario
         if isinstance(outcome, BaseException):

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from harness.config.schema import SandboxConfig
-from harness.equivalence.battery import build_battery, load_battery
+from harness.equivalence.battery import build_battery, load_battery, suite_scenarios
 from harness.equivalence.diff import compare, diff, record
 from harness.errors import ConfigError
 from harness.models.synthetic.model import reference_files
@@ -100,6 +100,23 @@ def test_the_battery_is_seeded_and_replays_from_its_file(tmp_path):
     saved = tmp_path / "battery.json"
     saved.write_text(first.to_json())
     assert load_battery(saved, spec).scenarios == first.scenarios
+
+
+def test_the_agent_battery_reads_every_scenario_the_suite_registers():
+    # The battery finds the suite's scenarios by reading its files (the harness never imports a suite); here the
+    # suite is imported, in a process of its own, and registers the same names, the waiting ones included.
+    suite = _spec("minimal-coding-agent").suite_dir
+    script = ("import sys, importlib; from pathlib import Path; found = []\n"
+              "for path in sorted(Path(sys.argv[1]).glob('test_*.py')):\n"
+              "    found += list(importlib.import_module(path.stem).SCENARIOS)\n"
+              "print(' '.join(found))")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(suite), str(ROOT / "harness" / "inside")])}
+    proc = subprocess.run([sys.executable, "-c", script, str(suite)], capture_output=True, text=True, timeout=120,
+                          env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    registered = proc.stdout.split()
+    assert "exhausted" in registered and "shell" in registered  # two that wait
+    assert suite_scenarios(suite) == registered
 
 
 def test_agent_reference_is_itself_and_a_killed_mutant_is_not(tmp_path):

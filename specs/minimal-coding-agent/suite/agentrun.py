@@ -145,25 +145,33 @@ def _guarded(job):
 
 
 @contextmanager
-def playing(jobs, max_workers=MAX_PARALLEL_RUNS):
+def playing(jobs, max_workers=MAX_PARALLEL_RUNS, waiting=()):
     """Start `name -> zero-argument callable` jobs concurrently, each starting its own agent, and yield their
     Runs at once: a test waits for its own runs only. On leaving, every run the suite did not wait for is
     dropped (a fail-fast suite that stopped at its first failure does not play the rest).
 
-    Agent start-up (importing the client library) dominates a run, so overlapping runs keeps the suite fast.
+    At most `max_workers` runs work at once (an agent's start-up is CPU-bound); the jobs named in `waiting`
+    spend most of their time waiting (a back-off, a command's timeout) and start at once, each on a thread of
+    its own: queued behind the busy runs, their waits made the whole suite seconds longer.
     """
-    pool = ThreadPoolExecutor(max_workers=max_workers)
+    busy = ThreadPoolExecutor(max_workers=max_workers)
+    idle = ThreadPoolExecutor(max_workers=max(1, len(waiting)))
     try:
-        yield Runs({name: pool.submit(_guarded, job) for name, job in jobs.items()})
+        started = {name: idle.submit(_guarded, job) for name, job in jobs.items() if name in waiting}
+        started.update((name, busy.submit(_guarded, job)) for name, job in jobs.items() if name not in waiting)
+        yield Runs({name: started[name] for name in jobs})
     finally:
         _abandoned.set()
-        pool.shutdown(wait=True, cancel_futures=True)
+        for pool in (idle, busy):
+            pool.shutdown(wait=False, cancel_futures=True)
+        for pool in (idle, busy):
+            pool.shutdown(wait=True)
         _abandoned.clear()
 
 
-def run_many(jobs, max_workers=MAX_PARALLEL_RUNS):
+def run_many(jobs, max_workers=MAX_PARALLEL_RUNS, waiting=()):
     """Every job played to its end, concurrently: name -> Run, or the exception its job raised."""
-    with playing(jobs, max_workers) as runs:
+    with playing(jobs, max_workers, waiting) as runs:
         return Runs({name: future.result() for name, future in dict.items(runs)})
 
 

@@ -35,6 +35,7 @@ def _selected_scenarios(session):
 def runs(request, tmp_path_factory):
     """name -> Run for every scenario registered in a module that has selected tests, all started at once."""
     base = tmp_path_factory.mktemp("runs")
-    with playing({name: partial(build, base / name)
-                  for name, build in _selected_scenarios(request.session).items()}) as runs:
+    scenarios = _selected_scenarios(request.session)
+    waiting = {name for name, build in scenarios.items() if getattr(build, "waits", False)}
+    with playing({name: partial(build, base / name) for name, build in scenarios.items()}, waiting=waiting) as runs:
         yield runs

@@ -11,29 +11,30 @@ from scripted_server import answer, call, drop, http_error, tool_reply
 
 SCENARIOS = {}
 scenario = registry(SCENARIOS)
+waiting = registry(SCENARIOS, waits=True)  # each waits through at least one back-off
 
 
-@scenario
+@waiting
 def retry_500(ws):
     return run_agent(ws, [http_error(500), answer("Recovered.")])
 
 
-@scenario
+@waiting
 def retry_429(ws):
     return run_agent(ws, [http_error(429), answer("Recovered.")])
 
 
-@scenario
+@waiting
 def retry_429_retry_after(ws):
     return run_agent(ws, [http_error(429, retry_after=30), answer("Recovered.")], stall_s=20)
 
 
-@scenario
+@waiting
 def retry_drop(ws):
     return run_agent(ws, [drop(), answer("Recovered.")])
 
 
-@scenario
+@waiting
 def retries_within_turns(ws):
     # Three turns, each failing once first. With --max-turns 3 the run only succeeds if retries are not turns.
     def probe():  # answered with an ERROR: message, so no tool's code runs (see test_loop.py)
@@ -50,7 +51,7 @@ def key_rejected(ws):
                      key=key)
 
 
-@scenario
+@waiting
 def exhausted(ws):
     return run_agent(ws, [http_error(503)] * 4 + [answer("never sent")])
 

@@ -13,7 +13,7 @@ from scenarios import make_files, registry
 from scripted_server import call
 
 SCENARIOS = {}
-scenario = registry(SCENARIOS)
+waiting = registry(SCENARIOS, waits=True)  # its calls sleep and time out for seconds
 
 
 def repeat_a(count, stream=""):
@@ -41,7 +41,7 @@ SHELL_CASES = {  # id -> arguments
 }
 
 
-@scenario
+@waiting
 def shell(ws):
     make_files(ws, {"marker.txt": "in the workspace\n"})
     calls = [call("run_shell", args, id=case) for case, args in SHELL_CASES.items()]
