@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import random
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Optional
 
@@ -68,15 +69,18 @@ def _chain_root(tid: str, parents: dict[str, Optional[str]]) -> str:
 
 
 def spec_rows(spec: Spec, trials: list[dict], sandbox: Sandbox, cache: Path, seed: int,
-              per_template: Optional[int]) -> list[dict]:
-    """One equivalence row per trial of one spec, before the chain columns are filled in."""
+              per_template: Optional[int], jobs: int = 1) -> list[dict]:
+    """One equivalence row per trial of one spec, before the chain columns are filled in; `jobs` implementations
+    recorded at once."""
     try:
         battery = build_battery(spec, seed, per_template)
     except ConfigError as exc:  # a spec that declares no way to compare: similarity only
         battery, reference, seen = None, Observations({}, False, str(exc)), {}
     if battery is not None:
-        reference = record_cached(spec, spec.reference_dir, battery, sandbox, cache)
-        seen = {t["trial_id"]: record_cached(spec, t["impl"], battery, sandbox, cache) for t in trials}
+        folders = [spec.reference_dir, *(t["impl"] for t in trials)]
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            reference, *recorded = pool.map(lambda impl: record_cached(spec, impl, battery, sandbox, cache), folders)
+        seen = {t["trial_id"]: observations for t, observations in zip(trials, recorded)}
     seen = {t["trial_id"]: seen.get(t["trial_id"], reference) for t in trials}
     classes = {reference.fingerprint: 0}
     for tid in sorted(seen):
@@ -108,15 +112,17 @@ def _fixpoints(frame: pd.DataFrame) -> pd.Series:
 
 
 def comparison_tables(run_dir: Path, specs_dir: Path, sandbox: Sandbox, seed: int = 0,
-                      per_template: Optional[int] = None,
-                      unrelated_pairs: int = 50) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The equivalence and similarity tables of the sweep in `run_dir` (see the module's docstring)."""
+                      per_template: Optional[int] = None, unrelated_pairs: int = 50,
+                      jobs: int = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The equivalence and similarity tables of the sweep in `run_dir` (see the module's docstring); `jobs`
+    implementations recorded at once."""
     trials = _implementations(run_dir)
     parents = {t["trial_id"]: t.get("parent_trial_id") for t in trials}
     rows: list[dict] = []
     for name in sorted({t["spec"] for t in trials}):
         mine = [t for t in trials if t["spec"] == name]
-        rows += spec_rows(load_spec(specs_dir, name), mine, sandbox, run_dir / "diff-cache", seed, per_template)
+        rows += spec_rows(load_spec(specs_dir, name), mine, sandbox, run_dir / "diff-cache", seed, per_template,
+                          jobs)
     frame = pd.DataFrame(rows, columns=EQUIVALENCE_COLUMNS)
     frame["chain_root"] = [_chain_root(t, parents) for t in frame["trial_id"]]
     frame["fixpoint_generation"] = frame["chain_root"].map(_fixpoints(frame)).astype("float64")
@@ -161,14 +167,20 @@ def main(argv: Optional[list[str]] = None) -> None:
     parser.add_argument("--seed", type=int, default=0, help="Hypothesis's seed for the battery")
     parser.add_argument("--size", type=int, help="generated scenarios per template (default: the manifest's size)")
     parser.add_argument("--sandbox", choices=[k.value for k in SandboxKind], default="auto")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="implementations recorded at once (default 1). Recording is mostly round trips to the "
+                             "implementation's room, so 2 on 2 cores takes well under half the time; the agent's "
+                             "battery times what it runs, so give it idle cores")
     args = parser.parse_args(argv)
     if args.size is not None and args.size < 1:
         raise ConfigError(f"--size {args.size}: give at least 1 generated scenario per template")
+    if args.jobs < 1:
+        raise ConfigError(f"--jobs {args.jobs}: give the number of implementations to record at once, 1 or more")
     if not (args.experiment_dir / "trials").is_dir():
         raise ConfigError(f"{args.experiment_dir} holds no trials/; give runs/<experiment>")
     sandbox = make_sandbox(SandboxConfig(kind=SandboxKind(args.sandbox)))
     table = write_comparison_tables(args.experiment_dir, args.specs_dir, sandbox, seed=args.seed,
-                                    per_template=args.size)
+                                    per_template=args.size, jobs=args.jobs)
     for spec, rows in table.groupby("spec"):
         sizes = rows["behaviour_class"].value_counts().sort_index()
         print(f"{spec}: {len(rows)} implementations in {len(sizes)} class(es): "

@@ -18,6 +18,7 @@ import json
 import os
 import sys
 import tempfile
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,15 +93,25 @@ def record_cached(spec: Spec, impl: Path, battery: Battery, sandbox: Sandbox, ca
     key = hashlib.sha256("\n".join([sha256_tree(impl), battery.to_json(), spec.suite_sha256, spec.manifest_sha256,
                                      hashlib.sha256(RECORDER.read_bytes()).hexdigest()]).encode()).hexdigest()
     path = Path(cache) / f"{spec.name}-{key[:24]}.json"
-    if path.is_file():
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return Observations(data["scenarios"], data["complete"], data["detail"])
-    seen = record(spec, impl, battery, sandbox)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps({"scenarios": seen.scenarios, "complete": seen.complete, "detail": seen.detail}))
-    tmp.replace(path)
+    with _one_at_a_time(path):  # threads asking for one recording (identical implementations) record it once
+        if path.is_file():
+            data = json.loads(path.read_text(encoding="utf-8"))
+            return Observations(data["scenarios"], data["complete"], data["detail"])
+        seen = record(spec, impl, battery, sandbox)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        tmp.write_text(json.dumps({"scenarios": seen.scenarios, "complete": seen.complete, "detail": seen.detail}))
+        tmp.replace(path)
     return seen
+
+
+_locks: dict[Path, threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
+def _one_at_a_time(path: Path) -> threading.Lock:
+    with _locks_guard:
+        return _locks.setdefault(path, threading.Lock())
 
 
 def _play(work: Path, spec: Spec, sandbox: Sandbox, limit: float) -> Any:

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from harness.config.schema import SandboxConfig
 from harness.equivalence.classes import write_comparison_tables
@@ -28,7 +29,8 @@ def _trial(run_dir: Path, tid: str, source: str, generation: int = 0, parent: st
                                                     "parent_trial_id": parent, "status": "scored"}))
 
 
-def test_classes_fixpoints_and_similarity_of_a_sweep(tmp_path):
+@pytest.mark.parametrize("jobs", [1, 3])  # recorded one at a time, or three at once: the same tables
+def test_classes_fixpoints_and_similarity_of_a_sweep(tmp_path, jobs):
     assert MUTANT != REFERENCE
     chain = [("a0", REFERENCE), ("a1", REFERENCE), ("a2", MUTANT), ("a3", MUTANT)]
     for generation, (tid, source) in enumerate(chain):
@@ -36,7 +38,8 @@ def test_classes_fixpoints_and_similarity_of_a_sweep(tmp_path):
     _trial(tmp_path, "b0", MUTANT)
     _trial(tmp_path, "b1", RENAMED, 1, "b0")
     sandbox = make_sandbox(SandboxConfig())
-    table = write_comparison_tables(tmp_path, ROOT / "specs", sandbox, per_template=4).set_index("trial_id")
+    table = write_comparison_tables(tmp_path, ROOT / "specs", sandbox, per_template=4, jobs=jobs).set_index(
+        "trial_id")
     assert pd.read_parquet(tmp_path / "equivalence.parquet").set_index("trial_id").equals(table)
     assert table.loc[["a0", "a1", "b1"], "behaviour_class"].tolist() == [0, 0, 0]
     assert table.loc[["a2", "a3", "b0"], "behaviour_class"].tolist() == [1, 1, 1]
@@ -55,6 +58,7 @@ def test_classes_fixpoints_and_similarity_of_a_sweep(tmp_path):
     assert write_comparison_tables(tmp_path, ROOT / "specs", sandbox, per_template=4).set_index(
         "trial_id").equals(table)
     assert sorted((tmp_path / "diff-cache").iterdir()) == cached
+    assert len(cached) == 3  # the reference (a0, a1), the mutant (a2, a3, b0), the renamed copy: no temporary left
 
 
 def test_a_copied_child_scores_near_one_and_a_clean_room_agent_clearly_lower():

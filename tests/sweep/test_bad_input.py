@@ -588,6 +588,7 @@ def test_a_folder_or_fifo_named_like_a_record_is_no_record_and_blocks_nothing(ke
     ("harness.scoring.killrate", ["semver", "--jobs", "0"], "--jobs 0: give the number of mutants to score"),
     ("harness.equivalence.diff", ["{tmp}", "{tmp}", "--spec", "semver", "--size", "0"], "--size 0: give at least 1"),
     ("harness.equivalence.classes", ["{tmp}", "--size", "-3"], "--size -3: give at least 1"),
+    ("harness.equivalence.classes", ["{tmp}", "--jobs", "0"], "--jobs 0: give the number of implementations"),
 ])
 def test_a_numeric_argument_a_command_cannot_use_is_one_line_and_exit_2(tmp_path, capsys, module, argv, needle):
     with pytest.raises(SystemExit) as ended:
