@@ -25,6 +25,7 @@ import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional, Sequence
@@ -75,6 +76,13 @@ def close_all() -> None:
 
 
 atexit.register(close_all)
+
+
+# Every template is started from this one thread, which lives as long as the process. bwrap runs with
+# --die-with-parent, and the kernel ties that to the thread that started it, not the process: a template started
+# from a trial's thread was killed when that thread ended (a launcher job's pool of trials, a kill-rate audit's
+# pool of mutants), and the next run paid for a new one.
+_STARTER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="warm-starter")
 
 
 class WarmLost(Exception):
@@ -166,8 +174,8 @@ class Warm:
         try:
             with open(folder / "template.log", "wb") as errors:  # its own errors, if it fails to start
                 # stdin a pipe the template watches: it ends when the harness does, however the harness ends.
-                proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors, env=env,
-                                        start_new_session=True, pass_fds=fds)
+                proc = _STARTER.submit(subprocess.Popen, argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                       stderr=errors, env=env, start_new_session=True, pass_fds=fds).result()
         finally:
             for fd in fds:
                 os.close(fd)

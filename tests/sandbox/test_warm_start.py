@@ -1,15 +1,23 @@
 """A warm template that never says "ready" (an import or a mount that hangs on its way up) costs a bounded wait,
-after which runs start cold; it never holds the lock every other run needs until it ends by itself."""
+after which runs start cold; it never holds the lock every other run needs until it ends by itself. A template
+lives as long as the harness, whichever thread's run started it."""
 
 from __future__ import annotations
 
 import logging
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from harness.sandbox import warm
+from harness.sandbox.backends import BwrapSandbox, bwrap_available
+from harness.scoring.rooms import score
+from harness.specs.loading import load_spec
+from tests.conftest import ROOT
 
 
 def test_a_template_that_hangs_starting_is_given_up_on_and_runs_start_cold(tmp_path, monkeypatch, caplog):
@@ -37,3 +45,21 @@ def test_a_template_that_hangs_starting_is_given_up_on_and_runs_start_cold(tmp_p
 def test_a_template_that_says_something_else_is_given_up_on(tmp_path):
     template = warm.Warm(lambda folder: ([sys.executable, "-c", "print('not ready')"], dict(os.environ), []))
     assert template.spawn(warm.WarmRequest(["-q"], {}, str(tmp_path)), [], lambda pid: None) is None
+
+
+@pytest.mark.skipif(not bwrap_available(), reason="bubblewrap is not installed")
+def test_a_template_outlives_the_thread_whose_run_started_it(tmp_path):
+    # bwrap's --die-with-parent follows the thread that started it: a template started by a trial's thread was
+    # killed when that thread ended, and the next run started another.
+    sandbox = BwrapSandbox()
+    sandbox.warm.close()  # whichever thread started this process's template, the next run starts it anew
+    spec = load_spec(ROOT / "specs", "semver")
+    first = []
+    thread = threading.Thread(target=lambda: first.append(score(spec, spec.reference_dir, sandbox)))
+    thread.start()
+    thread.join()
+    assert first[0].passed, first[0].detail
+    pid = sandbox.warm.pid()
+    assert pid is not None
+    again = score(spec, spec.reference_dir, sandbox)
+    assert again.passed and sandbox.warm.pid() == pid
