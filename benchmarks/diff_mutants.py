@@ -17,7 +17,6 @@ import random
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from harness.config.schema import SandboxConfig
@@ -28,6 +27,7 @@ from harness.sandbox.backends import make_sandbox
 from harness.scoring.killrate import all_mutants
 from harness.scoring.rooms import score
 from harness.specs.loading import load_spec
+from harness.sweep import interrupt
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -69,8 +69,7 @@ def main() -> None:
             verdict = compare(reference, record(spec, impl, battery, sandbox))
             return killed, verdict, time.monotonic() - began
 
-    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        results = list(pool.map(one, mutants))
+    results = interrupt.each(one, mutants, args.jobs)
     seconds = [spent for _, _, spent in results]
     for mutant, (killed, verdict, _) in zip(mutants, results):
         key = f"{'killed' if killed else 'survived'}, " + (

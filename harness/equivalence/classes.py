@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import random
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Optional
 
@@ -31,6 +30,7 @@ from harness.records.tables import write_table
 from harness.sandbox.backends import make_sandbox
 from harness.seams import Sandbox
 from harness.specs.loading import Spec, load_spec
+from harness.sweep import interrupt
 
 EQUIVALENCE_COLUMNS = ["trial_id", "spec", "generation", "parent_trial_id", "chain_root", "show_parent",
                        "behaviour_class",
@@ -78,8 +78,9 @@ def spec_rows(spec: Spec, trials: list[dict], sandbox: Sandbox, cache: Path, see
         battery, reference, seen = None, Observations({}, False, str(exc)), {}
     if battery is not None:
         folders = [spec.reference_dir, *(t["impl"] for t in trials)]
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
-            reference, *recorded = pool.map(lambda impl: record_cached(spec, impl, battery, sandbox, cache), folders)
+        # Ctrl-C kills the recordings in flight, and record_cached keeps nothing of theirs
+        reference, *recorded = interrupt.each(lambda impl: record_cached(spec, impl, battery, sandbox, cache), folders,
+                                              jobs)
         seen = {t["trial_id"]: observations for t, observations in zip(trials, recorded)}
     seen = {t["trial_id"]: seen.get(t["trial_id"], reference) for t in trials}
     classes = {reference.fingerprint: 0}
@@ -169,8 +170,8 @@ def main(argv: Optional[list[str]] = None) -> None:
     parser.add_argument("--sandbox", choices=[k.value for k in SandboxKind], default="auto")
     parser.add_argument("--jobs", type=int, default=1,
                         help="implementations recorded at once (default 1). Recording is mostly round trips to the "
-                             "implementation's room, so 2 on 2 cores takes well under half the time; the agent's "
-                             "battery times what it runs, so give it idle cores")
+                             "implementation's room, which leave a core idle; the agent's battery times what its "
+                             "agents do, so give it idle cores")
     args = parser.parse_args(argv)
     if args.size is not None and args.size < 1:
         raise ConfigError(f"--size {args.size}: give at least 1 generated scenario per template")

@@ -34,6 +34,7 @@ from harness.scoring.room_files import IMPL_ROOM_FILES, SUITE_ROOM_FILES
 from harness.scoring.rooms import lay_out, room_argv, shadowing
 from harness.seams import Sandbox
 from harness.specs.loading import Spec, load_spec, sha256_tree
+from harness.sweep import interrupt
 
 RECORDER = INSIDE / "harness_diff_recorder.py"
 
@@ -98,6 +99,8 @@ def record_cached(spec: Spec, impl: Path, battery: Battery, sandbox: Sandbox, ca
             data = json.loads(path.read_text(encoding="utf-8"))
             return Observations(data["scenarios"], data["complete"], data["detail"])
         seen = record(spec, impl, battery, sandbox)
+        if interrupt.stopping():  # Ctrl-C killed this recording's runs (interrupt.each): what they saw is not kept
+            raise KeyboardInterrupt
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         tmp.write_text(json.dumps({"scenarios": seen.scenarios, "complete": seen.complete, "detail": seen.detail}))

@@ -24,7 +24,6 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +36,7 @@ from harness.sandbox.backends import ProcessSandbox
 from harness.scoring.rooms import score
 from harness.seams import Score, ScoreStatus
 from harness.specs.loading import load_spec
+from harness.sweep import interrupt
 
 WIDE_SHARE = 0.10  # a mutant failing more than this share of the suite is listed with its clauses
 
@@ -128,8 +128,7 @@ def main(argv: list[str] | None = None) -> None:
                   f"({scored.score.seconds:.1f} s)", file=sys.stderr, flush=True)
         return scored
 
-    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        scored = list(pool.map(one, mutants))
+    scored = interrupt.each(one, mutants, args.jobs)  # Ctrl-C kills the mutants' runs in flight
     survivors = [s.mutant for s in scored if not s.killed]
     n = len(mutants)
     print(f"{spec.name}: {n - len(survivors)}/{n} mutants killed ({(n - len(survivors)) / max(n, 1):.1%})")

@@ -77,3 +77,36 @@ def test_harness_equivalence_refuses_a_folder_without_trials(tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and proc.stderr.strip().splitlines() == [
         f"harness-equivalence: error: {tmp_path} holds no trials/; give runs/<experiment>"]
+
+
+def test_ctrl_c_with_several_jobs_kills_the_recordings_in_flight_and_keeps_none_of_them(tmp_path):
+    # Two implementations that hang on import: their recordings run until the spec's time limit (60 s). Ctrl-C
+    # reaches only the main thread; the recordings in the pool's threads must be killed, not waited for, and what
+    # their killed runs saw must not be cached as their behaviour.
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    hang = "import time\ntime.sleep(600)\n"
+    _trial(tmp_path, "h1", hang + REFERENCE)
+    _trial(tmp_path, "h2", hang + MUTANT)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    proc = subprocess.Popen([sys.executable, "-m", "harness.equivalence.classes", str(tmp_path), "--jobs", "3",
+                             "--size", "1"], cwd=ROOT, env={**os.environ, "TMPDIR": str(scratch)},
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    # the reference recorded and cached, both hanging recordings under way (each has its scratch folder)
+    while not (len(list((tmp_path / "diff-cache").glob("*.json"))) == 1
+               and len(list(scratch.glob("harness-diff-*"))) == 2):
+        assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read() if proc.poll() else "slow"
+        time.sleep(0.05)
+    asked = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and err.strip().splitlines()[-1].startswith("harness-equivalence: interrupted")
+    assert time.monotonic() - asked < 30  # not the 60 s the hanging recordings would have run
+    cached = [json.loads(p.read_text()) for p in (tmp_path / "diff-cache").glob("*.json")]
+    assert len(cached) == 1 and cached[0]["complete"]  # the reference's only
