@@ -17,7 +17,6 @@ import dataclasses
 import json
 import logging
 import os
-import queue
 import select
 import socket
 import struct
@@ -26,13 +25,12 @@ import sys
 import tempfile
 import threading
 import time
-from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 from harness.config.schema import INSIDE
-from harness.sandbox import writable
+from harness.sandbox import starter, writable
 from harness.sandbox.removal import remove_tree
 from harness.sandbox.run_control import kill_group
 
@@ -77,40 +75,6 @@ def close_all() -> None:
 
 
 atexit.register(close_all)
-
-
-class _Starter:
-    """Starts every template from one daemon thread, which lives as long as the process. bwrap runs with
-    --die-with-parent, and the kernel ties that to the thread that started it, not the process: a template started
-    from a trial's thread was killed when that thread ended (a launcher job's pool of trials, a kill-rate audit's
-    pool of mutants), and the next run paid for a new one. Not a ThreadPoolExecutor: its thread is stopped at
-    interpreter exit before the other threads are waited for, which would kill the templates they still use."""
-
-    def __init__(self) -> None:
-        self._asks: "queue.SimpleQueue[tuple[Future, list[str], dict]]" = queue.SimpleQueue()
-        self._lock = threading.Lock()
-        self._thread: Optional[threading.Thread] = None
-
-    def popen(self, argv: list[str], **options: Any) -> subprocess.Popen:
-        """`subprocess.Popen(argv, **options)`, run on the starter thread; its errors are raised here."""
-        with self._lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._serve, name="warm-starter", daemon=True)
-                self._thread.start()
-        done: Future = Future()
-        self._asks.put((done, argv, options))
-        return done.result()
-
-    def _serve(self) -> None:
-        while True:
-            done, argv, options = self._asks.get()
-            try:
-                done.set_result(subprocess.Popen(argv, **options))
-            except BaseException as exc:  # noqa: BLE001 -- raised in the asking thread
-                done.set_exception(exc)
-
-
-_STARTER = _Starter()
 
 
 class WarmLost(Exception):
@@ -202,7 +166,7 @@ class Warm:
         try:
             with open(folder / "template.log", "wb") as errors:  # its own errors, if it fails to start
                 # stdin a pipe the template watches: it ends when the harness does, however the harness ends.
-                proc = _STARTER.popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors, env=env,
+                proc = starter.popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors, env=env,
                                       start_new_session=True, pass_fds=fds)
         finally:
             for fd in fds:
