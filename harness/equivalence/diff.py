@@ -19,7 +19,6 @@ import os
 import sys
 import tempfile
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
@@ -195,8 +194,7 @@ def diff(spec: Spec, left: Path, right: Path, sandbox: Sandbox, battery: Battery
     before (the reference's, a parent's) is read back instead of played again."""
     def one(impl: Path) -> Observations:
         return record_cached(spec, impl, battery, sandbox, cache) if cache else record(spec, impl, battery, sandbox)
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        a, b = pool.map(one, (left, right))
+    a, b = interrupt.each(one, (left, right), 2)  # Ctrl-C kills both recordings, rather than waiting for them
     return compare(a, b)
 
 

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -71,42 +76,52 @@ def test_a_copied_child_scores_near_one_and_a_clean_room_agent_clearly_lower():
 
 
 def test_harness_equivalence_refuses_a_folder_without_trials(tmp_path):
-    import subprocess
-    import sys
     proc = subprocess.run([sys.executable, "-m", "harness.equivalence.classes", str(tmp_path)], cwd=ROOT,
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and proc.stderr.strip().splitlines() == [
         f"harness-equivalence: error: {tmp_path} holds no trials/; give runs/<experiment>"]
 
 
-def test_ctrl_c_with_several_jobs_kills_the_recordings_in_flight_and_keeps_none_of_them(tmp_path):
-    # Two implementations that hang on import: their recordings run until the spec's time limit (60 s). Ctrl-C
-    # reaches only the main thread; the recordings in the pool's threads must be killed, not waited for, and what
-    # their killed runs saw must not be cached as their behaviour.
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
+HANG = "import time\ntime.sleep(600)\n"  # on import: a recording of it runs to the spec's time limit (60 s)
 
-    hang = "import time\ntime.sleep(600)\n"
-    _trial(tmp_path, "h1", hang + REFERENCE)
-    _trial(tmp_path, "h2", hang + MUTANT)
+
+def _interrupted(tmp_path, argv, recordings):
+    """Run a command that records implementations which hang, interrupt it once `recordings` are under way (each
+    has its scratch folder), and return its stderr. Ctrl-C reaches only the main thread: the recordings in pool
+    threads must be killed, not waited for, and what their killed runs saw must not be cached."""
     scratch = tmp_path / "tmp"
     scratch.mkdir()
-    proc = subprocess.Popen([sys.executable, "-m", "harness.equivalence.classes", str(tmp_path), "--jobs", "3",
-                             "--size", "1"], cwd=ROOT, env={**os.environ, "TMPDIR": str(scratch)},
+    proc = subprocess.Popen([sys.executable, "-m", *argv], cwd=ROOT, env={**os.environ, "TMPDIR": str(scratch)},
                             stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
-    # the reference recorded and cached, both hanging recordings under way (each has its scratch folder)
-    while not (len(list((tmp_path / "diff-cache").glob("*.json"))) == 1
-               and len(list(scratch.glob("harness-diff-*"))) == 2):
+    while len(list(scratch.glob("harness-diff-*"))) < recordings:
         assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read() if proc.poll() else "slow"
         time.sleep(0.05)
     asked = time.monotonic()
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130 and err.strip().splitlines()[-1].startswith("harness-equivalence: interrupted")
+    assert proc.returncode == 130, err
     assert time.monotonic() - asked < 30  # not the 60 s the hanging recordings would have run
-    cached = [json.loads(p.read_text()) for p in (tmp_path / "diff-cache").glob("*.json")]
-    assert len(cached) == 1 and cached[0]["complete"]  # the reference's only
+    return err.strip().splitlines()[-1]
+
+
+def test_ctrl_c_with_several_jobs_kills_the_recordings_in_flight_and_keeps_none_of_them(tmp_path):
+    _trial(tmp_path, "h1", HANG + REFERENCE)
+    _trial(tmp_path, "h2", HANG + MUTANT)
+    cache = tmp_path / "diff-cache"
+    # three recordings start at once: two under way means at least one hanging one
+    last = _interrupted(tmp_path, ["harness.equivalence.classes", str(tmp_path), "--jobs", "3", "--size", "1"], 2)
+    assert last.startswith("harness-equivalence: interrupted")
+    cached = [json.loads(p.read_text()) for p in cache.glob("*.json")]
+    assert all(c["complete"] for c in cached) and len(cached) <= 1, cached  # the reference's, if it ended first
+
+
+def test_ctrl_c_kills_both_sides_of_harness_diff(tmp_path):
+    for name, source in (("a", HANG + REFERENCE), ("b", HANG + MUTANT)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "semver.py").write_text(source)
+    cache = tmp_path / "cache"
+    last = _interrupted(tmp_path, ["harness.equivalence.diff", str(tmp_path / "a"), str(tmp_path / "b"), "--spec",
+                                   "semver", "--size", "1", "--cache", str(cache)], 2)
+    assert last.startswith("harness-diff: interrupted")
+    assert not list(cache.glob("*.json"))
